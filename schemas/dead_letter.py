@@ -1,0 +1,48 @@
+"""A record that could not become an article, with why and what was received."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from newsbeam.schemas.article import Source
+
+# Cap on the payload copied into a dead letter; the reason and source still
+# identify the original. 1 MiB keeps a 10 MB poison message from bloating sinks.
+MAX_RAW_CHARS = 1_048_576
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    stage: str
+    reason: str
+    error: str
+    source: Source
+    raw: str
+    id: str | None = None
+    failed_at: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.failed_at:
+            self.failed_at = utc_now()
+
+    def to_record(self, *, pipeline_version: str) -> dict[str, Any]:
+        raw = self.raw
+        truncated = len(raw) > MAX_RAW_CHARS
+        return {
+            "stage": self.stage,
+            "reason": self.reason,
+            "error": self.error,
+            "id": self.id,
+            "source": self.source.to_dict(),
+            "raw": raw[:MAX_RAW_CHARS] if truncated else raw,
+            "raw_truncated": truncated,
+            "raw_length": len(raw),
+            "failed_at": self.failed_at,
+            "pipeline_version": pipeline_version,
+        }
