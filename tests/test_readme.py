@@ -3,7 +3,6 @@
 import re
 
 from conftest import REPO_ROOT
-
 from newsbeam.cli import build_parser
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
