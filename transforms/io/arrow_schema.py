@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -102,7 +102,7 @@ class RecordShaper:
 
 def format_timestamp(value: datetime) -> str:
     """RFC 3339 in UTC with `Z`, microseconds only when present."""
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     spec = "microseconds" if value.microsecond else "seconds"
     return value.isoformat(timespec=spec).replace("+00:00", "Z")
 
@@ -119,7 +119,7 @@ def parse_timestamp(value: Any, path: str) -> datetime:
         raise RecordShapeError(f"{path}: expected an RFC 3339 string, got {type(value).__name__}")
     if parsed.tzinfo is None:
         raise RecordShapeError(f"{path}: {value!r} has no UTC offset")
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:

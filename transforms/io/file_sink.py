@@ -23,7 +23,7 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import apache_beam as beam
@@ -32,6 +32,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
+
 from newsbeam.transforms.io.record_files import RecordFileFormat, RecordFileWriter
 from newsbeam.transforms.io.rejections import armored_dead_letter, rejected_dead_letter
 
@@ -207,7 +208,7 @@ class _WriteFilesFn(beam.DoFn):
             yield GlobalWindows.windowed_value(temp_path, GlobalWindow().max_timestamp())
 
     def _streaming_name(self) -> str:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{self._prefix}-{stamp}-{uuid.uuid4().hex[:8]}{self._format.suffix}"
         return FileSystems.join(self._directory, name)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import apache_beam as beam
+
 from newsbeam.transforms.io.file_sink import WriteRecordFiles
 from newsbeam.transforms.io.jsonl_format import JsonLinesFormat
 

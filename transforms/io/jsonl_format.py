@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 import orjson
+
 from newsbeam.transforms.io.rejections import Rejection
 
 

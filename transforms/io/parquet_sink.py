@@ -8,6 +8,7 @@ DuckDB (`SELECT * FROM 'DIR/articles-*.parquet'`), Spark, pandas.
 from __future__ import annotations
 
 import apache_beam as beam
+
 from newsbeam.transforms.io.arrow_schema import ARTICLE_SCHEMA_FILE, DEAD_LETTER_SCHEMA_FILE
 from newsbeam.transforms.io.file_sink import WriteRecordFiles
 from newsbeam.transforms.io.parquet_format import ParquetFormat

@@ -16,6 +16,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.utils.windowed_value import WindowedValue
+
 from newsbeam.transforms.io.postgres_writer import (
     ARTICLES,
     DEAD_LETTERS,

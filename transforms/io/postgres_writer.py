@@ -28,9 +28,10 @@ from typing import Any
 
 import orjson
 import psycopg
-from newsbeam.transforms.io.rejections import Rejection, armored_dead_letter, record_payload
 from psycopg import sql
 from psycopg.types.json import Jsonb
+
+from newsbeam.transforms.io.rejections import Rejection, armored_dead_letter, record_payload
 
 logger = logging.getLogger(__name__)
 

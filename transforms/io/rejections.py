@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
 from newsbeam.schemas.article import Source
 from newsbeam.schemas.dead_letter import DeadLetter
 

@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+
+from newsbeam import PIPELINE_VERSION
 from newsbeam.transforms.io.jsonl import DEAD_LETTERS_PREFIX, WriteJsonLines
 from newsbeam.transforms.io.parquet_sink import WriteParquet
 from newsbeam.transforms.io.postgres_sink import WriteToPostgres
@@ -40,8 +42,6 @@ from newsbeam.transforms.io.sink_specs import (
     parse_sink,
     parse_sink_option,
 )
-
-from newsbeam import PIPELINE_VERSION
 
 __all__ = [
     "JsonLinesSink",
