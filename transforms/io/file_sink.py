@@ -12,7 +12,8 @@ format's `batch_size`; rows the format refuses come out as DeadLetters.
   (a valid, empty file), so readers find a file either way.
 - Streaming (unbounded input, or --streaming): a grouping step never fires
   after an unbounded source on the local runner, so each bundle's file is
-  renamed at the end of the bundle to `{prefix}-{UTC time}-{random}{suffix}`.
+  written as a hidden `.NAME.inprogress` file and renamed at the end of the
+  bundle to `{prefix}-{UTC time}-{random}{suffix}`.
   The rename happens in finish_bundle, before the source commits its offsets,
   so delivery is at least once; a retried bundle may leave a second copy.
 """
@@ -79,8 +80,8 @@ class WriteRecordFiles(beam.PTransform):
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:
         streaming = is_streaming(records) if self._streaming is None else self._streaming
-        # One temporary folder per pipeline construction: bundles of this run
-        # write there, and nothing else does.
+        # Batch: one temporary folder per pipeline construction; bundles of
+        # this run write there, and nothing else does.
         temp_dir = FileSystems.join(self._directory, f".temp-{self._prefix}-{uuid.uuid4().hex}")
         written = records | "Write files" >> beam.ParDo(
             _WriteFilesFn(
@@ -141,6 +142,7 @@ class _WriteFilesFn(beam.DoFn):
         self._stream: Any = None
         self._writer: RecordFileWriter | None = None
         self._temp_path: str | None = None
+        self._final_path: str | None = None
 
     def process(
         self,
@@ -185,9 +187,15 @@ class _WriteFilesFn(beam.DoFn):
 
     def _open_file(self) -> RecordFileWriter:
         if self._writer is None:
-            self._temp_path = FileSystems.join(
-                self._temp_dir, f"{uuid.uuid4().hex}{self._format.suffix}"
-            )
+            if self._streaming:
+                # Hidden until complete: `articles-*` globs never see a partial file.
+                name = self._streaming_name()
+                self._final_path = FileSystems.join(self._directory, name)
+                self._temp_path = FileSystems.join(self._directory, f".{name}.inprogress")
+            else:
+                self._temp_path = FileSystems.join(
+                    self._temp_dir, f"{uuid.uuid4().hex}{self._format.suffix}"
+                )
             self._stream = FileSystems.create(self._temp_path)
             self._writer = self._format.open(self._stream)
         return self._writer
@@ -203,14 +211,13 @@ class _WriteFilesFn(beam.DoFn):
             FileSystems.delete([temp_path])
             return
         if self._streaming:
-            FileSystems.rename([temp_path], [self._streaming_name()])
+            FileSystems.rename([temp_path], [self._final_path])
         else:
             yield GlobalWindows.windowed_value(temp_path, GlobalWindow().max_timestamp())
 
     def _streaming_name(self) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        name = f"{self._prefix}-{stamp}-{uuid.uuid4().hex[:8]}{self._format.suffix}"
-        return FileSystems.join(self._directory, name)
+        return f"{self._prefix}-{stamp}-{uuid.uuid4().hex[:8]}{self._format.suffix}"
 
 
 def shard_name(prefix: str, index: int, count: int, suffix: str) -> str:
