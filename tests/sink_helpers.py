@@ -169,3 +169,11 @@ def postgres_rows(query: str, params: tuple = ()) -> list[tuple]:
 
     with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
         return conn.execute(query, params).fetchall()
+
+
+def postgres_execute(statements: str) -> None:
+    """Run SQL that returns no rows (DDL)."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(statements)

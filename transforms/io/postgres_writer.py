@@ -229,11 +229,24 @@ def _is_row_error(error: BaseException) -> bool:
 _PERMANENT_CLASSES = ("28", "3D", "42")
 
 
+# A server that answers a connection attempt with FATAL has refused us for
+# good (unknown database or role, authentication) unless it says it is busy.
+_BUSY_SERVER = ("starting up", "shutting down", "too many", "recovery", "connection slots")
+
+
+def _refused_at_connect(error: psycopg.Error) -> bool:
+    # libpq gives no SQLSTATE for connection failures, only the server's text.
+    message = str(error)
+    return "FATAL:" in message and not any(phrase in message for phrase in _BUSY_SERVER)
+
+
 def _is_transient(error: BaseException, conn: psycopg.Connection | None) -> bool:
     if not isinstance(error, psycopg.Error):
         return False
     state = error.sqlstate
     if state is not None and state[:2] in _PERMANENT_CLASSES:
+        return False
+    if conn is None and _refused_at_connect(error):
         return False
     if conn is None or conn.closed or conn.broken:
         return True
