@@ -130,7 +130,7 @@ class _WriteFilesFn(beam.DoFn):
         self._streaming = streaming
         self._max_records_per_file = max_records_per_file
         name = file_format.name
-        what = "dead_letters" if dead_letter_rows else "articles"
+        what = prefix.replace("-", "_")  # articles, dead_letter
         self._written = beam.metrics.Metrics.counter(SINK_NAMESPACE, f"{name}_{what}_written")
         self._rejected = beam.metrics.Metrics.counter(SINK_NAMESPACE, f"{name}_rejected")
         self._unwritable = beam.metrics.Metrics.counter(

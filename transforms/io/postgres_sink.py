@@ -65,7 +65,7 @@ class _UpsertFn(beam.DoFn):
         self._sink = sink
         self._dead_letter_rows = dead_letter_rows
         self._retry = retry
-        what = "dead_letters" if dead_letter_rows else "articles"
+        what = "dead_letter" if dead_letter_rows else "articles"
         counter = beam.metrics.Metrics.counter
         self._written = counter(SINK_NAMESPACE, f"{SINK_NAME}_{what}_written")
         self._rejected = counter(SINK_NAMESPACE, f"{SINK_NAME}_rejected")
