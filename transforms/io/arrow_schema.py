@@ -41,10 +41,28 @@ class SchemaDerivationError(ValueError):
 
 
 class RecordShapeError(ValueError):
-    """A record does not fit the derived schema; the message names the field."""
+    """A record does not fit the derived schema; str() names the field (`a.b[2]: ...`)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.message = message
+        self.path = path
+
+    def inside(self, segment: str) -> RecordShapeError:
+        """The same error, one level further out (`segment` is a key or `[i]`)."""
+        if not self.path:
+            path = segment
+        elif self.path.startswith("["):
+            path = segment + self.path
+        else:
+            path = f"{segment}.{self.path}"
+        return RecordShapeError(self.message, path)
 
 
-Converter = Callable[[Any, str], Any]
+# JSON-style value (never None) -> what pyarrow accepts; None = pass through
+# unchanged (scalars: pyarrow checks their type itself). Paths are only built
+# when something is wrong, to keep the common case cheap.
+Converter = Callable[[Any], Any]
 Restorer = Callable[[Any], Any]
 
 
@@ -52,7 +70,7 @@ Restorer = Callable[[Any], Any]
 class _Derived:
     arrow_type: pa.DataType
     nullable: bool
-    convert: Converter  # JSON-style value -> what pyarrow accepts
+    convert: Converter | None  # JSON-style value -> what pyarrow accepts
     restore: Restorer  # what pyarrow returns -> JSON-style value
 
 
@@ -85,7 +103,7 @@ class RecordShaper:
 
     def shape(self, record: Any) -> dict[str, Any]:
         """The record as pyarrow's `from_pylist` wants it; RecordShapeError if it cannot be."""
-        return self._convert_root(record, "")
+        return self._convert_root(record)
 
     def to_table(self, records: list[dict[str, Any]]) -> pa.Table:
         """Shape and convert a batch; raises on the first record that does not fit."""
@@ -107,18 +125,18 @@ def format_timestamp(value: datetime) -> str:
     return value.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
-def parse_timestamp(value: Any, path: str) -> datetime:
+def parse_timestamp(value: Any) -> datetime:
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise RecordShapeError(f"{path}: {value!r} is not an RFC 3339 date-time") from None
+            raise RecordShapeError(f"{value!r} is not an RFC 3339 date-time") from None
     else:
-        raise RecordShapeError(f"{path}: expected an RFC 3339 string, got {type(value).__name__}")
+        raise RecordShapeError(f"expected an RFC 3339 string, got {type(value).__name__}")
     if parsed.tzinfo is None:
-        raise RecordShapeError(f"{path}: {value!r} has no UTC offset")
+        raise RecordShapeError(f"{value!r} has no UTC offset")
     return parsed.astimezone(UTC)
 
 
@@ -154,16 +172,11 @@ def _derive(node: dict[str, Any], root: dict[str, Any], *, path: str) -> _Derive
         return _Derived(
             pa.list_(item_field),
             nullable,
-            _nullable(nullable, _list_converter(item)),
+            _list_converter(item),
             _skip_none(lambda rows: [item.restore(row) for row in rows]),
         )
     if kind == "string" and node.get("format") == "date-time":
-        return _Derived(
-            TIMESTAMP_TYPE,
-            nullable,
-            _nullable(nullable, parse_timestamp),
-            _skip_none(format_timestamp),
-        )
+        return _Derived(TIMESTAMP_TYPE, nullable, parse_timestamp, _skip_none(format_timestamp))
     scalar = {
         "string": pa.string(),
         "integer": pa.int64(),
@@ -172,7 +185,7 @@ def _derive(node: dict[str, Any], root: dict[str, Any], *, path: str) -> _Derive
     }.get(kind)
     if scalar is None:
         raise SchemaDerivationError(f"{path or '<root>'}: unknown JSON type {kind!r}")
-    return _Derived(scalar, nullable, _nullable(nullable, _identity), _identity_restore)
+    return _Derived(scalar, nullable, None, _identity_restore)
 
 
 def _types_of_values(node: dict[str, Any], path: str) -> list[str]:
@@ -210,7 +223,7 @@ def _derive_object(
         return _Derived(
             map_type,
             nullable,
-            _nullable(nullable, _map_converter(value)),
+            _map_converter(value),
             _skip_none(lambda pairs: {key: value.restore(item) for key, item in pairs}),
         )
     required = set(node.get("required", ()))
@@ -227,13 +240,9 @@ def _derive_object(
     return _Derived(
         pa.struct(fields),
         nullable,
-        _nullable(nullable, _object_converter(children, required, closed)),
+        _object_converter(children, required, closed),
         _skip_none(_object_restorer(children, required)),
     )
-
-
-def _identity(value: Any, path: str) -> Any:
-    return value
 
 
 def _identity_restore(value: Any) -> Any:
@@ -258,55 +267,71 @@ def _object_restorer(children: dict[str, _Derived], required: set[str]) -> Resto
     return restore
 
 
-def _nullable(nullable: bool, convert: Converter) -> Converter:
-    def converter(value: Any, path: str) -> Any:
-        if value is None:
-            if nullable:
-                return None
-            raise RecordShapeError(f"{path}: null is not allowed")
-        return convert(value, path)
-
-    return converter
+def _convert_child(child: _Derived, value: Any) -> Any:
+    if value is None:
+        if child.nullable:
+            return None
+        raise RecordShapeError("null is not allowed")
+    return value if child.convert is None else child.convert(value)
 
 
 def _list_converter(item: _Derived) -> Converter:
-    def convert(value: Any, path: str) -> Any:
+    def convert(value: Any) -> Any:
         if not isinstance(value, (list, tuple)):
-            raise RecordShapeError(f"{path}: expected a list, got {type(value).__name__}")
-        return [item.convert(element, f"{path}[{i}]") for i, element in enumerate(value)]
+            raise RecordShapeError(f"expected a list, got {type(value).__name__}")
+        if item.convert is None and not any(element is None for element in value):
+            return value
+        shaped = []
+        for index, element in enumerate(value):
+            try:
+                shaped.append(_convert_child(item, element))
+            except RecordShapeError as error:
+                raise error.inside(f"[{index}]") from None
+        return shaped
 
     return convert
 
 
 def _map_converter(value_schema: _Derived) -> Converter:
-    def convert(value: Any, path: str) -> Any:
+    def convert(value: Any) -> Any:
         if not isinstance(value, dict):
-            raise RecordShapeError(f"{path}: expected an object, got {type(value).__name__}")
-        return [(str(k), value_schema.convert(v, f"{path}.{k}")) for k, v in value.items()]
+            raise RecordShapeError(f"expected an object, got {type(value).__name__}")
+        shaped = []
+        for key, item in value.items():
+            try:
+                shaped.append((str(key), _convert_child(value_schema, item)))
+            except RecordShapeError as error:
+                raise error.inside(str(key)) from None
+        return shaped
 
     return convert
 
 
 def _object_converter(children: dict[str, _Derived], required: set[str], closed: bool) -> Converter:
-    def convert(value: Any, path: str) -> Any:
+    names = frozenset(children)
+    plan = [(name, child, name in required) for name, child in children.items()]
+
+    def convert(value: Any) -> Any:
         if not isinstance(value, dict):
-            kind = type(value).__name__
-            raise RecordShapeError(f"{path or 'record'}: expected an object, got {kind}")
-        if closed:
-            unknown = [key for key in value if key not in children]
-            if unknown:
-                where = f"{path}: " if path else ""
-                names = ", ".join(map(str, unknown))
-                raise RecordShapeError(f"{where}field(s) not in the schema: {names}")
+            raise RecordShapeError(f"expected an object, got {type(value).__name__}")
+        if closed and not names.issuperset(value):
+            unknown = ", ".join(str(key) for key in value if key not in names)
+            raise RecordShapeError(f"field(s) not in the schema: {unknown}")
         shaped = {}
-        for name, child in children.items():
-            child_path = f"{path}.{name}" if path else name
+        for name, child, is_required in plan:
             if name not in value:
-                if name in required:
-                    raise RecordShapeError(f"{child_path}: required field is missing")
+                if is_required:
+                    raise RecordShapeError("required field is missing", name)
                 shaped[name] = None
                 continue
-            shaped[name] = child.convert(value[name], child_path)
+            item = value[name]
+            if item is not None and child.convert is None:
+                shaped[name] = item  # the common case: a scalar pyarrow will check
+                continue
+            try:
+                shaped[name] = _convert_child(child, item)
+            except RecordShapeError as error:
+                raise error.inside(name) from None
         return shaped
 
     return convert
