@@ -213,3 +213,14 @@ def test_deploy_commands_parse_with_the_real_cli(where):
         parser.parse_args(args)
     except SystemExit:
         pytest.fail(f"`newsbeam {shlex.join(args)}` is refused by the CLI")
+
+
+def test_worker_image_is_beams_sdk_image_for_the_same_python():
+    text = (DEPLOY / "worker.Dockerfile").read_text()
+    base = re.search(r"^FROM (\S+)", text, re.MULTILINE).group(1)
+    runtime = re.findall(r"^FROM python:(\d+\.\d+)-slim", (DEPLOY / "Dockerfile").read_text(), re.M)
+    python = runtime[-1]
+    assert base == f"apache/beam_python{python}_sdk:${{BEAM_VERSION}}"
+    default = re.search(r"^ARG BEAM_VERSION=(\S+)", text, re.MULTILINE).group(1)
+    assert re.fullmatch(r"2\.\d+\.\d+", default)
+    assert '"/src[all]"' in text
