@@ -40,7 +40,7 @@ from newsbeam.transforms.io.rejections import armored_dead_letter, rejected_dead
 logger = logging.getLogger(__name__)
 
 SINK_NAMESPACE = "newsbeam.sink"
-REJECTED = "rejected"
+DEAD_LETTER = "dead_letter"
 DEFAULT_MAX_RECORDS_PER_FILE = 200_000
 
 
@@ -93,10 +93,10 @@ class WriteRecordFiles(beam.PTransform):
                 streaming=streaming,
                 max_records_per_file=self._max_records_per_file,
             )
-        ).with_outputs(REJECTED, main="files")
+        ).with_outputs(DEAD_LETTER, main="main")
         if not streaming:
             _ = (
-                written.files
+                written.main
                 | "All files" >> beam.combiners.ToList()
                 | "Name shards"
                 >> beam.Map(
@@ -107,7 +107,7 @@ class WriteRecordFiles(beam.PTransform):
                     temp_dir=temp_dir,
                 )
             )
-        return written[REJECTED]
+        return written[DEAD_LETTER]
 
 
 class _WriteFilesFn(beam.DoFn):
@@ -181,7 +181,7 @@ class _WriteFilesFn(beam.DoFn):
             dead_letter = rejected_dead_letter(
                 record, sink=self._format.name, error=rejection.error
             )
-            yield pvalue.TaggedOutput(REJECTED, WindowedValue(dead_letter, timestamp, [window]))
+            yield pvalue.TaggedOutput(DEAD_LETTER, WindowedValue(dead_letter, timestamp, [window]))
         if writer.records_written >= self._max_records_per_file:
             yield from self._close_file()
 

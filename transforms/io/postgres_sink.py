@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 SINK_NAMESPACE = "newsbeam.sink"
 SINK_NAME = "postgresql"
-REJECTED = "rejected"
+DEAD_LETTER = "dead_letter"
 
 
 class WriteToPostgres(beam.PTransform):
@@ -56,8 +56,8 @@ class WriteToPostgres(beam.PTransform):
     def expand(self, records: beam.PCollection) -> beam.PCollection:
         written = records | "Upsert" >> beam.ParDo(
             _UpsertFn(self._sink, self._dead_letter_rows, self._retry)
-        ).with_outputs(REJECTED, main="unused")
-        return written[REJECTED]
+        ).with_outputs(DEAD_LETTER, main="main")
+        return written[DEAD_LETTER]
 
 
 class _UpsertFn(beam.DoFn):
@@ -116,4 +116,4 @@ class _UpsertFn(beam.DoFn):
             record, timestamp, window = batch[rejection.index]
             self._rejected.inc()
             dead_letter = rejected_dead_letter(record, sink=SINK_NAME, error=rejection.error)
-            yield pvalue.TaggedOutput(REJECTED, WindowedValue(dead_letter, timestamp, [window]))
+            yield pvalue.TaggedOutput(DEAD_LETTER, WindowedValue(dead_letter, timestamp, [window]))

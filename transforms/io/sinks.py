@@ -58,7 +58,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # spec type -> (articles writer, dead-letters writer); each returns rejected DeadLetters.
-WriterFactory = Callable[[SinkSpec, "bool | None"], beam.PTransform]
+WriterFactory = Callable[[SinkSpec, bool | None], beam.PTransform]
 _WRITERS: dict[type, tuple[WriterFactory, WriterFactory]] = {
     JsonLinesSink: (
         lambda spec, streaming: WriteJsonLines(spec.directory, streaming=streaming),
