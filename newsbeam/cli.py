@@ -23,10 +23,14 @@ class UsageError(Exception):
 
 
 def _language_list(value: str) -> frozenset[str]:
-    codes = frozenset(code.strip().lower() for code in value.split(",") if code.strip())
-    if not codes:
-        raise argparse.ArgumentTypeError("expected a comma-separated list such as en,de")
-    return codes
+    from newsbeam.transforms.language.codes import parse_languages
+
+    try:
+        return parse_languages(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{exc} (expected a comma-separated list such as en,de)"
+        ) from exc
 
 
 def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from newsbeam import PIPELINE_VERSION
+from newsbeam.transforms.language.detector import LanguageConfig
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class PipelineConfig:
     # Write only representatives; duplicates are counted in the run report.
     drop_duplicates: bool = False
     pipeline_version: str = PIPELINE_VERSION
+    language: LanguageConfig = field(default_factory=LanguageConfig)
 
 
 @dataclass(frozen=True)
