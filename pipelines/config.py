@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from newsbeam import PIPELINE_VERSION
+from newsbeam.transforms.io.sink_specs import SinkSpec
 from newsbeam.transforms.language.detector import LanguageConfig
 
 
@@ -27,5 +28,7 @@ class BatchRunConfig:
     inputs: tuple[str, ...]
     output_dir: str
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    # Sinks besides the JSON Lines files under output_dir (--sink).
+    sinks: tuple[SinkSpec, ...] = ()
     # Extra Beam pipeline options, e.g. ("--runner=PortableRunner", ...).
     beam_args: tuple[str, ...] = ()
