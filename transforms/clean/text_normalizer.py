@@ -1,0 +1,41 @@
+"""Whitespace and Unicode normalisation applied before any rule sees a line.
+
+NFC composition; zero-width characters and soft hyphens removed; every kind of
+Unicode space collapsed to one ASCII space; line separators unified to "\\n";
+other control characters dropped. Curly quotes, dashes and ellipses are kept:
+they are the article's typography, not noise.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Always invisible and meaningless in running text: zero-width space, word
+# joiner, BOM / zero-width no-break space, Mongolian vowel separator, soft hyphen.
+_DROP = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u180e\u00ad"), None)
+# ZWNJ/ZWJ are spelling in Persian, Indic scripts and emoji sequences; they are
+# removed only where they touch ASCII or whitespace, where they are junk.
+_STRAY_JOINERS = re.compile(
+    r"(?<=[\x00-\x7f])[\u200c\u200d]+|[\u200c\u200d]+(?=[\x00-\x7f])|^[\u200c\u200d]+|[\u200c\u200d]+$",
+    re.MULTILINE,
+)
+_LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+# C0/C1 controls other than tab and newline (tab becomes a space below).
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+
+
+def normalize_text(text: str) -> str:
+    """Normalise a whole text; keeps the line structure (one output line per input line)."""
+    text = unicodedata.normalize("NFC", text)
+    text = _LINE_BREAKS.sub("\n", text)
+    text = text.translate(_DROP)
+    text = _STRAY_JOINERS.sub("", text)
+    text = _CONTROLS.sub("", text)
+    # str.split() splits on every Unicode space (NBSP, thin space, ideographic
+    # space, tabs), so this both collapses and unifies them.
+    return "\n".join(" ".join(line.split()) for line in text.split("\n"))
+
+
+def normalize_line(line: str) -> str:
+    return normalize_text(line).replace("\n", " ").strip()
