@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from newsbeam.transforms.clean.rules import (
     RulesError,
     default_rules_path,
@@ -23,9 +22,23 @@ def test_packaged_rules_load_and_name_their_reasons() -> None:
     assert len(names) == len(set(names))
     reasons = rules.reasons()
     for expected in (
-        "breadcrumb", "paywall", "comments-widget", "ad-marker", "share-prompt", "photo-credit",
-        "copyright", "credit-line", "newsletter", "promo", "inline-related-link",
-        "related-headlines", "repeated-lead", "site-tagline", "tag", "title", "byline",
+        "breadcrumb",
+        "paywall",
+        "comments-widget",
+        "ad-marker",
+        "share-prompt",
+        "photo-credit",
+        "copyright",
+        "credit-line",
+        "newsletter",
+        "promo",
+        "inline-related-link",
+        "related-headlines",
+        "repeated-lead",
+        "site-tagline",
+        "tag",
+        "title",
+        "byline",
     ):
         assert expected in reasons
 

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from newsbeam.transforms.clean.rules import load_rules
 from newsbeam.transforms.clean.text_cleaner import TextCleaner
 from newsbeam.transforms.clean.text_normalizer import normalize_line
@@ -54,9 +53,7 @@ def test_keeps_every_gold_line_and_no_boilerplate(cleaner: TextCleaner, name: st
     assert leaked == [], f"boilerplate lines kept: {leaked}"
     # Nothing but the gold body: the kept paragraphs are exactly the body lines, in order.
     assert result.text.split("\n\n") == [normalize_line(lines[n - 1]) for n in gold["body"]]
-    assert sum(result.removed.values()) == len(
-        [d for d in result.decisions if not d.kept]
-    )
+    assert sum(result.removed.values()) == len([d for d in result.decisions if not d.kept])
 
 
 @pytest.mark.parametrize("name", _cases())

@@ -30,16 +30,83 @@ _BULLET = re.compile(r"^([-*•·▪◦‣–—]|\d{1,2}[.)]|[a-zA-Z][.)])\s+")
 _EDGE_PUNCT = "\"'“”‘’«»()[]{}<>.,;:!?…–—-*•|/"
 # Words ignored by the title-case ratio: they are lower case in most headline styles.
 _MINOR_WORDS = frozenset(
-    "a an the and or but nor of to in on at for by with from as vs vs. via per up off out into "
-    "onto over than so yet is are be de la le el du der die das und".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "by",
+        "with",
+        "from",
+        "as",
+        "vs",
+        "vs.",
+        "via",
+        "per",
+        "up",
+        "off",
+        "out",
+        "into",
+        "onto",
+        "over",
+        "than",
+        "so",
+        "yet",
+        "is",
+        "are",
+        "be",
+        "de",
+        "la",
+        "le",
+        "el",
+        "du",
+        "der",
+        "die",
+        "das",
+        "und",
+    ]
 )
 _KEY_DROP = re.compile(r"[^\w\s]+")
 _ELLIPSIS_END = re.compile(r"(…|\.\.\.)[\"'”’)]*$")
 _NAME_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
+_AND = re.compile(r"\s(?:and|&|und|et|y)\s", re.IGNORECASE)
 _BYLINE_CUT = re.compile(r"\s+(?:[|•·]|[–—-]{1,2}|/)\s+|\s*\|\s*")
 _NAME_TAIL = re.compile(r"\s+(?:for|in|at|from|reporting from)\s+.*$", re.IGNORECASE)
 _NAME_PARTICLES = frozenset(
-    "de da das do dos du van von der den ter le la bin bint al el ibn y di del della st.".split()
+    [
+        "de",
+        "da",
+        "das",
+        "do",
+        "dos",
+        "du",
+        "van",
+        "von",
+        "der",
+        "den",
+        "ter",
+        "le",
+        "la",
+        "bin",
+        "bint",
+        "al",
+        "el",
+        "ibn",
+        "y",
+        "di",
+        "del",
+        "della",
+        "st.",
+    ]
 )
 _NAME_TOKEN = re.compile(r"^(?:[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’.-]*|[A-Z]\.)$")
 
@@ -173,7 +240,11 @@ class TextCleaner:
                 if rule.zone == "tail" and position < total - t.tail_lines:
                     continue
                 if rule.matches(line.text):
-                    line.rule, line.reason, line.starts_list = rule.name, rule.reason, rule.starts_list
+                    line.rule, line.reason, line.starts_list = (
+                        rule.name,
+                        rule.reason,
+                        rule.starts_list,
+                    )
                     break
         # A list marker ("You may also like") claims the short lines after it.
         for position, line in enumerate(lines):
@@ -211,7 +282,11 @@ class TextCleaner:
             if _ELLIPSIS_END.search(line.text) and len(key.split()) >= rule.min_words:
                 for other in candidates:
                     other_key = keys[id(other)]
-                    if other is not line and len(other_key) > len(key) and other_key.startswith(key):
+                    if (
+                        other is not line
+                        and len(other_key) > len(key)
+                        and other_key.startswith(key)
+                    ):
                         line.rule, line.reason = "repeat", rule.reason
                         break
 
@@ -243,8 +318,14 @@ class TextCleaner:
             and not line.text.endswith((":", ","))
         )
 
-    def _apply_header(self, lines: list[_Line], given_title: str | None) -> tuple[str | None, list[str]]:
-        title_rule, byline_rule, date_rule = self.rules.title, self.rules.byline, self.rules.date_line
+    def _apply_header(
+        self, lines: list[_Line], given_title: str | None
+    ) -> tuple[str | None, list[str]]:
+        title_rule, byline_rule, date_rule = (
+            self.rules.title,
+            self.rules.byline,
+            self.rules.date_line,
+        )
         header = self.rules.header
         open_lines = [line for line in lines if not line.removed]
         if not any(line.prose for line in open_lines):
@@ -254,15 +335,27 @@ class TextCleaner:
         authors: list[str] = []
         byline_at: set[int] = set()
         date_at: set[int] = set()
-        for position, line in enumerate(open_lines[: max(byline_rule.scan_lines, date_rule.scan_lines)]):
+        for position, line in enumerate(
+            open_lines[: max(byline_rule.scan_lines, date_rule.scan_lines)]
+        ):
             if position < byline_rule.scan_lines:
                 names = self._is_byline(line)
                 if names:
                     byline_at.add(position)
                     authors.extend(n for n in names if n not in authors)
                     continue
-            if position < date_rule.scan_lines and not line.prose and self._is_date_line(line):
+            if position < date_rule.scan_lines and self._is_date_line(line):
                 date_at.add(position)
+        # A bare name next to a date line is a byline too ("Lukas Meier" / "Updated 22 July").
+        for position in sorted(date_at):
+            for near in (position - 1, position + 1):
+                if near in byline_at or near in date_at or not 0 <= near < len(open_lines):
+                    continue
+                line = open_lines[near]
+                names = _byline_names(line.text, byline_rule.name_suffixes, 1)
+                if not line.prose and names and 2 <= len(names[0].split()) <= 4:
+                    byline_at.add(near)
+                    authors.extend(n for n in names if n not in authors)
 
         # The title: the given one if the text carries it; else a headline right
         # above a byline/date line; else the longest headline before the first prose.
@@ -403,6 +496,12 @@ def _title_case_ratio(tokens: list[str]) -> float:
 def _byline_names(text: str, suffixes: tuple[str, ...], max_names: int) -> list[str]:
     """Names from the part of a byline after "By": cut at separators, drop roles."""
     text = _BYLINE_CUT.split(text, maxsplit=1)[0].strip().rstrip(".,;")
+    # "A and B, Outlet": what follows a comma after the "and" is an affiliation.
+    segments = text.split(",")
+    for i, segment in enumerate(segments):
+        if _AND.search(segment):
+            text = ",".join(segments[: i + 1])
+            break
     names: list[str] = []
     for part in _NAME_SPLIT.split(text):
         part = _NAME_TAIL.sub("", part).strip(" .,;")
