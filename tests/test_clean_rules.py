@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from newsbeam.transforms.clean.rules import (
     RulesError,
     default_rules_path,

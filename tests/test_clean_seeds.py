@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from newsbeam.transforms.clean.rules import load_rules
 from newsbeam.transforms.clean.text_cleaner import TextCleaner
 from newsbeam.transforms.clean.text_normalizer import normalize_line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from clean_fixtures import read_text_case, text_cases
+
 from newsbeam.transforms.clean.rules import load_rules
 from newsbeam.transforms.clean.shingle_score import mean_f1, score
 from newsbeam.transforms.clean.text_cleaner import TextCleaner
