@@ -67,6 +67,7 @@ SECOND = (
     "the council's transport committee said in a statement."
 )
 THIRD = "Opponents said they would challenge the decision in the regional court."
+FOURTH = "A public meeting on the route through the old town is planned for June."
 
 
 @pytest.mark.parametrize(
@@ -142,6 +143,25 @@ def test_headline_list_run_in_body_is_removed_but_sentence_case_run_is_kept(
     assert cleaner.clean(kept).text == kept
 
 
+def test_related_marker_claims_teasers_but_not_the_article_after_one_headline(
+    cleaner: TextCleaner,
+) -> None:
+    teasers = [
+        "Ferry fares frozen for another year",
+        "The ferry operator said single fares would stay at 45 crowns until next summer.",
+        "Night buses return to the harbour",
+        "Three night bus routes will again serve the harbour district from June.",
+    ]
+    result = cleaner.clean(_para(LEAD, SECOND, THIRD, "More from City", *teasers))
+    assert result.text == _para(LEAD, SECOND, THIRD)
+    assert result.removed == {"related-headlines": 5}
+    # Headline, then the article goes on (subheading, paragraphs): only the headline goes.
+    text = _para(
+        LEAD, "Related", "Ferry fares frozen for another year", SECOND, "Next steps", THIRD, FOURTH
+    )
+    assert cleaner.clean(text).text == _para(LEAD, SECOND, "Next steps", THIRD, FOURTH)
+
+
 def test_trailing_short_lines_after_last_sentence_are_furniture(cleaner: TextCleaner) -> None:
     result = cleaner.clean(
         _para(LEAD, SECOND, THIRD, "Jobs", "Property", "Council Opens New Library In Northgate")
@@ -189,6 +209,11 @@ def test_sentence_starting_with_by_is_not_a_byline(cleaner: TextCleaner) -> None
 def test_unicode_and_whitespace_normalisation() -> None:
     raw = "Cafe\u0301\u00a0 au\u200b lait\u00ad\tis “hot”\r\nnext\u2028line\ufeff \x07"
     assert normalize_text(raw) == "Café au lait is “hot”\nnext\nline"
+
+
+def test_mojibake_is_repaired_and_curly_quotes_kept() -> None:
+    assert normalize_text("The cafÃ© owner said â€œnoâ€\x9d.") == "The café owner said “no”."
+    assert normalize_text("Crème brûlée, “naïve” — façade") == "Crème brûlée, “naïve” — façade"
 
 
 def test_cleaned_text_is_normalised(cleaner: TextCleaner) -> None:

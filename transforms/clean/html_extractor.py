@@ -26,11 +26,14 @@ log = logging.getLogger(__name__)
 
 # Script/style/svg blocks and comments carry no article text but can be most
 # of a page's bytes; dropping them first keeps the parser's tree small.
+# JSON-LD scripts stay: they carry the author and publication date.
 _NOISE_BLOCKS = re.compile(
-    r"<(script|style|svg|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->",
+    r"<script\b(?![^>]*application/ld\+json)[^>]*>.*?</script\s*>"
+    r"|<(style|svg|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->",
     re.IGNORECASE | re.DOTALL,
 )
 _BINARY_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\ufffd]")
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&)\s*")
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.IGNORECASE)
 
@@ -88,7 +91,7 @@ def extract_html(html: str, guards: HtmlGuards | None = None) -> HtmlExtraction:
             favor_precision=True,
             config=_trafilatura_config(guards.max_tree_size),
             date_extraction_params={
-                "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+                "outputformat": _DATE_FORMAT,
                 "original_date": True,
                 "extensive_search": False,
             },
@@ -101,7 +104,7 @@ def extract_html(html: str, guards: HtmlGuards | None = None) -> HtmlExtraction:
         text=_repair(document.text),
         title=_repair(document.title).strip() or None if document.title else None,
         authors=_authors(document.author),
-        published_at=_rfc3339(document.date),
+        published_at=_rfc3339(_precise_date(document.date, html)),
         url=document.url or None,
         truncated=truncated,
     )
@@ -117,6 +120,22 @@ def _trafilatura_config(max_tree_size: int) -> ConfigParser:
     # process enforces the limit instead.
     config["DEFAULT"]["extraction_timeout"] = "0"
     return config
+
+
+def _precise_date(date: str | None, html: str) -> str | None:
+    """trafilatura hands htmldate the page url, whose /2024/05/13/ path wins
+    over the page's own timestamp; ask htmldate again without it for the time."""
+    if not date or not date.endswith("T00:00:00"):
+        return date
+    from htmldate import find_date
+
+    try:
+        again = find_date(
+            html, outputformat=_DATE_FORMAT, original_date=True, extensive_search=False
+        )
+    except (ValueError, TypeError):
+        return date
+    return again if again and again[:10] == date[:10] else date
 
 
 def _repair(text: str) -> str:

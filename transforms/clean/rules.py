@@ -94,6 +94,8 @@ class HeadlineListRule:
     reason: str
     min_run: int
     min_words: int
+    teaser_max_words: int
+    min_teasers: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,11 +246,14 @@ def parse_rules(text: str, *, origin: str = "<string>") -> RuleSet:
         reason_before_title_short=reader.reason(r, "reason_before_title_short", w),
         reason_before_title_prose=reader.reason(r, "reason_before_title_prose", w),
     )
-    r, w = section("headline-list", {"reason", "min_run", "min_words"})
+    keys = {"reason", "min_run", "min_words", "teaser_max_words", "min_teasers"}
+    r, w = section("headline-list", keys)
     headline_list = HeadlineListRule(
         reason=reader.reason(r, "reason", w),
         min_run=reader.integer(r, "min_run", w),
         min_words=reader.integer(r, "min_words", w),
+        teaser_max_words=reader.integer(r, "teaser_max_words", w),
+        min_teasers=reader.integer(r, "min_teasers", w),
     )
     r, w = section("trailing", {"reason_headline", "reason_other", "headline_min_words"})
     trailing = TrailingRule(

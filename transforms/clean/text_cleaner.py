@@ -246,16 +246,42 @@ class TextCleaner:
                         rule.starts_list,
                     )
                     break
-        # A list marker ("You may also like") claims the short lines after it.
+        # A list marker ("You may also like") claims the short lines after it,
+        # or a series of teasers (headline + one-paragraph summary).
         for position, line in enumerate(lines):
-            if not line.starts_list:
-                continue
-            for follower in lines[position + 1 :]:
-                if follower.removed:
-                    continue
-                if not follower.short:
+            if line.starts_list:
+                for follower in self._list_after_marker(lines[position + 1 :]):
+                    follower.rule, follower.reason = "related-header", line.reason
+
+    def _list_after_marker(self, following: list[_Line]) -> list[_Line]:
+        rule = self.rules.headline_list
+        claimed: list[_Line] = []
+        teasers = 0
+        leading_short = 0
+        # Teasers end the page: the run must reach the end of the text or the
+        # next list marker. Prose that follows prose means the article goes on.
+        reaches_end = True
+        for line in following:
+            if line.removed:
+                if line.starts_list:
                     break
-                follower.rule, follower.reason = "related-header", line.reason
+                continue
+            if line.short:
+                claimed.append(line)
+                if teasers == 0:
+                    leading_short = len(claimed)
+                continue
+            after_headline = bool(claimed) and claimed[-1].short
+            if line.prose and after_headline and line.words <= rule.teaser_max_words:
+                claimed.append(line)
+                teasers += 1
+                continue
+            reaches_end = False
+            break
+        if teasers >= rule.min_teasers and reaches_end:
+            return claimed
+        # Too few teasers to be sure: the prose after the headlines may be the article's.
+        return claimed[:leading_short]
 
     # ----------------------------------------------------------------- repeats
 

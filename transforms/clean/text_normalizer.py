@@ -1,6 +1,7 @@
 """Whitespace and Unicode normalisation applied before any rule sees a line.
 
-NFC composition; zero-width characters and soft hyphens removed; every kind of
+Mojibake (UTF-8 decoded as Latin-1/cp1252: "cafÃ©") repaired with ftfy when
+the text shows it; NFC composition; zero-width characters and soft hyphens removed; every kind of
 Unicode space collapsed to one ASCII space; line separators unified to "\\n";
 other control characters dropped. Curly quotes, dashes and ellipses are kept:
 they are the article's typography, not noise.
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from ftfy import fix_encoding
+from ftfy.badness import is_bad
 
 # Always invisible and meaningless in running text: zero-width space, word
 # joiner, BOM / zero-width no-break space, Mongolian vowel separator, soft hyphen.
@@ -27,6 +31,8 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 def normalize_text(text: str) -> str:
     """Normalise a whole text; keeps the line structure (one output line per input line)."""
+    if is_bad(text):
+        text = fix_encoding(text)
     text = unicodedata.normalize("NFC", text)
     text = _LINE_BREAKS.sub("\n", text)
     text = text.translate(_DROP)
