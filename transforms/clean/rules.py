@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,19 @@ class PatternRule:
     max_words: int | None = None
     zone: str = "any"
     starts_list: bool = False
+    # All `patterns` as one alternation (each keeps its case flag): one search per rule.
+    combined: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.combined is None and self.patterns:
+            parts = []
+            for p in self.patterns:
+                flag = "i" if p.flags & re.IGNORECASE else "-i"
+                parts.append(f"(?{flag}:{p.pattern})")
+            object.__setattr__(self, "combined", re.compile("|".join(parts)))
 
     def matches(self, line: str) -> bool:
-        return any(p.search(line) for p in self.patterns)
+        return self.combined is not None and self.combined.search(line) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,9 @@ class TextCleaner:
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.rules = ruleset
+        self._prefilter = _Prefilter(ruleset)
+        limits = [rule.max_words for rule in ruleset.patterns]
+        self._pattern_max_words = None if None in limits else max(limits, default=0)
 
     # ------------------------------------------------------------------ public
 
@@ -205,7 +208,8 @@ class TextCleaner:
         t = self.rules.thresholds
         tokens = text.split()
         words = len(tokens)
-        ratio = _title_case_ratio(tokens)
+        # Only short lines are judged by their capitalisation.
+        ratio = _title_case_ratio(tokens) if words <= t.short_line_max_words else 0.0
         sentence = bool(_SENTENCE_END.search(text))
         prose = (sentence and words >= t.sentence_min_words) or (
             words >= t.prose_min_words_unpunctuated
@@ -229,8 +233,13 @@ class TextCleaner:
     def _apply_patterns(self, lines: list[_Line]) -> None:
         t = self.rules.thresholds
         total = len(lines)
+        max_words = self._pattern_max_words
         for position, line in enumerate(lines):
             if len(line.text) > t.pattern_max_chars:
+                continue
+            if max_words is not None and line.words > max_words:
+                continue
+            if not self._prefilter.may_match(line.text, line.words):
                 continue
             for rule in self.rules.patterns:
                 if rule.max_words is not None and line.words > rule.max_words:
@@ -505,6 +514,56 @@ class TextCleaner:
                 line.rule, line.reason = "trailing", rule.reason_headline
             else:
                 line.rule, line.reason = "trailing", rule.reason_other
+
+
+class _Prefilter:
+    """Answers "could any pattern rule match this line?" cheaply.
+
+    Most lines are article prose that no rule matches; running every rule's
+    case-insensitive regexes on every line made pattern rules most of the
+    cleaning time. Here: patterns anchored at the line start are combined into
+    one `match` per case group; the other patterns run one by one without a
+    leading \\b, so that `re` can jump to their first literal; lower-case
+    patterns run without IGNORECASE on the lower-cased line. All of this only
+    widens what matches: a hit means the rules are then checked in order, as
+    written.
+    """
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        anchored_lower: list[str] = []
+        anchored_other: list[str] = []
+        # (max_words of the rule, pattern): long prose lines skip most of them.
+        self._floating_lower: list[tuple[float, re.Pattern[str]]] = []
+        self._floating_other: list[tuple[float, re.Pattern[str]]] = []
+        for rule in ruleset.patterns:
+            limit = float("inf") if rule.max_words is None else rule.max_words
+            for pattern in rule.patterns:
+                source = pattern.pattern
+                insensitive = bool(pattern.flags & re.IGNORECASE)
+                # No upper-case letters means no \\S, \\W, [A-Z]...: safe on lower-cased text.
+                lower_safe = insensitive and source == source.lower()
+                if source.startswith("^"):
+                    if lower_safe:
+                        anchored_lower.append(f"(?:{source})")
+                    else:
+                        anchored_other.append(f"(?{'i' if insensitive else '-i'}:{source})")
+                elif lower_safe:
+                    compiled = re.compile(source.removeprefix("\\b"))
+                    self._floating_lower.append((limit, compiled))
+                else:
+                    self._floating_other.append((limit, pattern))
+        self._anchored_lower = re.compile("|".join(anchored_lower)) if anchored_lower else None
+        self._anchored_other = re.compile("|".join(anchored_other)) if anchored_other else None
+
+    def may_match(self, text: str, words: int) -> bool:
+        lower = text.lower()
+        if self._anchored_lower is not None and self._anchored_lower.match(lower):
+            return True
+        if self._anchored_other is not None and self._anchored_other.match(text):
+            return True
+        return any(words <= limit and p.search(lower) for limit, p in self._floating_lower) or any(
+            words <= limit and p.search(text) for limit, p in self._floating_other
+        )
 
 
 def _title_case_ratio(tokens: list[str]) -> float:
