@@ -381,9 +381,19 @@ class TextCleaner:
                     continue
             if position < date_rule.scan_lines and self._is_date_line(line):
                 date_at.add(position)
-        # A bare name next to a date line is a byline too ("Lukas Meier" / "Updated 22 July").
+        # A role line ("Senior Reporter") belongs to the byline around it.
+        scan = min(len(open_lines), byline_rule.scan_lines)
+        role_at = {
+            p for p in range(scan) if open_lines[p].text.lower() in byline_rule.name_suffixes
+        }
+        byline_at |= role_at
+        # A bare name next to a date line (or next to a role line above one) is a
+        # byline too: "Lukas Meier" / "Updated 22 July 2024".
         for position in sorted(date_at):
-            for near in (position - 1, position + 1):
+            for step in (-1, 1):
+                near = position + step
+                while near in role_at:
+                    near += step
                 if near in byline_at or near in date_at or not 0 <= near < len(open_lines):
                     continue
                 line = open_lines[near]
