@@ -44,19 +44,28 @@ class PatternRule:
     max_words: int | None = None
     zone: str = "any"
     starts_list: bool = False
-    # All `patterns` as one alternation (each keeps its case flag): one search per rule.
-    combined: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    # The patterns as at most two alternations: one search per rule. Lower-case
+    # case-insensitive patterns run without IGNORECASE on the lower-cased line
+    # (the same result, several times faster in `re`).
+    _lower: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _other: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.combined is None and self.patterns:
-            parts = []
-            for p in self.patterns:
-                flag = "i" if p.flags & re.IGNORECASE else "-i"
-                parts.append(f"(?{flag}:{p.pattern})")
-            object.__setattr__(self, "combined", re.compile("|".join(parts)))
+        lower, other = [], []
+        for p in self.patterns:
+            insensitive = bool(p.flags & re.IGNORECASE)
+            # No upper-case letters in the source means no \S, \W, [A-Z]...
+            if insensitive and p.pattern == p.pattern.lower():
+                lower.append(f"(?:{p.pattern})")
+            else:
+                other.append(f"(?{'i' if insensitive else '-i'}:{p.pattern})")
+        object.__setattr__(self, "_lower", re.compile("|".join(lower)) if lower else None)
+        object.__setattr__(self, "_other", re.compile("|".join(other)) if other else None)
 
-    def matches(self, line: str) -> bool:
-        return self.combined is not None and self.combined.search(line) is not None
+    def matches(self, line: str, lower: str | None = None) -> bool:
+        if self._lower is not None and self._lower.search(line.lower() if lower is None else lower):
+            return True
+        return self._other is not None and self._other.search(line) is not None
 
 
 @dataclass(frozen=True, slots=True)

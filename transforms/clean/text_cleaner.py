@@ -241,6 +241,7 @@ class TextCleaner:
                 continue
             if not self._prefilter.may_match(line.text, line.words):
                 continue
+            lower = line.text.lower()
             for rule in self.rules.patterns:
                 if rule.max_words is not None and line.words > rule.max_words:
                     continue
@@ -248,7 +249,7 @@ class TextCleaner:
                     continue
                 if rule.zone == "tail" and position < total - t.tail_lines:
                     continue
-                if rule.matches(line.text):
+                if rule.matches(line.text, lower):
                     line.rule, line.reason, line.starts_list = (
                         rule.name,
                         rule.reason,
@@ -531,22 +532,22 @@ class _Prefilter:
 
     Most lines are article prose that no rule matches; running every rule's
     case-insensitive regexes on every line made pattern rules most of the
-    cleaning time. Here: patterns anchored at the line start are combined into
-    one `match` per case group; the other patterns run one by one without a
-    leading \\b, so that `re` can jump to their first literal; lower-case
-    patterns run without IGNORECASE on the lower-cased line. All of this only
-    widens what matches: a hit means the rules are then checked in order, as
-    written.
+    cleaning time. Here patterns are grouped by their rule's `max_words`, so a
+    long prose line is only tried against the few rules that allow long lines;
+    within a group, patterns anchored at the line start are combined into one
+    `match`; the others run one by one without a leading \\b (so that `re`
+    can jump to their first literal); lower-case patterns run without
+    IGNORECASE on the lower-cased line. All of this only widens what matches:
+    a hit means the rules are then checked in order, as written.
     """
 
     def __init__(self, ruleset: RuleSet) -> None:
-        anchored_lower: list[str] = []
-        anchored_other: list[str] = []
-        # (max_words of the rule, pattern): long prose lines skip most of them.
-        self._floating_lower: list[tuple[float, re.Pattern[str]]] = []
-        self._floating_other: list[tuple[float, re.Pattern[str]]] = []
+        groups: dict[float, tuple[list[str], list[str], list[re.Pattern[str]], list]] = {}
         for rule in ruleset.patterns:
-            limit = float("inf") if rule.max_words is None else rule.max_words
+            limit = float("inf") if rule.max_words is None else float(rule.max_words)
+            anchored_lower, anchored_other, floating_lower, floating_other = groups.setdefault(
+                limit, ([], [], [], [])
+            )
             for pattern in rule.patterns:
                 source = pattern.pattern
                 insensitive = bool(pattern.flags & re.IGNORECASE)
@@ -558,22 +559,38 @@ class _Prefilter:
                     else:
                         anchored_other.append(f"(?{'i' if insensitive else '-i'}:{source})")
                 elif lower_safe:
-                    compiled = re.compile(source.removeprefix("\\b"))
-                    self._floating_lower.append((limit, compiled))
+                    floating_lower.append(re.compile(source.removeprefix("\\b")))
                 else:
-                    self._floating_other.append((limit, pattern))
-        self._anchored_lower = re.compile("|".join(anchored_lower)) if anchored_lower else None
-        self._anchored_other = re.compile("|".join(anchored_other)) if anchored_other else None
+                    floating_other.append(pattern)
+        self._groups = [
+            (
+                limit,
+                re.compile("|".join(al)) if al else None,
+                re.compile("|".join(ao)) if ao else None,
+                tuple(fl),
+                tuple(fo),
+            )
+            for limit, (al, ao, fl, fo) in sorted(groups.items())
+        ]
 
     def may_match(self, text: str, words: int) -> bool:
         lower = text.lower()
-        if self._anchored_lower is not None and self._anchored_lower.match(lower):
-            return True
-        if self._anchored_other is not None and self._anchored_other.match(text):
-            return True
-        return any(words <= limit and p.search(lower) for limit, p in self._floating_lower) or any(
-            words <= limit and p.search(text) for limit, p in self._floating_other
-        )
+        for limit, anchored_lower, anchored_other, floating_lower, floating_other in reversed(
+            self._groups
+        ):
+            if words > limit:
+                return False  # groups are visited from the largest limit down
+            if anchored_lower is not None and anchored_lower.match(lower):
+                return True
+            if anchored_other is not None and anchored_other.match(text):
+                return True
+            for pattern in floating_lower:
+                if pattern.search(lower):
+                    return True
+            for pattern in floating_other:
+                if pattern.search(text):
+                    return True
+        return False
 
 
 def _title_case_ratio(tokens: list[str]) -> float:
