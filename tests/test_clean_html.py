@@ -6,7 +6,8 @@ import pytest
 from clean_fixtures import html_cases, read_html_case
 
 from newsbeam.schemas.article import Article, Source
-from newsbeam.transforms.clean.article_cleaner import ArticleCleaner
+from newsbeam.transforms.clean.article_cleaner import ArticleCleaner, open_article_cleaner
+from newsbeam.transforms.clean.config import CleanConfig
 from newsbeam.transforms.clean.extraction_worker import ExtractionWorker
 from newsbeam.transforms.clean.html_extractor import ExtractionError, HtmlGuards, extract_html
 from newsbeam.transforms.clean.rules import load_rules
@@ -151,3 +152,15 @@ def test_worker_reports_extraction_errors_and_survives_deep_nesting() -> None:
             assert info.value.reason == "extraction_failed"
         assert worker.extract(raw).title.startswith("Councillors approve")
         assert worker.restarts == 0
+
+
+@pytest.mark.slow
+def test_timeout_becomes_a_dead_letter_with_the_original_payload() -> None:
+    heavy = "<html><body>" + "<div><p>Words to parse in a long page.</p></div>" * 40000 + "</body>"
+    config = CleanConfig(html_time_limit_s=0.05, html_max_chars=10_000_000)
+    with open_article_cleaner(config) as cleaner:
+        outcome = cleaner.clean(_html_article(heavy))
+    assert outcome.dead_letter is not None
+    assert outcome.dead_letter.reason == "timeout"
+    assert outcome.dead_letter.stage == "clean"
+    assert outcome.dead_letter.raw == heavy

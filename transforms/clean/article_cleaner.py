@@ -9,12 +9,21 @@ already carry: what the producer sent wins over what we guess.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from newsbeam.schemas.article import Article
 from newsbeam.schemas.dead_letter import DeadLetter
-from newsbeam.transforms.clean.html_extractor import ExtractionError, HtmlExtraction
+from newsbeam.transforms.clean.config import CleanConfig
+from newsbeam.transforms.clean.extraction_worker import ExtractionWorker
+from newsbeam.transforms.clean.html_extractor import (
+    ExtractionError,
+    HtmlExtraction,
+    HtmlGuards,
+    extract_html,
+)
+from newsbeam.transforms.clean.rules import load_rules
 from newsbeam.transforms.clean.text_cleaner import CleanResult, TextCleaner
 
 log = logging.getLogger(__name__)
@@ -80,6 +89,31 @@ class ArticleCleaner:
             url=article.url or (extraction.url if extraction else None),
         )
         return CleanOutcome(article=cleaned, result=result, extraction=extraction)
+
+
+@contextmanager
+def open_article_cleaner(config: CleanConfig | None = None) -> Iterator[ArticleCleaner]:
+    """An ArticleCleaner built from `config`; its extraction process (if any) is
+    stopped on exit. For one-off use such as `newsbeam inspect`:
+
+        with open_article_cleaner(CleanConfig()) as cleaner:
+            outcome = cleaner.clean(article)
+            print(outcome.result.format_decisions())
+    """
+    config = config or CleanConfig()
+    text_cleaner = TextCleaner(load_rules(config.rules_path))
+    guards = HtmlGuards(max_chars=config.html_max_chars)
+    if not config.isolate_html:
+        yield ArticleCleaner(text_cleaner, lambda html: extract_html(html, guards))
+        return
+    # The worker process starts on the first HTML page: text-only use never pays for it.
+    worker = ExtractionWorker(
+        config.html_time_limit_s, guards, max_memory_mb=config.html_worker_memory_mb
+    )
+    try:
+        yield ArticleCleaner(text_cleaner, worker.extract)
+    finally:
+        worker.close()
 
 
 def _dead(article: Article, reason: str, error: str) -> DeadLetter:

@@ -1,5 +1,8 @@
 """CleanArticles: the Beam stage around ArticleCleaner.
 
+Wiring: `outputs = articles | CleanArticles(CleanConfig())`, then
+`outputs.main` and `outputs.dead_letter`.
+
 PCollection[Article] -> DoOutputsTuple with `.main` (cleaned Articles) and
 `.dead_letter` (DeadLetter: `timeout`, `extraction_failed`,
 `empty_after_cleaning`, `clean_error`). Counters in namespace `newsbeam.clean`:
@@ -10,18 +13,15 @@ PCollection[Article] -> DoOutputsTuple with `.main` (cleaned Articles) and
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from newsbeam.schemas.article import Article
 from newsbeam.schemas.dead_letter import DeadLetter
-from newsbeam.transforms.clean.article_cleaner import STAGE, ArticleCleaner
-from newsbeam.transforms.clean.extraction_worker import ExtractionWorker
-from newsbeam.transforms.clean.html_extractor import HtmlGuards, extract_html
-from newsbeam.transforms.clean.rules import load_rules
-from newsbeam.transforms.clean.text_cleaner import TextCleaner
+from newsbeam.transforms.clean.article_cleaner import STAGE, ArticleCleaner, open_article_cleaner
+from newsbeam.transforms.clean.config import CleanConfig
 
 log = logging.getLogger(__name__)
 
@@ -29,50 +29,23 @@ METRICS_NAMESPACE = "newsbeam.clean"
 DEAD_LETTER_TAG = "dead_letter"
 
 
-@dataclass(frozen=True)
-class CleanConfig:
-    # Rules file (TOML); None uses the packaged transforms/clean/rules.toml.
-    rules_path: str | None = None
-    # Wall-clock limit per HTML page; past it the page is dead-lettered as `timeout`.
-    html_time_limit_s: float = 5.0
-    # Run HTML extraction in a killable child process (required for the time
-    # limit). False extracts in-process with no limit: only for trusted input.
-    isolate_html: bool = True
-    # Pages longer than this (after dropping scripts/styles) are cut before parsing.
-    html_max_chars: int = 1_000_000
-    # Address-space cap of the extraction process, MiB (None: no cap).
-    html_worker_memory_mb: int | None = 2048
-
-
 class _CleanFn(beam.DoFn):
     def __init__(self, config: CleanConfig) -> None:
         self._config = config
         self._cleaner: ArticleCleaner | None = None
-        self._worker: ExtractionWorker | None = None
+        self._context: AbstractContextManager[ArticleCleaner] | None = None
         self._articles = Metrics.counter(METRICS_NAMESPACE, "articles")
         self._html = Metrics.counter(METRICS_NAMESPACE, "html_extracted")
 
     def setup(self) -> None:
-        config = self._config
-        text_cleaner = TextCleaner(load_rules(config.rules_path))
-        guards = HtmlGuards(max_chars=config.html_max_chars)
-        if config.isolate_html:
-            self._worker = ExtractionWorker(
-                config.html_time_limit_s, guards, max_memory_mb=config.html_worker_memory_mb
-            )
-            # Started lazily on the first HTML page: text-only runs never pay for it.
-            extract = self._worker.extract
-        else:
-
-            def extract(html: str):
-                return extract_html(html, guards)
-
-        self._cleaner = ArticleCleaner(text_cleaner, extract)
+        self._context = open_article_cleaner(self._config)
+        self._cleaner = self._context.__enter__()
 
     def teardown(self) -> None:
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
+        if self._context is not None:
+            self._context.__exit__(None, None, None)
+            self._context = None
+            self._cleaner = None
 
     def process(self, article: Article):
         assert self._cleaner is not None, "setup() was not called"
