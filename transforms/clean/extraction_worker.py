@@ -6,14 +6,15 @@ worker threads; a thread cannot be killed either. A child process can: the
 parent waits for the answer with `select` (thread-safe, no signals) and, past
 the limit, kills the child and starts a fresh one for the next page.
 
-The child is `python -m newsbeam.transforms.clean.extraction_worker`, started
-with the same interpreter, speaking length-prefixed JSON frames over its
+The child runs this module's `main()` with the same interpreter and sys.path,
+speaking length-prefixed JSON frames over its
 stdin/stdout. It exits on its own when the parent goes away (stdin closes), so
 a worker that is never torn down does not outlive its Beam worker.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import select
@@ -79,8 +80,21 @@ class ExtractionWorker:
             return self._proc
         self._stop()
         settings = {"guards": asdict(self.guards), "max_memory_mb": self.max_memory_mb}
+        # The child gets the parent's exact sys.path: `python -m` would put the
+        # current directory first, where a folder named like a package could
+        # shadow the installed one.
+        bootstrap = (
+            "import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
+            f"from {__name__} import main; main()"
+        )
         proc = subprocess.Popen(
-            [sys.executable, "-m", __name__, orjson.dumps(settings).decode()],
+            [
+                sys.executable,
+                "-c",
+                bootstrap,
+                json.dumps(sys.path),
+                orjson.dumps(settings).decode(),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None,  # the child's warnings go to our stderr
@@ -206,7 +220,7 @@ def _serve(guards: HtmlGuards, max_memory_mb: int | None) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="extraction-worker: %(message)s")
-    settings = orjson.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    settings = orjson.loads(sys.argv[-1]) if len(sys.argv) > 1 else {}
     guards = HtmlGuards(**settings.get("guards", {}))
     _serve(guards, settings.get("max_memory_mb"))
 
