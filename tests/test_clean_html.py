@@ -65,7 +65,7 @@ def test_text_rules_run_on_extracted_text(cleaner: ArticleCleaner) -> None:
     raw, _, _ = read_html_case("meridian_rate_decision.html")
     article = cleaner.clean(_html_article(raw)).article
     assert article is not None
-    for reason in ("paywall", "credit-line", "inline-related-link"):
+    for reason in ("repeated-lead", "paywall", "credit-line", "inline-related-link"):
         assert article.removed.get(reason, 0) >= 1, article.removed
     assert "With assistance" not in article.text
 
