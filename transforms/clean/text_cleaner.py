@@ -308,15 +308,17 @@ class TextCleaner:
         candidates = [line for line in lines if not line.removed and line.words >= rule.min_words]
         keys = {id(line): self._repeat_key(line.text) for line in candidates}
         seen: set[str] = set()
-        for line in candidates:
+        for position, line in enumerate(candidates):
             key = keys[id(line)]
             if key in seen:
                 line.rule, line.reason = "repeat", rule.reason
                 continue
             seen.add(key)
-            # A teaser cut short with an ellipsis repeats the start of a longer line.
+            # A teaser cut short with an ellipsis repeats the start of a longer line
+            # close to it (a bounded look, so that a text of many "…" lines stays linear).
             if _ELLIPSIS_END.search(line.text) and len(key.split()) >= rule.min_words:
-                for other in candidates:
+                nearby = candidates[max(0, position - 5) : position + 6]
+                for other in nearby:
                     other_key = keys[id(other)]
                     if (
                         other is not line
