@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from newsbeam import PIPELINE_VERSION
+from newsbeam.transforms.clean.config import CleanConfig
 from newsbeam.transforms.io.sink_specs import SinkSpec
 from newsbeam.transforms.language.detector import LanguageConfig
 
@@ -18,6 +19,7 @@ class PipelineConfig:
     # Write only representatives; duplicates are counted in the run report.
     drop_duplicates: bool = False
     pipeline_version: str = PIPELINE_VERSION
+    clean: CleanConfig = field(default_factory=CleanConfig)
     language: LanguageConfig = field(default_factory=LanguageConfig)
 
 
