@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_verbosity(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run_parser(subparsers)
+    from newsbeam.inspect_command import add_parser as add_inspect_parser
+
+    add_inspect_parser(subparsers, parents=[verbosity_options()])
     return parser
 
 
