@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from newsbeam.transforms.classify.default_model import ag_news_path, shared_dir
 
 REPO = Path(__file__).resolve().parents[1]

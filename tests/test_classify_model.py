@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from classify_support import EVAL_FILE, TRAIN_FILE
-
 from newsbeam.transforms.classify.model import FORMAT_VERSION, ModelFormatError, TopicModel
 from newsbeam.transforms.classify.training import read_labelled_jsonl, train_topic_model
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from classify_support import EVAL_FILE, TRAIN_FILE, write_jsonl
-from sklearn import metrics
-
 from newsbeam.transforms.classify.evaluation import evaluate_model
 from newsbeam.transforms.classify.training import (
     LabelledExample,
@@ -15,6 +13,7 @@ from newsbeam.transforms.classify.training import (
     read_labelled_jsonl,
     train_topic_model,
 )
+from sklearn import metrics
 
 
 @pytest.mark.parametrize(
