@@ -222,7 +222,7 @@ class TopicModel:
                 for name, blob in blobs.items()
             }
             return cls._from_parts(meta, arrays)
-        except (ValueError, TypeError, KeyError, IndexError) as exc:
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise ModelFormatError(f"{path}: inconsistent model file: {exc}") from None
 
     @classmethod
