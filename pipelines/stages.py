@@ -8,6 +8,7 @@ from apache_beam.metrics import Metrics
 from newsbeam.pipelines.config import PipelineConfig
 from newsbeam.schemas.article import Article
 from newsbeam.schemas.dead_letter import DeadLetter
+from newsbeam.transforms.classify.transform import ClassifyTopics
 from newsbeam.transforms.clean.transform import CleanArticles
 from newsbeam.transforms.language.transform import DetectLanguage, KeepLanguages
 
@@ -71,6 +72,7 @@ class ProcessArticles(beam.PTransform):
         dead.append(cleaned.dead_letter)
         # Language is detected on the cleaned body, not on site furniture.
         articles = cleaned.main | "DetectLanguage" >> DetectLanguage(self._config.language)
+        articles = articles | "ClassifyTopics" >> ClassifyTopics(self._config.classify)
         if self._config.languages is not None:
             articles = articles | "KeepLanguages" >> KeepLanguages(self._config.languages)
         if self._config.drop_duplicates:
