@@ -12,13 +12,13 @@ the whole batch with the end of the window).
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import apache_beam as beam
 from apache_beam.utils.shared import Shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.schemas.article import Article
+from newsbeam.transforms.batching import BatchingDoFn, CounterCache
 from newsbeam.transforms.classify.config import ClassifyConfig
 from newsbeam.transforms.classify.model import TopicModel, load_model
 from newsbeam.transforms.classify.topics import assign_topics
@@ -28,56 +28,40 @@ log = logging.getLogger(__name__)
 METRICS_NAMESPACE = "newsbeam.classify"
 
 
-class _ClassifyBatchesFn(beam.DoFn):
+class _ClassifyBatchesFn(BatchingDoFn):
     def __init__(self, config: ClassifyConfig, shared: Shared) -> None:
         self._config = config
         self._shared = shared
         self._model: TopicModel | None = None
-        self._buffer: list[tuple[Article, Any, Any]] = []
-        self._counters: dict[str, Any] = {}
+        self.max_batch_size = config.batch_size
 
     def setup(self) -> None:
         path = self._config.model_path
         self._model = self._shared.acquire(lambda: load_model(path), tag=f"topic-model:{path}")
-
-    def start_bundle(self) -> None:
-        self._buffer = []
+        self._counters = CounterCache(METRICS_NAMESPACE)
 
     def process(
         self,
         article: Article,
-        timestamp: Any = beam.DoFn.TimestampParam,
-        window: Any = beam.DoFn.WindowParam,
+        timestamp=beam.DoFn.TimestampParam,
+        window=beam.DoFn.WindowParam,
+        pane=beam.DoFn.PaneInfoParam,
     ):
         languages = self._config.languages
         if languages is not None and article.language not in languages:
-            self._count(f"skipped_language.{article.language}")
+            self._counters.inc(f"skipped_language.{article.language}")
             yield article
             return
-        self._buffer.append((article, timestamp, window))
-        if len(self._buffer) >= self._config.batch_size:
-            yield from self._flush()
+        yield from super().process(article, timestamp, window, pane)
 
-    def finish_bundle(self):
-        yield from self._flush()
-
-    def _flush(self):
-        if not self._buffer:
-            return
-        buffered, self._buffer = self._buffer, []
+    def handle_batch(self, batch: list[WindowedValue]):
         assert self._model is not None  # set in setup()
         labelled = assign_topics(
-            self._model, [article for article, _, _ in buffered], threshold=self._config.threshold
+            self._model, [windowed.value for windowed in batch], threshold=self._config.threshold
         )
-        for (article, top), (_, timestamp, window) in zip(labelled, buffered, strict=True):
-            self._count(top)
-            yield WindowedValue(article, timestamp, (window,))
-
-    def _count(self, name: str) -> None:
-        counter = self._counters.get(name)
-        if counter is None:
-            counter = self._counters[name] = beam.metrics.Metrics.counter(METRICS_NAMESPACE, name)
-        counter.inc()
+        for (article, top), windowed in zip(labelled, batch, strict=True):
+            self._counters.inc(top)
+            yield windowed.with_value(article)
 
 
 class ClassifyTopics(beam.PTransform):
