@@ -61,8 +61,18 @@ def _normalize_fragment(text: str) -> list[str]:
     return folded.split()
 
 
+def _without_lone_surrogates(text: str) -> str:
+    """Lone UTF-16 surrogates (from lenient JSON decoders) cannot be encoded: replace them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def paragraph_words(text: str) -> list[list[str]]:
     """Normalised words of each non-empty paragraph, in order."""
+    text = _without_lone_surrogates(text)
     out = []
     for paragraph in _PARAGRAPH_BREAK.split(text.replace("\r\n", "\n").replace("\r", "\n")):
         words = _normalize_fragment(paragraph)
