@@ -36,9 +36,9 @@ def test_event_time_prefers_published_but_caps_it_at_ingested() -> None:
     assert event_time(None, None) is None
 
 
-def _key(node: str) -> tuple[bool, float, str]:
-    # Lower node number = earlier publication.
-    return (False, float(int(node[1:])), node)
+def _key(node: str, digest: str | None = None) -> tuple[tuple[bool, float, str], str]:
+    """A forest node; lower node number = earlier publication; own text by default."""
+    return ((False, float(int(node[1:])), node), digest or f"hash-{node}")
 
 
 def test_chain_resolves_to_one_representative() -> None:
@@ -74,7 +74,7 @@ def test_merging_partial_forests_equals_one_forest() -> None:
         assert merged.representatives() == whole
     # Every representative is the minimum of its component.
     for node, rep in whole.items():
-        assert _key(rep) <= _key(node)
+        assert _key(rep)[0] <= _key(node)[0]
 
 
 @pytest.mark.parametrize("size", [2, 50])
@@ -85,5 +85,19 @@ def test_representative_is_the_component_minimum_whatever_the_edge_order(size: i
     rng.shuffle(path)
     edges = [(_key(a), _key(b)) for a, b in zip(path, path[1:], strict=False)]
     reps = RepresentativeForest().add_edges(edges).representatives()
-    expected = min(nodes, key=_key)
+    expected = min(nodes, key=lambda n: _key(n)[0])
     assert set(reps.values()) == {expected}
+
+
+def test_assignments_say_exact_or_which_text_to_measure() -> None:
+    # n5, n7 share one text; n3 is the representative; n9 has n3's text.
+    edges = [
+        (_key("n5", "h57"), _key("n7", "h57")),  # exact pair
+        (_key("n5", "h57"), _key("n3", "h3")),  # near edge between text representatives
+        (_key("n3", "h3"), _key("n9", "h3")),  # exact copy of the representative
+    ]
+    plan = {a.id: a for a in RepresentativeForest().add_edges(edges).assignments()}
+    assert set(plan) == {"n5", "n7", "n9"}
+    assert plan["n9"].same_text and plan["n9"].representative == "n3"
+    assert not plan["n7"].same_text and plan["n7"].text_representative == "n5"
+    assert not plan["n5"].same_text and plan["n5"].text_representative == "n5"

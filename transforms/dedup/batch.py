@@ -1,24 +1,28 @@
 """DeduplicateBatch: exact and near-duplicate labels across a whole batch run.
 
 Every step is a keyed Beam transform, so the work spreads over workers; no
-step holds the articles in one place:
+step holds the articles, or their sketches, in one place:
 
 1. Sketch each article (content hash, shingle sets, LSH band keys) and set
-   its `content_hash`. One sketch per id (a replayed id is one article).
-2. Exact: group sketches by content hash; every copy links to the earliest.
-3. Candidates: group by LSH band key; a bucket yields its pairs (one per
-   distinct text, capped for oversized buckets); `Distinct` over bands.
-4. Verify: join each pair with both sketches by id and keep it only if the
-   measured Jaccard and opening overlap pass (`similarity.verified_similarity`).
+   its `content_hash`. A compact record per id (hash, order key, band keys)
+   is reduced to one version per id: a replayed id is one article.
+2. Exact: group compact records by content hash; every copy links to the
+   earliest one with that text (its "text representative").
+3. Candidates: group by LSH band key; a bucket pairs its members (one per
+   distinct text, neighbours only in oversized buckets); `Distinct` merges
+   the pairs found in several bands.
+4. Verify: each pair is joined with both sketches by id (the only join over
+   all sketches) and kept only if the measured Jaccard and opening overlap
+   pass (`similarity.verified_similarity`).
 5. Clusters: exact and verified edges go into a union-find `CombineFn` whose
    root is always the representative (earliest published_at, None last, then
    id). Partial forests are built in parallel and merged; the forest holds
-   only articles that have a duplicate, never article bodies.
-6. Labels: each non-representative is joined with its representative's
-   sketch: exact (same content hash, similarity 1.0) or near (similarity =
-   measured Jaccard with the representative, which in a chain A~B~C can be
-   below the threshold: C reached A through B).
-7. Join labels back by id; every input copy is output with the same label.
+   (order key, content hash) of articles that have a duplicate, no text.
+6. Labels: same text as the representative -> exact (1.0); otherwise near,
+   with the measured Jaccard between the article's text and the
+   representative's, computed on the sketches of verified articles only. In a
+   chain A~B~C that value can be below the threshold: C reached A through B.
+7. Join labels back by id; every input copy gets the same label.
 """
 
 from __future__ import annotations
@@ -28,17 +32,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 from newsbeam.schemas.article import Article
-from newsbeam.transforms.dedup.clusters import Edge, RepresentativeForest
+from newsbeam.transforms.dedup.clusters import Edge, Node, RepresentativeForest
 from newsbeam.transforms.dedup.config import DedupConfig
-from newsbeam.transforms.dedup.labels import (
-    STATUSES,
-    OrderKey,
-    exact_label,
-    near_label,
-    unique_label,
-)
+from newsbeam.transforms.dedup.labels import STATUSES, exact_label, near_label, unique_label
 from newsbeam.transforms.dedup.similarity import similarity, verified_similarity
 from newsbeam.transforms.dedup.sketch import ArticleSketch, build_sketch
 
@@ -51,8 +50,10 @@ _CANDIDATES = Metrics.counter(NAMESPACE, "candidate_pairs")
 _VERIFIED = Metrics.counter(NAMESPACE, "verified_pairs")
 _OVERSIZED = Metrics.counter(NAMESPACE, "oversized_bucket")
 
-# (order key, content hash): what an LSH bucket needs to know of a member.
-_BucketMember = tuple[OrderKey, str]
+# (content hash, order key, band keys, has text): what grouping needs of an article.
+_Compact = tuple[str, tuple, tuple[bytes, ...], bool]
+_SUBSET = "verified_sketch"
+_REQUEST = "similarity_request"
 
 
 class _SketchFn(beam.DoFn):
@@ -66,78 +67,111 @@ class _SketchFn(beam.DoFn):
         yield article.id, (article.replace(content_hash=sketch.content_hash), sketch)
 
 
-def _one_sketch(sketches: Iterable[ArticleSketch]) -> ArticleSketch:
-    # A replayed id normally has identical copies; if they differ, any fixed
-    # choice will do as long as every worker makes the same one.
+def _compact(article_id: str, sketch: ArticleSketch) -> tuple[str, _Compact]:
+    return article_id, (sketch.content_hash, sketch.order, sketch.bands, sketch.has_text)
+
+
+def _chosen(sketches: Iterable[ArticleSketch]) -> ArticleSketch:
+    # The version of a replayed id that `CombinePerKey(min)` picks for its compact
+    # record (lowest content hash, then order): every step must use the same one.
     return min(sketches, key=lambda s: (s.content_hash, s.order))
 
 
-def _exact_edges(group: tuple[str, Iterable[OrderKey]]) -> Iterator[Edge]:
-    orders = sorted(group[1])
-    for member in orders[1:]:
-        yield orders[0], member
+def _exact_edges(group: tuple[str, Iterable[tuple]]) -> Iterator[Edge]:
+    digest, orders = group
+    nodes = sorted((order, digest) for order in orders)
+    for member in nodes[1:]:
+        yield nodes[0], member
 
 
-def _band_records(item: tuple[str, ArticleSketch]) -> Iterator[tuple[bytes, _BucketMember]]:
-    sketch = item[1]
-    for band in sketch.bands:
-        yield band, (sketch.order, sketch.content_hash)
+def _band_records(article_id: str, compact: _Compact) -> Iterator[tuple[bytes, Node]]:
+    digest, order, bands, _ = compact
+    for band in bands:
+        yield band, (order, digest)
 
 
-def _bucket_pairs(
-    bucket: tuple[bytes, Iterable[_BucketMember]], max_bucket_size: int
-) -> Iterator[tuple[str, str]]:
+def _bucket_pairs(bucket: tuple[bytes, Iterable[Node]], max_bucket_size: int) -> Iterator[
+    tuple[str, str]
+]:
     """Candidate pairs (earlier id, later id) of one LSH bucket."""
     seen_hashes: set[str] = set()
-    members: list[OrderKey] = []
-    # Exact copies are linked by the exact step; pair one copy per text only.
+    members: list[str] = []
+    # Exact copies are linked by the exact step: pair one copy per text only.
     for order, digest in sorted(bucket[1]):
         if digest not in seen_hashes:
             seen_hashes.add(digest)
-            members.append(order)
+            members.append(order[2])
     if len(members) > max_bucket_size:
         _OVERSIZED.inc()
         LOG.debug("LSH bucket with %d texts: pairing neighbours only", len(members))
     for i, first in enumerate(members):
         for second in members[i + 1 : i + 1 + max_bucket_size]:
-            yield first[2], second[2]
+            yield first, second
 
 
-def _send_sketch_to_partners(
-    item: tuple[str, dict[str, list[Any]]],
-) -> Iterator[tuple[str, ArticleSketch]]:
-    _, joined = item
+def _route(item: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, tuple[str, Any]]]:
+    """Send an article's sketch to the partners it must be compared with."""
+    article_id, joined = item
     if not joined["sketch"]:
         return
-    sketch = joined["sketch"][0]
-    for partner in joined["partner"]:
-        yield partner, sketch
+    sketch = _chosen(joined["sketch"]).without_bands()
+    for partner in joined["to"]:
+        yield partner, ("other", sketch)
+    if joined["is_target"]:
+        yield article_id, ("self", sketch)
 
 
-def _verify(item: tuple[str, dict[str, list[Any]]], config: DedupConfig) -> Iterator[Edge]:
-    _, joined = item
-    if not joined["sketch"]:
-        return
-    sketch = joined["sketch"][0]
-    for other in joined["other"]:
-        _CANDIDATES.inc()
-        if verified_similarity(other, sketch, config) is not None:
+class _GatherPairs(beam.PTransform):
+    """Pairs (a, b) -> (b, (sketch of b, [sketches of every a paired with b])).
+
+    One CoGroupByKey over `sketches` routes each sketch to where it is needed,
+    then only the routed sketches are grouped.
+    """
+
+    def __init__(self, sketches: beam.PCollection, label: str | None = None) -> None:
+        super().__init__(label)
+        self._sketches = sketches
+
+    def expand(self, pairs: beam.PCollection) -> beam.PCollection:
+        targets = pairs | "Target" >> beam.MapTuple(lambda a, b: (b, None))
+        return (
+            {"sketch": self._sketches, "to": pairs, "is_target": targets}
+            | "Route" >> beam.CoGroupByKey()
+            | "Send" >> beam.FlatMap(_route)
+            | "Gather" >> beam.GroupByKey()
+            | "Split" >> beam.FlatMap(_split_gathered)
+        )
+
+
+def _split_gathered(
+    item: tuple[str, Iterable[tuple[str, ArticleSketch]]],
+) -> Iterator[tuple[str, tuple[ArticleSketch, list[ArticleSketch]]]]:
+    article_id, tagged = item
+    own = [s for tag, s in tagged if tag == "self"]
+    others = [s for tag, s in tagged if tag == "other"]
+    if own and others:
+        yield article_id, (own[0], others)
+
+
+class _VerifyFn(beam.DoFn):
+    """Gathered pairs -> verified near edges (+ the sketches of verified articles)."""
+
+    def __init__(self, config: DedupConfig) -> None:
+        self._config = config
+
+    def process(self, item: tuple[str, tuple[ArticleSketch, list[ArticleSketch]]]):
+        _, (sketch, others) = item
+        verified_any = False
+        for other in others:
+            _CANDIDATES.inc()
+            if verified_similarity(other, sketch, self._config) is None:
+                continue
             _VERIFIED.inc()
-            yield other.order, sketch.order
-
-
-def _label_against_representative(
-    item: tuple[str, dict[str, list[Any]]],
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    representative_id, joined = item
-    if not joined["sketch"]:
-        return
-    representative = joined["sketch"][0]
-    for member in joined["other"]:
-        if member.content_hash == representative.content_hash:
-            yield member.id, exact_label(representative_id)
-        else:
-            yield member.id, near_label(representative_id, similarity(member, representative))
+            verified_any = True
+            yield (other.order, other.content_hash), (sketch.order, sketch.content_hash)
+            yield pvalue.TaggedOutput(_SUBSET, (other.id, other))
+        if verified_any:
+            yield pvalue.TaggedOutput(_SUBSET, (sketch.id, sketch))
 
 
 class _ForestCombineFn(beam.CombineFn):
@@ -161,10 +195,32 @@ class _ForestCombineFn(beam.CombineFn):
         return forest
 
 
-def _members_and_representatives(forest: RepresentativeForest) -> Iterator[tuple[str, str]]:
-    for member, representative in forest.representatives().items():
-        if member != representative:
-            yield member, representative
+def _plan_labels(forest: RepresentativeForest) -> Iterator[Any]:
+    """Exact labels directly; near ones as requests ((text rep, representative), id)."""
+    for assignment in forest.assignments():
+        if assignment.same_text:
+            yield assignment.id, exact_label(assignment.representative)
+        else:
+            pair = (assignment.text_representative, assignment.representative)
+            yield pvalue.TaggedOutput(_REQUEST, (pair, assignment.id))
+
+
+def _pair_similarity(
+    item: tuple[str, tuple[ArticleSketch, list[ArticleSketch]]],
+) -> Iterator[tuple[tuple[str, str], float]]:
+    representative_id, (representative, texts) = item
+    for text in texts:
+        yield (text.id, representative_id), similarity(text, representative)
+
+
+def _near_labels(item: tuple[tuple[str, str], dict[str, list[Any]]]):
+    (_, representative), joined = item
+    if not joined["similarity"]:  # cannot happen: every request is measured
+        LOG.error("no similarity measured for %s", item[0])
+        return
+    value = joined["similarity"][0]
+    for article_id in joined["member"]:
+        yield article_id, near_label(representative, value)
 
 
 def _apply_label(item: tuple[str, dict[str, list[Any]]]) -> Iterator[Article]:
@@ -178,25 +234,6 @@ def _apply_label(item: tuple[str, dict[str, list[Any]]]) -> Iterator[Article]:
         yield article.replace(duplicate=dict(label))
 
 
-class _JoinSketches(beam.PTransform):
-    """(key, other id) pairs -> (other id, sketch of key) -> joined with sketch of other id.
-
-    Output: (id, {"sketch": [its sketch], "other": [sketches sent to it]}).
-    """
-
-    def __init__(self, sketches: beam.PCollection, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._sketches = sketches
-
-    def expand(self, links: beam.PCollection) -> beam.PCollection:
-        sent = (
-            {"sketch": self._sketches, "partner": links}
-            | "BySource" >> beam.CoGroupByKey()
-            | "SendSketch" >> beam.FlatMap(_send_sketch_to_partners)
-        )
-        return {"sketch": self._sketches, "other": sent} | "ByTarget" >> beam.CoGroupByKey()
-
-
 class DeduplicateBatch(beam.PTransform):
     """PCollection[Article] -> PCollection[Article] with content_hash and duplicate set."""
 
@@ -208,44 +245,53 @@ class DeduplicateBatch(beam.PTransform):
         config = self._config
         sketched = articles | "Sketch" >> beam.ParDo(_SketchFn(config))
         keyed_articles = sketched | "KeyArticle" >> beam.MapTuple(lambda i, pair: (i, pair[0]))
-        sketches = (
-            sketched
-            | "KeySketch" >> beam.MapTuple(lambda i, pair: (i, pair[1]))
-            | "OneSketchPerId" >> beam.CombinePerKey(_one_sketch)
+        sketches = sketched | "KeySketch" >> beam.MapTuple(lambda i, pair: (i, pair[1]))
+        compact = (
+            sketches
+            | "Compact" >> beam.MapTuple(_compact)
+            | "OneVersionPerId" >> beam.CombinePerKey(min)
         )
 
         exact_edges = (
-            sketches
-            | "ByContentHash"
-            >> beam.FlatMapTuple(lambda _, s: [(s.content_hash, s.order)] if s.has_text else [])
+            compact
+            | "ByContentHash" >> beam.FlatMapTuple(lambda _, c: [(c[0], c[1])] if c[3] else [])
             | "GroupExact" >> beam.GroupByKey()
             | "ExactEdges" >> beam.FlatMap(_exact_edges)
         )
 
         candidate_pairs = (
-            sketches
-            | "BandKeys" >> beam.FlatMap(_band_records)
+            compact
+            | "BandKeys" >> beam.FlatMapTuple(_band_records)
             | "GroupBand" >> beam.GroupByKey()
             | "BucketPairs" >> beam.FlatMap(_bucket_pairs, config.max_bucket_size)
             | "DistinctPairs" >> beam.Distinct()
         )
-        near_edges = (
+        verified = (
             candidate_pairs
-            | "JoinPair" >> _JoinSketches(sketches)
-            | "Verify" >> beam.FlatMap(_verify, config)
+            | "GatherCandidates" >> _GatherPairs(sketches)
+            | "Verify" >> beam.ParDo(_VerifyFn(config)).with_outputs(_SUBSET, main="edges")
         )
+        verified_sketches = verified[_SUBSET] | "OnePerVerifiedId" >> beam.CombinePerKey(_chosen)
 
-        representatives = (
-            (exact_edges, near_edges)
+        plan = (
+            (exact_edges, verified.edges)
             | "AllEdges" >> beam.Flatten()
             | "Clusters" >> beam.CombineGlobally(_ForestCombineFn())
-            | "Representatives" >> beam.FlatMap(_members_and_representatives)
+            | "Assign" >> beam.FlatMap(_plan_labels).with_outputs(_REQUEST, main="exact")
         )
-        labels = (
-            representatives
-            | "JoinRepresentative" >> _JoinSketches(sketches)
-            | "Label" >> beam.FlatMap(_label_against_representative)
+        similarities = (
+            plan[_REQUEST]
+            | "RequestedPairs" >> beam.Map(lambda request: request[0])
+            | "DistinctRequests" >> beam.Distinct()
+            | "GatherRequested" >> _GatherPairs(verified_sketches)
+            | "Measure" >> beam.FlatMap(_pair_similarity)
         )
+        near_labels = (
+            {"similarity": similarities, "member": plan[_REQUEST]}
+            | "JoinSimilarity" >> beam.CoGroupByKey()
+            | "NearLabels" >> beam.FlatMap(_near_labels)
+        )
+        labels = (plan.exact, near_labels) | "AllLabels" >> beam.Flatten()
         return (
             {"article": keyed_articles, "label": labels}
             | "JoinLabels" >> beam.CoGroupByKey()

@@ -32,10 +32,11 @@ class DedupConfig:
     seed: int = 1
     # Verified Jaccard similarity of shingle sets needed for a "near" label.
     threshold: float = 0.6
-    # Opening check: the first `lead_shingles` shingles of paragraphs with at
-    # least `lead_min_words` words; at least `lead_overlap` of one article's
-    # opening must appear in the other. Keeps apart short articles that share
-    # a long boilerplate footer (their Jaccard alone can pass the threshold).
+    # Opening check: the first `lead_shingles` shingles of the first paragraph
+    # with at least `lead_min_words` words (shorter ones - headline, dateline -
+    # are skipped); at least `lead_overlap` of one article's opening must
+    # appear in the other. Keeps apart short articles that share a long
+    # boilerplate footer (their Jaccard alone can pass the threshold).
     lead_shingles: int = 40
     lead_min_words: int = 12
     lead_overlap: float = 0.5

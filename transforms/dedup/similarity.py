@@ -5,13 +5,18 @@ LSH only proposes candidates; a pair becomes a "near" label only when
 - the Jaccard similarity of the two shingle sets (measured exactly, not
   estimated from signatures) is >= `threshold`, and
 - the opening of at least one article reappears in the other: at least
-  `lead_overlap` of its lead shingles are in the other's shingle set.
+  `lead_overlap` of its lead shingles (the first shingles of its first
+  paragraph of `lead_min_words` or more) are in the other's shingle set.
 
 The second test is what keeps apart two short articles that share a long
 boilerplate footer (a company's "About us" and safe-harbour paragraphs): their
 Jaccard can exceed 0.7, but each one's own opening is absent from the other.
 Copies with a new headline, a paragraph added on top, re-ordered paragraphs or
-boilerplate added still keep one side's opening intact.
+boilerplate added still keep one side's opening intact. What it gives up:
+a copy whose opening paragraph was rewritten on *both* sides (a wire
+"write-through" with a new lede) and whose Jaccard still passes is not
+labelled; and a "release" whose own text is shorter than `lead_min_words`
+words is indistinguishable from a headline and is labelled with its footer.
 """
 
 from __future__ import annotations

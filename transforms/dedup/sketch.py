@@ -35,16 +35,29 @@ class ArticleSketch:
     words: int
     shingles: bytes
     lead: bytes
-    # Empty when the article only takes part in exact matching.
+    # LSH band keys; empty when the article only takes part in exact matching
+    # (or once dropped by `without_bands`).
     bands: tuple[bytes, ...]
+    # Long enough (`near_min_words`) to take part in near-duplicate matching.
+    near_eligible: bool
 
     @property
     def has_text(self) -> bool:
         return self.words > 0
 
-    @property
-    def near_eligible(self) -> bool:
-        return bool(self.bands)
+    def __reduce__(self) -> tuple:
+        # Plain-tuple pickling: dataclasses' generic slots pickling costs ~4x
+        # more, and sketches cross several shuffles in batch.
+        return (
+            ArticleSketch,
+            (self.id, self.content_hash, self.order, self.words, self.shingles, self.lead,
+             self.bands, self.near_eligible),
+        )
+
+    def without_bands(self) -> ArticleSketch:
+        """The part verification needs (band keys are only for bucketing)."""
+        return ArticleSketch(self.id, self.content_hash, self.order, self.words, self.shingles,
+                             self.lead, (), self.near_eligible)
 
     def shingle_set(self) -> np.ndarray:
         return np.frombuffer(self.shingles, dtype=_SET_DTYPE)
@@ -53,23 +66,22 @@ class ArticleSketch:
         return np.frombuffer(self.lead, dtype=_SET_DTYPE)
 
 
-def _as_set_bytes(hashes: list[int]) -> bytes:
-    if not hashes:
+def _as_set_bytes(hashes: np.ndarray) -> bytes:
+    if hashes.size == 0:
         return b""
-    low = np.asarray(hashes, dtype=np.uint64) & np.uint64(0xFFFFFFFF)
-    return np.unique(low).astype(_SET_DTYPE).tobytes()
+    return np.unique((hashes & np.uint64(0xFFFFFFFF)).astype(_SET_DTYPE)).tobytes()
 
 
 def _lead(paragraphs: list[list[str]], hashed: list[list[int]], config: DedupConfig) -> list[int]:
-    """First shingles of the substantive paragraphs (headlines, datelines skipped)."""
-    lead: list[int] = []
+    """The opening: first shingles of the first substantive paragraph.
+
+    Shorter paragraphs before it (headline, dateline, "Advertisement") are
+    skipped, and the lead never runs on into the next paragraph: for a short
+    release followed by a shared footer, the lead is the release's own text.
+    """
     for words, hashes in zip(paragraphs, hashed, strict=True):
         if len(words) >= config.lead_min_words:
-            lead.extend(hashes[: config.lead_shingles - len(lead)])
-            if len(lead) >= config.lead_shingles:
-                return lead
-    if lead:
-        return lead
+            return hashes[: config.lead_shingles]
     # No substantive paragraph: the text's first shingles are its opening.
     return [h for hashes in hashed for h in hashes][: config.lead_shingles]
 
@@ -81,9 +93,9 @@ def build_sketch(
     words = sum(len(p) for p in paragraphs)
     digest = hash_normalized(" ".join(word for p in paragraphs for word in p))
     hashed = hash_shingles(paragraph_shingles(paragraphs, config.shingle_size))
-    flat = [h for hashes in hashed for h in hashes]
+    flat = np.array([h for hashes in hashed for h in hashes], dtype=np.uint64)
     bands: tuple[bytes, ...] = ()
-    if flat and words >= config.near_min_words:
+    if flat.size and words >= config.near_min_words:
         signature = signatures([flat], config.num_perm, config.seed)[0]
         bands = band_keys(signature, config.bands, config.rows)
     return ArticleSketch(
@@ -92,6 +104,7 @@ def build_sketch(
         order=order_key(article_id, published_at),
         words=words,
         shingles=_as_set_bytes(flat),
-        lead=_as_set_bytes(_lead(paragraphs, hashed, config)),
+        lead=_as_set_bytes(np.array(_lead(paragraphs, hashed, config), dtype=np.uint64)),
         bands=bands,
+        near_eligible=bool(bands),
     )
