@@ -10,9 +10,10 @@ Prints:
 2. Batch: articles/s of DeduplicateBatch on the DirectRunner against a
    baseline pipeline (same read/parse/write, no dedup) in the same run, at
    each size, and how time grows from the smallest size to the largest.
-3. Stream: articles/s of DeduplicateStream on the DirectRunner (FnApiRunner)
-   against the same baseline, and against a naive design that keeps the whole
-   window in one ReadModifyWriteState (re-encoded on every article).
+3. Stream: articles/s of DeduplicateStream after an unbounded source on the
+   DirectRunner (FnApiRunner, streaming, small bundles) against the same
+   source without dedup, and against a naive design that keeps the whole
+   window in one ReadModifyWriteState (re-encoded on every bundle).
 4. Stream state: window entries, bag entries and bytes after N articles with
    a 7-day retention (1,000 articles a day), i.e. that state stays bounded.
 
@@ -35,14 +36,17 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.utils.timestamp import Duration
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from newsbeam.schemas.article import Article, Source  # noqa: E402
 from newsbeam.transforms.dedup import DedupConfig, DeduplicateBatch, DeduplicateStream  # noqa: E402
 from newsbeam.transforms.dedup import stream as stream_module  # noqa: E402
-from newsbeam.transforms.dedup.config import DAY_SECONDS  # noqa: E402
 from newsbeam.transforms.dedup.fingerprint import content_hash  # noqa: E402
 from newsbeam.transforms.dedup.labels import event_time  # noqa: E402
 from newsbeam.transforms.dedup.sketch import build_sketch  # noqa: E402
@@ -53,8 +57,12 @@ from synthetic_news import NewsGenerator  # noqa: E402
 # data
 
 
-def write_dataset(path: Path, size: int, seed: int) -> list[dict[str, Any]]:
-    generated = NewsGenerator(seed).generate(size)
+def write_dataset(
+    path: Path, size: int, seed: int, span_days: float = 340.0, ordered: bool = False
+) -> list[dict[str, Any]]:
+    generated = NewsGenerator(seed).generate(size, span_days=span_days)
+    if ordered:  # arrival order = event time order, as a live feed
+        generated.sort(key=lambda a: a.published_at)
     rows = [
         {"id": a.id, "text": a.text, "published_at": a.published_at, "cluster": a.cluster,
          "kind": a.kind, "event": a.event, "edits": a.edits}
@@ -202,7 +210,122 @@ def print_quality(name: str, rows: list[dict[str, Any]], result: dict[str, Any])
 
 
 # ---------------------------------------------------------------------------
-# stream state
+# streaming on the local runner: an unbounded source, as the Kafka reader is
+
+
+class _WholeList(RestrictionProvider):
+    def initial_restriction(self, element: tuple[str, list[str]]) -> OffsetRange:
+        return OffsetRange(0, len(element[1]))
+
+    def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
+        return OffsetRestrictionTracker(restriction)
+
+    def restriction_size(self, element: Any, restriction: OffsetRange) -> int:
+        return restriction.size()
+
+
+_TRACKER = beam.DoFn.RestrictionParam(_WholeList())
+_WATERMARK = beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider())
+
+
+class ReplayLines(beam.DoFn):
+    """Unbounded splittable DoFn: `batch` lines per call, then defer (one bundle each).
+
+    Runs the stream stage the way the Kafka source does on the DirectRunner:
+    FnApiRunner, streaming, small bundles, state committed per bundle.
+    """
+
+    def __init__(self, batch: int) -> None:
+        self._batch = batch
+
+    @beam.DoFn.unbounded_per_element()
+    def process(
+        self,
+        element: tuple[str, list[str]],
+        tracker: Any = _TRACKER,
+        watermark: Any = _WATERMARK,
+    ) -> Any:
+        lines = element[1]
+        position = tracker.current_restriction().start
+        end = min(position + self._batch, len(lines))
+        while position < end:
+            if not tracker.try_claim(position):
+                return
+            yield to_article(lines[position])
+            position += 1
+        if position >= len(lines):
+            tracker.try_claim(len(lines))  # claim past the end: done
+            return
+        tracker.defer_remainder(Duration(0))
+
+
+class _AppendLines(beam.DoFn):
+    """Test sink for the in-process runner: label lines appended to a local file."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def start_bundle(self) -> None:
+        self._lines: list[str] = []
+
+    def process(self, article: Article) -> None:
+        self._lines.append(label_line(article))
+
+    def finish_bundle(self) -> None:
+        with open(self._path, "a", encoding="utf-8") as out:
+            out.writelines(line + "\n" for line in self._lines)
+
+
+def run_stream(lines: list[str], stage: beam.PTransform | None, batch: int,
+               out: Path | None = None) -> float:
+    options = PipelineOptions(["--runner=DirectRunner"])
+    options.view_as(StandardOptions).streaming = True
+    if out is not None and out.exists():
+        out.unlink()
+    start = time.perf_counter()
+    with beam.Pipeline(options=options) as pipeline:
+        articles = (
+            pipeline | beam.Create([("feed", lines)]) | "Feed" >> beam.ParDo(ReplayLines(batch))
+        )
+        if stage is not None:
+            articles = articles | "Stage" >> stage
+        else:
+            articles = articles | "Hash" >> beam.Map(
+                lambda a: a.replace(content_hash=content_hash(a.text))
+            )
+        if out is not None:
+            _ = articles | beam.ParDo(_AppendLines(str(out)))
+    return time.perf_counter() - start
+
+
+class NaiveStreamFn(beam.DoFn):
+    """For comparison only: the whole window index in one ReadModifyWriteState."""
+
+    INDEX = ReadModifyWriteStateSpec("index", PickleCoder())
+
+    def __init__(self, config: DedupConfig) -> None:
+        self._config = config
+
+    def process(self, element, index_state=beam.DoFn.StateParam(INDEX)):  # noqa: B008
+        _, article = element
+        index = index_state.read() or StreamIndex(self._config)
+        sketch = build_sketch(article.id, article.text, article.published_at, self._config)
+        observation = index.observe(sketch, event_time(article.published_at, article.ingested_at))
+        index_state.write(index)
+        yield article.replace(content_hash=sketch.content_hash, duplicate=observation.label)
+
+
+class NaiveDeduplicateStream(beam.PTransform):
+    def __init__(self, config: DedupConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, articles):
+        return articles | beam.Map(lambda a: ("k", a)) | beam.ParDo(NaiveStreamFn(self._config))
+
+
+# ---------------------------------------------------------------------------
+# stream state size
 
 
 class _Bag:
@@ -231,68 +354,33 @@ class _Value:
 
 
 def stream_state_growth(total: int, per_day: int, seed: int, checkpoints: list[int]) -> None:
-    """Feed the stream DoFn (with in-memory state) a long stream and size its state."""
-    print(f"\n== stream state: {total:,} articles, {per_day:,}/day of event time, "
-          "retention 7 days")
+    """Feed the stream DoFn (with in-memory state objects) a long, time-ordered stream."""
+    print(f"\n== stream state: {total:,} articles at {per_day:,}/day of event time, "
+          "retention 7 days (DoFn driven directly, state = what it stores)")
     config = DedupConfig()
     fn = stream_module.DeduplicateStreamFn(config)
     fn.setup()
     bag, meta = _Bag(), _Value()
-    generator = NewsGenerator(seed + 1)
-    start_ts = 1_704_067_200.0  # 2024-01-01
-    seen = 0
-    started = time.perf_counter()
+    generated = NewsGenerator(seed + 1).generate(total, span_days=total / per_day)
+    generated.sort(key=lambda g: g.published_at)
+    articles = [
+        Article(id=g.id, source=Source(kind="kafka", uri="t"), raw="", text=g.text,
+                published_at=g.published_at, ingested_at=g.published_at)
+        for g in generated
+    ]
     print(f"{'articles seen':>14} {'window':>8} {'bag entries':>12} {'bag MB':>8} "
           f"{'bytes/entry':>12} {'articles/s':>11}")
-    while seen < total:
-        batch = generator.generate(min(5000, total - seen))
-        for g in batch:
-            ts = start_ts + seen * DAY_SECONDS / per_day
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-            article = Article(id=g.id, source=Source(kind="kafka", uri="t"), raw="", text=g.text,
-                              published_at=stamp, ingested_at=stamp)
-            for _ in fn.process((stream_module.STREAM_KEY, article), entries=bag,
-                                meta_state=meta):
-                pass
-            seen += 1
-            if seen in checkpoints:
-                elapsed = time.perf_counter() - started
-                size = sum(len(pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL))
-                           for e in bag.items)
-                window = len(fn._mirrors[stream_module.STREAM_KEY][1])
-                print(f"{seen:>14,} {window:>8,} {len(bag.items):>12,} {size / 1e6:>8.1f} "
-                      f"{size / max(1, len(bag.items)):>12,.0f} {seen / elapsed:>11,.0f}")
-
-
-# ---------------------------------------------------------------------------
-# naive stream state, for comparison only
-
-
-class NaiveStreamFn(beam.DoFn):
-    """The whole window index in one ReadModifyWriteState, read and written per article."""
-
-    INDEX = ReadModifyWriteStateSpec("index", PickleCoder())
-
-    def __init__(self, config: DedupConfig) -> None:
-        self._config = config
-
-    def process(self, element, index_state=beam.DoFn.StateParam(INDEX)):  # noqa: B008
-        _, article = element
-        index = index_state.read() or StreamIndex(self._config)
-        sketch = build_sketch(article.id, article.text, article.published_at, self._config)
-        observation = index.observe(sketch, event_time(article.published_at, article.ingested_at))
-        index_state.write(index)
-        yield article.replace(content_hash=sketch.content_hash, duplicate=observation.label)
-
-
-class NaiveDeduplicateStream(beam.PTransform):
-    def __init__(self, config: DedupConfig) -> None:
-        super().__init__()
-        self._config = config
-
-    def expand(self, articles):
-        return (articles | beam.Map(lambda a: ("k", a))
-                | beam.ParDo(NaiveStreamFn(self._config)))
+    busy = 0.0
+    for seen, article in enumerate(articles, start=1):
+        started = time.perf_counter()
+        for _ in fn.process((stream_module.STREAM_KEY, article), entries=bag, meta_state=meta):
+            pass
+        busy += time.perf_counter() - started
+        if seen in checkpoints:
+            size = sum(len(pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL)) for e in bag.items)
+            window = len(fn._mirrors[stream_module.STREAM_KEY][1])
+            print(f"{seen:>14,} {window:>8,} {len(bag.items):>12,} {size / 1e6:>8.1f} "
+                  f"{size / max(1, len(bag.items)):>12,.0f} {seen / busy:>11,.0f}")
 
 
 # ---------------------------------------------------------------------------
@@ -302,7 +390,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--stream-size", type=int, default=10_000)
-    parser.add_argument("--naive-sizes", type=int, nargs="+", default=[1_000, 3_000])
+    parser.add_argument("--naive-sizes", type=int, nargs="+", default=[1_000, 3_000, 6_000])
+    parser.add_argument("--bundle", type=int, default=50, help="stream source lines per bundle")
     parser.add_argument("--state-total", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=None)
@@ -337,33 +426,25 @@ def main() -> int:
               f"dedup time x{batch_times[large][1] / batch_times[small][1]:.1f} "
               f"(linear would be x{growth:.0f})")
 
-    # Stream on the local runner, in event-time order.
+    # Stream: an unbounded source on the DirectRunner (FnApiRunner), time-ordered
+    # arrivals at 1,000 articles per day of event time, bundles of --bundle lines.
     size = args.stream_size
     source = workdir / f"stream-{size}.jsonl"
-    rows = write_dataset(source, size, args.seed + 2)
-    ordered = sorted(rows, key=lambda r: r["published_at"])
-    with source.open("w", encoding="utf-8") as out:
-        for row in ordered:
-            out.write(json.dumps(row) + "\n")
-    baseline = run_pipeline(source, workdir / f"stream-baseline-{size}.jsonl", None)
-    streamed = run_pipeline(source, workdir / f"stream-{size}.out.jsonl",
-                            DeduplicateStream(config))
-    print(f"\n== stream on the DirectRunner, {size:,} articles: baseline {size / baseline:,.0f} "
-          f"articles/s, DeduplicateStream {size / streamed:,.0f} articles/s "
-          f"({streamed / baseline:.1f}x the baseline)")
-    print_quality(f"DeduplicateStream, {size:,} (first-seen order may differ from time order)",
-                  rows, evaluate(rows, read_labels(workdir / f"stream-{size}.out.jsonl")))
+    rows = write_dataset(source, size, args.seed + 2, span_days=size / 1_000, ordered=True)
+    lines = source.read_text(encoding="utf-8").splitlines()
+    baseline = run_stream(lines, None, args.bundle)
+    out = workdir / f"stream-{size}.out.jsonl"
+    streamed = run_stream(lines, DeduplicateStream(config), args.bundle, out)
+    print(f"\n== stream, unbounded source on the DirectRunner, {size:,} articles in bundles of "
+          f"{args.bundle}: baseline {size / baseline:,.0f} articles/s, DeduplicateStream "
+          f"{size / streamed:,.0f} articles/s ({streamed / baseline:.1f}x the baseline)")
+    print_quality(f"DeduplicateStream, {size:,}", rows, evaluate(rows, read_labels(out)))
 
-    print("\n== naive stream state (whole window in one ReadModifyWriteState) vs bag + "
-          "in-memory index")
+    print("\n== stream state on the FnApiRunner: bag + in-memory index (DeduplicateStream) vs "
+          "the whole window in one ReadModifyWriteState (naive)")
     for n in args.naive_sizes:
-        src = workdir / f"naive-{n}.jsonl"
-        with src.open("w", encoding="utf-8") as out:
-            for row in ordered[:n]:
-                out.write(json.dumps(row) + "\n")
-        ours = run_pipeline(src, workdir / f"naive-ours-{n}.jsonl", DeduplicateStream(config))
-        naive = run_pipeline(src, workdir / f"naive-{n}.out.jsonl",
-                             NaiveDeduplicateStream(config))
+        ours = run_stream(lines[:n], DeduplicateStream(config), args.bundle)
+        naive = run_stream(lines[:n], NaiveDeduplicateStream(config), args.bundle)
         print(f"{n:>6,} articles: DeduplicateStream {n / ours:,.0f} articles/s, naive "
               f"{n / naive:,.0f} articles/s (naive takes {naive / ours:.1f}x as long)")
 

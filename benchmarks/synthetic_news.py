@@ -28,6 +28,7 @@ import random
 import re
 import textwrap
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 
 def _words(text: str, sep: str | None = None) -> list[str]:
@@ -362,6 +363,7 @@ COPY_EDITS = {
     "company": "firm", "officials": "authorities", "however": "but", "told": "informed",
     "government": "administration", "increase": "rise", "children": "kids", "nearly": "almost",
 }
+EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
 _CHOICE = re.compile(r"\[([^\[\]]*)\]")
 
 
@@ -595,15 +597,13 @@ class NewsGenerator:
         return f"art-{self._serial:07d}-{self.rng.randrange(16**6):06x}"
 
     def _timestamp(self, base_hours: float) -> str:
-        hours = base_hours + self.rng.uniform(-12, 36)
-        day, rem = divmod(max(hours, 0.0), 24)
-        # Spread over 2024; exact to the minute.
-        day = int(day) % 360
-        month, dom = divmod(day, 30)
-        minute = int(rem * 60)
-        return f"2024-{month + 1:02d}-{dom + 1:02d}T{minute // 60:02d}:{minute % 60:02d}:00Z"
+        """Copies of a story appear from 12 h before to 36 h after its base time."""
+        hours = max(base_hours + self.rng.uniform(-12, 36), 0.0)
+        stamp = EPOCH + timedelta(minutes=int(hours * 60))
+        return stamp.strftime("%Y-%m-%dT%H:%M:00Z")
 
-    def generate(self, count: int) -> list[GeneratedArticle]:
+    def generate(self, count: int, span_days: float = 340.0) -> list[GeneratedArticle]:
+        """`count` articles whose stories are spread over `span_days` days from 2024-01-01."""
         rng = self.rng
         out: list[GeneratedArticle] = []
         companies = [self._org("business") for _ in range(max(3, count // 2000))]
@@ -612,7 +612,7 @@ class NewsGenerator:
                       "boilerplate", "correction", "copy_edit", "typography"]
         while len(out) < count:
             roll = rng.random()
-            base_hours = rng.uniform(0, 24 * 340)
+            base_hours = rng.uniform(0, 24 * span_days)
             if roll < 0.15:  # a press release sharing its company's long footer
                 company = rng.choice(companies)
                 article_id = self._id()
