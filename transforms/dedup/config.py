@@ -43,10 +43,13 @@ class DedupConfig:
     # Texts with fewer normalised words only take part in exact matching: one
     # changed word moves a 10-word text's Jaccard by more than 0.3.
     near_min_words: int = 15
-    # Batch: an LSH bucket larger than this pairs each member only with its
-    # next `max_bucket_size` members (in representative order) instead of all
-    # pairs, so one hot bucket cannot produce a quadratic number of pairs.
-    max_bucket_size: int = 100
+    # Batch: an LSH bucket with more distinct texts than this pairs each one
+    # only with its next `max_bucket_size` (in representative order, i.e. time)
+    # instead of all pairs. Hot buckets come from boilerplate shared by many
+    # different texts (press-release safe-harbour paragraphs): all-pairs would
+    # be quadratic. A genuine cluster of hundreds of variants still connects
+    # through its neighbours (and through its other bands).
+    max_bucket_size: int = 30
     # Stream: how long (event time, seconds) an article stays comparable.
     retention_seconds: float = 7 * DAY_SECONDS
 
