@@ -95,6 +95,7 @@ def test_sketch_and_config_pickle_round_trip() -> None:
         {"shingle_size": 0},
         {"retention_seconds": 0},
         {"max_bucket_size": 1},
+        {"hot_bucket_neighbours": 0},
         {"lead_overlap": 2.0},
     ],
 )

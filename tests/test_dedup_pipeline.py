@@ -131,15 +131,17 @@ def test_batch_labels_counters_and_replays() -> None:
 
 @pytest.mark.slow
 def test_batch_oversized_bucket_still_links_its_members() -> None:
-    """With a tiny bucket cap, members are paired with their neighbours only;
-    a cluster of identical-band copies still ends up in one cluster."""
+    """With a tiny bucket cap, members are paired with their next neighbour
+    only; a cluster of copies still ends up in one cluster."""
     copies = [
         _article(f"c{i:02d}", FLOOD + f"\n\nUpdate {i}: more details to follow.",
                  f"2024-05-01T{i:02d}:00:00Z")
         for i in range(12)
     ]
     pipeline = TestPipeline()
-    labelled = pipeline | beam.Create(copies) | DeduplicateBatch(DedupConfig(max_bucket_size=2))
+    labelled = pipeline | beam.Create(copies) | DeduplicateBatch(
+        DedupConfig(max_bucket_size=2, hot_bucket_neighbours=1)
+    )
     assert_that(
         labelled | beam.Map(lambda a: (a.id, a.duplicate["of"])),
         equal_to([("c00", None)] + [(f"c{i:02d}", "c00") for i in range(1, 12)]),
@@ -268,3 +270,20 @@ def test_stream_fn_state_is_shared_correctly_between_workers(monkeypatch) -> Non
     live = len(single._mirrors[stream_module.STREAM_KEY][1])
     assert len(bag.items) <= 2 * live + 4 + 1
     assert meta.value.bag_entries == len(bag.items)
+
+
+def test_bucket_pairs_all_pairs_then_neighbours_and_one_copy_per_text() -> None:
+    from newsbeam.transforms.dedup.batch import _bucket_pairs
+
+    def node(i: int, digest: str) -> tuple:
+        return ((False, float(i), f"id{i}"), digest)
+
+    small = [node(3, "h3"), node(1, "h1"), node(2, "h1"), node(4, "h4")]  # id2 copies id1
+    assert sorted(_bucket_pairs((b"k", small), 3, 1)) == [
+        ("id1", "id3"), ("id1", "id4"), ("id3", "id4"),
+    ]
+    hot = [node(i, f"h{i}") for i in range(6)]
+    assert list(_bucket_pairs((b"k", hot), 3, 2)) == [
+        ("id0", "id1"), ("id0", "id2"), ("id1", "id2"), ("id1", "id3"),
+        ("id2", "id3"), ("id2", "id4"), ("id3", "id4"), ("id3", "id5"), ("id4", "id5"),
+    ]

@@ -90,9 +90,9 @@ def _band_records(article_id: str, compact: _Compact) -> Iterator[tuple[bytes, N
         yield band, (order, digest)
 
 
-def _bucket_pairs(bucket: tuple[bytes, Iterable[Node]], max_bucket_size: int) -> Iterator[
-    tuple[str, str]
-]:
+def _bucket_pairs(
+    bucket: tuple[bytes, Iterable[Node]], max_bucket_size: int, hot_neighbours: int
+) -> Iterator[tuple[str, str]]:
     """Candidate pairs (earlier id, later id) of one LSH bucket."""
     seen_hashes: set[str] = set()
     members: list[str] = []
@@ -101,11 +101,13 @@ def _bucket_pairs(bucket: tuple[bytes, Iterable[Node]], max_bucket_size: int) ->
         if digest not in seen_hashes:
             seen_hashes.add(digest)
             members.append(order[2])
+    window = len(members)
     if len(members) > max_bucket_size:
         _OVERSIZED.inc()
         LOG.debug("LSH bucket with %d texts: pairing neighbours only", len(members))
+        window = hot_neighbours
     for i, first in enumerate(members):
-        for second in members[i + 1 : i + 1 + max_bucket_size]:
+        for second in members[i + 1 : i + 1 + window]:
             yield first, second
 
 
@@ -263,7 +265,8 @@ class DeduplicateBatch(beam.PTransform):
             compact
             | "BandKeys" >> beam.FlatMapTuple(_band_records)
             | "GroupBand" >> beam.GroupByKey()
-            | "BucketPairs" >> beam.FlatMap(_bucket_pairs, config.max_bucket_size)
+            | "BucketPairs"
+            >> beam.FlatMap(_bucket_pairs, config.max_bucket_size, config.hot_bucket_neighbours)
             | "DistinctPairs" >> beam.Distinct()
         )
         verified = (

@@ -43,13 +43,16 @@ class DedupConfig:
     # Texts with fewer normalised words only take part in exact matching: one
     # changed word moves a 10-word text's Jaccard by more than 0.3.
     near_min_words: int = 15
-    # Batch: an LSH bucket with more distinct texts than this pairs each one
-    # only with its next `max_bucket_size` (in representative order, i.e. time)
-    # instead of all pairs. Hot buckets come from boilerplate shared by many
-    # different texts (press-release safe-harbour paragraphs): all-pairs would
-    # be quadratic. A genuine cluster of hundreds of variants still connects
-    # through its neighbours (and through its other bands).
+    # Batch: an LSH bucket with up to `max_bucket_size` distinct texts yields
+    # all their pairs; a larger ("hot") one pairs each text only with its next
+    # `hot_bucket_neighbours` in representative order (i.e. in time). Hot
+    # buckets come from boilerplate shared by many different texts (press
+    # releases' safe-harbour paragraphs): all pairs would be quadratic and all
+    # fail verification. A genuine cluster of hundreds of variants still
+    # connects through its neighbours, and a pair caught in a hot bucket
+    # usually also meets in one of its other bands.
     max_bucket_size: int = 30
+    hot_bucket_neighbours: int = 5
     # Stream: how long (event time, seconds) an article stays comparable.
     retention_seconds: float = 7 * DAY_SECONDS
 
@@ -66,8 +69,8 @@ class DedupConfig:
             raise ValueError("lead_overlap must be in [0, 1]")
         if self.lead_shingles < 1 or self.lead_min_words < 0 or self.near_min_words < 0:
             raise ValueError("lead_shingles must be >= 1, word minimums >= 0")
-        if self.max_bucket_size < 2:
-            raise ValueError("max_bucket_size must be >= 2")
+        if self.max_bucket_size < 2 or self.hot_bucket_neighbours < 1:
+            raise ValueError("max_bucket_size must be >= 2, hot_bucket_neighbours >= 1")
         if self.retention_seconds <= 0:
             raise ValueError("retention_seconds must be > 0")
 
