@@ -129,3 +129,30 @@ def test_restore_from_persisted_entries_continues_identically() -> None:
         if observation.entry is not None:
             persisted.append(observation.entry)
     assert labels == expected
+
+
+def test_hot_bucket_is_searched_through_its_latest_arrivals_only() -> None:
+    """Many releases sharing one long footer: a new one is verified against a
+    bounded number of them, and a copy of the latest is still found."""
+    footer = read("pr_footer")
+    briefs = [p for name in ("flood_barrier", "chip_results", "wheat_trial")
+              for p in read(name).split("\n\n")]
+
+    def load(config: DedupConfig) -> StreamIndex:
+        index = StreamIndex(config)
+        for i, brief in enumerate(briefs[:12]):
+            index.observe(build_sketch(f"r{i}", f"{brief}\n\n{footer}", None, config), T0 + i)
+        return index
+
+    new = f"{briefs[20]}\n\n{footer}"
+    unbounded = DedupConfig(max_bucket_size=1000)
+    assert load(unbounded).observe(build_sketch("new", new, None, unbounded), T0).candidates == 12
+    config = DedupConfig(max_bucket_size=3, hot_bucket_neighbours=2)
+    index = load(config)
+    fresh = index.observe(build_sketch("new", new, None, config), T0 + 50)
+    assert fresh.label["status"] == "unique"
+    assert 1 <= fresh.candidates <= 6
+    copy = index.observe(
+        build_sketch("copy", f"Update: {briefs[20]}\n\n{footer}", None, config), T0 + 60
+    )
+    assert copy.label["status"] == "near" and copy.label["of"] == "new"

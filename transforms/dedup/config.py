@@ -43,9 +43,10 @@ class DedupConfig:
     # Texts with fewer normalised words only take part in exact matching: one
     # changed word moves a 10-word text's Jaccard by more than 0.3.
     near_min_words: int = 15
-    # Batch: an LSH bucket with up to `max_bucket_size` distinct texts yields
-    # all their pairs; a larger ("hot") one pairs each text only with its next
-    # `hot_bucket_neighbours` in representative order (i.e. in time). Hot
+    # An LSH bucket with up to `max_bucket_size` distinct texts yields all
+    # their pairs; a larger ("hot") one pairs each text only with its next
+    # `hot_bucket_neighbours` in representative order (i.e. in time) in batch,
+    # and with the latest `hot_bucket_neighbours` arrivals in a stream. Hot
     # buckets come from boilerplate shared by many different texts (press
     # releases' safe-harbour paragraphs): all pairs would be quadratic and all
     # fail verification. A genuine cluster of hundreds of variants still

@@ -17,6 +17,7 @@ afresh against the window as it is then.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,9 +173,16 @@ class StreamIndex:
                                                            None, keep_sketch=False))
 
         candidates: dict[str, None] = {}
+        hot_limit = self.config.hot_bucket_neighbours
         for band in sketch.bands:
             members = self._buckets.get(band)
-            if members:
+            if not members:
+                continue
+            if len(members) > self.config.max_bucket_size:
+                # Hot bucket (shared boilerplate): only its latest arrivals, as in
+                # batch, so one footer cannot make every article scan the window.
+                candidates.update(dict.fromkeys(itertools.islice(reversed(members), hot_limit)))
+            else:
                 candidates.update(members)
         # rep seq -> (rep id, best verified similarity to a member of that cluster)
         clusters: dict[int, tuple[str, float]] = {}
