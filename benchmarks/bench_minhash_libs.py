@@ -30,6 +30,7 @@ from newsbeam.transforms.dedup.fingerprint import (  # noqa: E402
     paragraph_shingles,
     paragraph_words,
 )
+from newsbeam.transforms.dedup.minhash import signatures  # noqa: E402
 from synthetic_news import NewsGenerator  # noqa: E402
 
 NUM_PERM = 128
@@ -88,11 +89,14 @@ def main() -> int:
           f"average; {len(near_pairs):,} near-duplicate pairs, {len(random_pairs)} random pairs")
 
     results = {}
-    # rensa: the path dedup uses (token hashes -> digest matrix) and plain objects.
+    # rensa: the path dedup uses, one article at a time (token hashes as a
+    # numpy buffer -> signature), and plain RMinHash objects.
     start = time.perf_counter()
-    hashed = [[h for part in hash_shingles([s]) for h in part] for s in sets]
-    matrix = rensa.RMinHash.digest_matrix_from_token_hash_sets(hashed, NUM_PERM, 1)
-    rensa_sigs = np.asarray(matrix.to_rows(), dtype=np.uint32)
+    rows = []
+    for s in sets:
+        hashes = np.array(hash_shingles([s])[0], dtype=np.uint64)
+        rows.append(signatures([hashes], NUM_PERM, 1)[0])
+    rensa_sigs = np.stack(rows)
     rensa_time = time.perf_counter() - start
     start = time.perf_counter()
     for s in sets:
