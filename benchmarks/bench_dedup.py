@@ -27,7 +27,6 @@ import collections
 import itertools
 import json
 import logging
-import pickle
 import sys
 import tempfile
 import time
@@ -396,7 +395,7 @@ def stream_state_growth(total: int, per_day: int, seed: int, checkpoints: list[i
             pass
         busy += time.perf_counter() - started
         if seen in checkpoints:
-            size = sum(len(pickle.dumps(e, protocol=pickle.HIGHEST_PROTOCOL)) for e in bag.items)
+            size = sum(len(blob) for blob in bag.items)  # entries are stored pickled
             window = len(fn._mirrors[stream_module.STREAM_KEY][1])
             print(f"{seen:>14,} {window:>8,} {len(bag.items):>12,} {size / 1e6:>8.1f} "
                   f"{size / max(1, len(bag.items)):>12,.0f} {seen / busy:>11,.0f}")

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.coders import PickleCoder
+from apache_beam.coders import BytesCoder, PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
 from apache_beam.transforms.window import GlobalWindows
@@ -40,7 +41,7 @@ from newsbeam.schemas.article import Article
 from newsbeam.transforms.dedup.config import DedupConfig
 from newsbeam.transforms.dedup.labels import STATUSES, event_time
 from newsbeam.transforms.dedup.sketch import build_sketch
-from newsbeam.transforms.dedup.stream_index import StreamIndex
+from newsbeam.transforms.dedup.stream_index import StreamEntry, StreamIndex
 
 LOG = logging.getLogger(__name__)
 NAMESPACE = "newsbeam.dedup"
@@ -48,10 +49,17 @@ STREAM_KEY = "dedup-window"
 # Bag entries allowed beyond 2x the live window before it is compacted.
 COMPACTION_SLACK = 256
 
-ENTRIES_STATE = BagStateSpec("entries", PickleCoder())
+# Entries are stored pre-pickled (bytes): the SDK's state cache re-measures a
+# cached bag's deep size on every append (after a read or a clear), which for
+# bytes is a flat walk over the list instead of one through every sketch.
+ENTRIES_STATE = BagStateSpec("entries", BytesCoder())
 META_STATE = ReadModifyWriteStateSpec("meta", PickleCoder())
 _ENTRIES_PARAM = beam.DoFn.StateParam(ENTRIES_STATE)
 _META_PARAM = beam.DoFn.StateParam(META_STATE)
+
+
+def _encode(entry: StreamEntry) -> bytes:
+    return pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,7 @@ class DeduplicateStreamFn(beam.DoFn):
             entries.clear()
             return StreamIndex(self._config), 0
         self._rebuilt.inc()
-        stored = list(entries.read())
+        stored = [pickle.loads(blob) for blob in entries.read()]
         return StreamIndex.restore(self._config, stored, meta.clock, meta.next_seq), len(stored)
 
     def process(
@@ -121,11 +129,11 @@ class DeduplicateStreamFn(beam.DoFn):
             if bag_entries + 1 > 2 * len(index) + COMPACTION_SLACK:
                 entries.clear()
                 for entry in index.entries():
-                    entries.add(entry)
+                    entries.add(_encode(entry))
                 bag_entries = len(index)
                 self._compacted.inc()
             else:
-                entries.add(observation.entry)
+                entries.add(_encode(observation.entry))
                 bag_entries += 1
             token = os.urandom(16)
             meta_state.write(
