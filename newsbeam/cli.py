@@ -1,2 +1,156 @@
-def main() -> int:
-    return 0
+"""The `newsbeam` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import orjson
+
+from newsbeam import __version__
+
+logger = logging.getLogger("newsbeam")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: reported in one line, exit 2."""
+
+
+def _language_list(value: str) -> frozenset[str]:
+    codes = frozenset(code.strip().lower() for code in value.split(",") if code.strip())
+    if not codes:
+        raise argparse.ArgumentTypeError("expected a comma-separated list such as en,de")
+    return codes
+
+
+def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="batch job: article files/folders/globs to JSON Lines",
+        description=(
+            "Read articles from files, folders (recursive) or globs (.txt, .html, .htm, .json, "
+            ".jsonl, each optionally .gz), run every stage and write articles-*.jsonl, "
+            "dead-letter-*.jsonl and run-report.json under --output. Arguments after a "
+            "literal `--` are passed to Apache Beam (e.g. -- --runner=PortableRunner ...)."
+        ),
+    )
+    run.add_argument("inputs", nargs="+", metavar="INPUT", help="file, folder or glob")
+    run.add_argument("--output", required=True, metavar="DIR", help="output folder")
+    run.add_argument(
+        "--languages",
+        type=_language_list,
+        metavar="CODES",
+        help="keep only these detected languages (e.g. en,de); others are counted, not written",
+    )
+    run.add_argument(
+        "--drop-duplicates",
+        action="store_true",
+        help="write only representatives; exact/near duplicates are counted, not written",
+    )
+    run.set_defaults(func=_run_command)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    from newsbeam.pipelines.batch import OutputError, run_batch
+    from newsbeam.pipelines.config import BatchRunConfig, PipelineConfig
+    from newsbeam.transforms.io.files import InputError, discover_inputs
+
+    try:
+        paths = discover_inputs(args.inputs)
+    except InputError as exc:
+        raise UsageError(str(exc)) from exc
+    config = BatchRunConfig(
+        inputs=tuple(args.inputs),
+        output_dir=args.output,
+        pipeline=PipelineConfig(languages=args.languages, drop_duplicates=args.drop_duplicates),
+        beam_args=tuple(args.beam_args),
+    )
+    logger.info("reading %d file(s)", len(paths))
+    try:
+        report = run_batch(config, paths)
+    except OutputError as exc:
+        raise UsageError(str(exc)) from exc
+    summary = {
+        key: report[key]
+        for key in (
+            "files_read",
+            "articles_parsed",
+            "articles_written",
+            "dead_letters_written",
+            "filtered",
+            "wall_seconds",
+        )
+    }
+    sys.stdout.write(orjson.dumps(summary).decode() + "\n")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbeam",
+        description="News ingestion pipeline on Apache Beam: read, clean, detect language, "
+        "deduplicate, classify and write articles.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsbeam {__version__}")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run_parser(subparsers)
+    return parser
+
+
+class _OwnMessagesFilter(logging.Filter):
+    """Beam logs option and import chatter (some on the root logger) at INFO and
+    WARNING; users see our messages and other libraries' errors only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.startswith("newsbeam") or record.levelno >= logging.ERROR
+
+
+def _configure_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("newsbeam: %(message)s"))
+    if not verbose:
+        handler.addFilter(_OwnMessagesFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after a literal `--` belongs to Apache Beam's own options.
+    beam_args: list[str] = []
+    if "--" in argv:
+        split = argv.index("--")
+        argv, beam_args = argv[:split], argv[split + 1 :]
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 with a usage message on bad options
+    args.beam_args = beam_args
+    _configure_logging(args.verbose, args.quiet)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        parser.exit(EXIT_USAGE, f"newsbeam: error: {exc}\n")
+    except KeyboardInterrupt:
+        sys.stderr.write("newsbeam: interrupted\n")
+        return 130
+    except Exception as exc:  # the user gets one line; --verbose shows the traceback
+        logger.debug("unexpected failure", exc_info=True)
+        sys.stderr.write(
+            f"newsbeam: error: {type(exc).__name__}: {exc} (run with --verbose for details)\n"
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

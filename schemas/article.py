@@ -98,8 +98,16 @@ class Article:
         if self.language_alternatives is not None:
             record["language_alternatives"] = self.language_alternatives
         if self.language_hint is not None:
-            record["language_hint"] = self.language_hint
+            record["language_hint"] = {
+                "value": self.language_hint,
+                "agrees": _primary(self.language_hint) == _primary(self.language),
+            }
         return record
+
+
+def _primary(language: str) -> str:
+    """Primary subtag, so a hint of `en-US` agrees with a detected `en`."""
+    return language.split("-", 1)[0]
 
 
 # Fields every record carries, in output order (the optional ones are last).

@@ -1,0 +1,5 @@
+import sys
+
+from newsbeam.cli import main
+
+sys.exit(main())

@@ -1,0 +1,29 @@
+"""Configuration objects for the pipelines (no argument lists past this point)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from newsbeam import PIPELINE_VERSION
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What the stage chain needs, shared by the batch and streaming jobs."""
+
+    # Keep only these detected languages (None keeps all); others are counted.
+    languages: frozenset[str] | None = None
+    # Write only representatives; duplicates are counted in the run report.
+    drop_duplicates: bool = False
+    pipeline_version: str = PIPELINE_VERSION
+
+
+@dataclass(frozen=True)
+class BatchRunConfig:
+    """`newsbeam run`: files in, JSON Lines out."""
+
+    inputs: tuple[str, ...]
+    output_dir: str
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    # Extra Beam pipeline options, e.g. ("--runner=PortableRunner", ...).
+    beam_args: tuple[str, ...] = ()

@@ -1,0 +1,65 @@
+"""ProcessArticles: the stage chain shared by the batch and streaming jobs."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from newsbeam.pipelines.config import PipelineConfig
+from newsbeam.schemas.article import Article
+from newsbeam.schemas.dead_letter import DeadLetter
+
+
+class _ToRecordFn(beam.DoFn):
+    def __init__(self, pipeline_version: str) -> None:
+        self._version = pipeline_version
+        self._written = Metrics.counter("newsbeam.write", "articles")
+
+    def process(self, article: Article):
+        self._written.inc()
+        yield article.to_record(pipeline_version=self._version)
+
+
+class _DeadLetterToRecordFn(beam.DoFn):
+    def __init__(self, pipeline_version: str) -> None:
+        self._version = pipeline_version
+        self._written = Metrics.counter("newsbeam.write", "dead_letters")
+
+    def process(self, letter: DeadLetter):
+        self._written.inc()
+        yield letter.to_record(pipeline_version=self._version)
+
+
+class ProcessArticles(beam.PTransform):
+    """Articles in; `articles` (record dicts) and `dead_letters` (dicts) out.
+
+    `dead_letters_in` carries failures from before this chain (read, parse) so
+    that every failure leaves through one output.
+    """
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        *,
+        streaming: bool = False,
+        dead_letters_in: beam.PCollection | None = None,
+    ) -> None:
+        super().__init__()
+        self._config = config
+        self._streaming = streaming
+        self._dead_letters_in = dead_letters_in
+
+    def expand(self, articles: beam.PCollection) -> dict[str, beam.PCollection]:
+        dead: list[beam.PCollection] = []
+        if self._dead_letters_in is not None:
+            dead.append(self._dead_letters_in)
+
+        version = self._config.pipeline_version
+        records = articles | "ToRecord" >> beam.ParDo(_ToRecordFn(version))
+        dead_letters = (
+            dead or [articles.pipeline | "NoDeadLetters" >> beam.Create([])]
+        ) | "AllDeadLetters" >> beam.Flatten()
+        dead_records = dead_letters | "DeadLetterToRecord" >> beam.ParDo(
+            _DeadLetterToRecordFn(version)
+        )
+        return {"articles": records, "dead_letters": dead_records}
