@@ -30,6 +30,17 @@ class _DeadLetterToRecordFn(beam.DoFn):
         yield letter.to_record(pipeline_version=self._version)
 
 
+class _DropDuplicatesFn(beam.DoFn):
+    """Keeps representatives (status unique); counts what it drops per status."""
+
+    def process(self, article: Article):
+        status = article.duplicate["status"]
+        if status == "unique":
+            yield article
+        else:
+            Metrics.counter("newsbeam.filtered_duplicate", status).inc()
+
+
 class ProcessArticles(beam.PTransform):
     """Articles in; `articles` (record dicts) and `dead_letters` (dicts) out.
 
@@ -53,6 +64,9 @@ class ProcessArticles(beam.PTransform):
         dead: list[beam.PCollection] = []
         if self._dead_letters_in is not None:
             dead.append(self._dead_letters_in)
+
+        if self._config.drop_duplicates:
+            articles = articles | "DropDuplicates" >> beam.ParDo(_DropDuplicatesFn())
 
         version = self._config.pipeline_version
         records = articles | "ToRecord" >> beam.ParDo(_ToRecordFn(version))

@@ -119,3 +119,23 @@ def test_a_rerun_replaces_the_previous_output(messy_folder, tmp_path):
     config = BatchRunConfig(inputs=(str(messy_folder),), output_dir=str(out))
     run_batch(config, discover_inputs([str(messy_folder)]))
     assert "stale" not in {a["id"] for a in _read_jsonl(str(out / "articles-*.jsonl"))}
+
+
+def test_drop_duplicates_keeps_only_representatives():
+    from newsbeam.schemas.article import Article, Source
+
+    def article(article_id, status):
+        of = None if status == "unique" else "rep"
+        return Article(
+            id=article_id,
+            source=Source(kind="file", uri=f"file:///{article_id}.txt"),
+            raw="x",
+            text="Some body text.",
+            duplicate={"status": status, "of": of, "similarity": None},
+            ingested_at="2024-01-01T00:00:00Z",
+        )
+
+    items = [article("rep", "unique"), article("copy", "exact"), article("near", "near")]
+    with TestPipeline() as p:
+        out = p | beam.Create(items) | ProcessArticles(PipelineConfig(drop_duplicates=True))
+        assert_that(out["articles"] | beam.Map(lambda r: r["id"]), equal_to(["rep"]))
