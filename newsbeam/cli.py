@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from newsbeam import __version__
+from newsbeam import __version__, stream_cli
 
 logger = logging.getLogger("newsbeam")
 
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbosity.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run_parser(subparsers)
+    stream_cli.add_parser(subparsers)
     return parser
 
 

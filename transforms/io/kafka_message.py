@@ -100,16 +100,18 @@ def decode_message(
 ) -> Article | DeadLetter:
     """One Kafka message to an Article, or a DeadLetter saying why not."""
     source = message_source(message)
+    key = _key_id(message.key)
     value = message.value
     if value is None or not value.strip():
         raw = "" if value is None else value.decode("utf-8", "replace")
-        return _dead(source, "empty_message", "message value is empty or null", raw)
+        return _dead(source, "empty_message", "message value is empty or null", raw, key)
     if len(value) > max_message_bytes:
         return _dead(
             source,
             "message_too_large",
             f"value is {len(value)} bytes, over the {max_message_bytes}-byte limit",
             _raw_text(value),
+            key,
         )
     content_type, charset = _content_type(message.header("content-type"))
     try:
@@ -117,20 +119,18 @@ def decode_message(
     except (UnicodeDecodeError, LookupError) as exc:
         reason = "invalid_utf8" if charset in (None, "utf-8") else "undecodable"
         error = f"value is not {charset or 'UTF-8'} text: {exc}"
-        return _dead(source, reason, error, _raw_text(value))
+        return _dead(source, reason, error, _raw_text(value), key)
 
     kind = _kind(content_type, text)
-    key = _key_id(message.key)
     ingested_at = message_time(message)
     if kind == "json":
         try:
             obj = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            return _dead(source, "malformed_json", f"invalid JSON: {exc}", text)
+            return _dead(source, "malformed_json", f"invalid JSON: {exc}", text, key)
         if not isinstance(obj, dict):
-            return _dead(
-                source, "not_an_object", f"expected a JSON object, got {type(obj).__name__}", text
-            )
+            error = f"expected a JSON object, got {type(obj).__name__}"
+            return _dead(source, "not_an_object", error, text, key)
         if key is not None and obj.get("id") in (None, ""):
             obj["id"] = key
         return parse_payload(
@@ -139,7 +139,7 @@ def decode_message(
     parsed = parse_payload(
         Payload(kind=kind, content=text, raw=text, source=source), ingested_at=ingested_at
     )
-    if key is not None and isinstance(parsed, Article):
+    if key is not None:
         parsed.id = key
     return parsed
 
@@ -231,5 +231,6 @@ def _raw_text(value: bytes) -> str:
         return bytes_for_dead_letter(value)
 
 
-def _dead(source: Source, reason: str, error: str, raw: str) -> DeadLetter:
-    return DeadLetter(stage=STAGE, reason=reason, error=error, source=source, raw=raw)
+def _dead(source: Source, reason: str, error: str, raw: str, key: str | None) -> DeadLetter:
+    # The message key identifies the article even when its value is unusable.
+    return DeadLetter(stage=STAGE, reason=reason, error=error, source=source, raw=raw, id=key)
