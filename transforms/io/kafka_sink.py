@@ -141,15 +141,20 @@ class _WriteMessagesFn(beam.DoFn):
         self._overflow.inc()
         key = message.key.decode("utf-8", "replace") if message.key else None
         topic = self._config.topic
+        text = message.value.decode("utf-8", "replace")
+        # The dead letter must fit where the record did not: keep a prefix.
+        keep = self._config.max_request_size // 4
         letter = DeadLetter(
             stage="write",
             reason="record_too_large",
             error=f"{len(message.value)}-byte record refused by {topic!r}: {error}",
             source=Source(kind="kafka", uri=source_uri(topic), topic=topic),
-            raw=message.value.decode("utf-8", "replace"),
+            raw=text[:keep],
             id=key,
         )
         record = letter.to_record(pipeline_version=PIPELINE_VERSION)
+        record["raw_truncated"] = len(text) > keep
+        record["raw_length"] = len(text)
         return self._config.overflow_topic, dead_letter_message(record)
 
 

@@ -322,6 +322,11 @@ class _ReadPartitionFn(beam.DoFn):
                 break
             if emitted >= config.max_records_per_call or time.monotonic() >= deadline:
                 break
+            if _caught_up(consumer, tp, next_offset):
+                # Keeping up: hand over to the other partitions and finish the bundle
+                # now (short bundles = low latency and prompt commits); a backlog
+                # instead gets the full call.
+                break
         if emitted and self._committer is not None:
             commit_to = element.stop if finished and element.stop is not None else next_offset
             bundle_finalizer.register(functools.partial(self._committer.commit, tp, commit_to))
@@ -340,8 +345,7 @@ class _ReadPartitionFn(beam.DoFn):
     def _advance_when_idle(
         consumer: KafkaConsumer, tp: TopicPartition, next_offset: int, watermark
     ) -> None:
-        highwater = consumer.highwater(tp)
-        if highwater is not None and next_offset >= highwater:
+        if _caught_up(consumer, tp, next_offset):
             _advance(watermark, Timestamp.now() - IDLE_WATERMARK_LAG_SECONDS)
 
 
@@ -358,6 +362,11 @@ class _ReadPartitionUnboundedFn(_ReadPartitionFn):
         watermark=_WATERMARK,
     ) -> Iterator[TimestampedValue]:
         yield from self._read(element, bundle_finalizer, tracker, watermark)
+
+
+def _caught_up(consumer: KafkaConsumer, tp: TopicPartition, next_offset: int) -> bool:
+    highwater = consumer.highwater(tp)  # from the last fetch response
+    return highwater is not None and next_offset >= highwater
 
 
 def _record_time(timestamp_ms: int | None) -> Timestamp:
