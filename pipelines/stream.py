@@ -36,6 +36,7 @@ from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 
 from newsbeam.pipelines.config import PipelineConfig
+from newsbeam.pipelines.local_runner import streaming_fn_api_runner
 from newsbeam.pipelines.progress import ReportProgress
 from newsbeam.pipelines.report import counters_by_stage
 from newsbeam.pipelines.stages import ProcessArticles
@@ -172,10 +173,9 @@ def make_pipeline(config: StreamRunConfig) -> beam.Pipeline:
     options = pipeline_options(config)
     if options.view_as(StandardOptions).runner is None:
         # What the DirectRunner hands these pipelines to, minus its attempt to
-        # download and start Prism first (which fails on machines without network).
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-        return beam.Pipeline(runner=FnApiRunner(), options=options)
+        # download and start Prism first (which fails on machines without network),
+        # and with its per-bundle metrics leak fixed (see local_runner).
+        return beam.Pipeline(runner=streaming_fn_api_runner(), options=options)
     return beam.Pipeline(options=options)
 
 
