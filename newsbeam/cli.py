@@ -23,15 +23,20 @@ class UsageError(Exception):
 
 
 def _language_list(value: str) -> frozenset[str]:
-    codes = frozenset(code.strip().lower() for code in value.split(",") if code.strip())
-    if not codes:
-        raise argparse.ArgumentTypeError("expected a comma-separated list such as en,de")
-    return codes
+    from newsbeam.transforms.language.codes import parse_languages
+
+    try:
+        return parse_languages(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{exc} (expected a comma-separated list such as en,de)"
+        ) from exc
 
 
 def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
         "run",
+        parents=[verbosity_options()],
         help="batch job: article files/folders/globs to JSON Lines",
         description=(
             "Read articles from files, folders (recursive) or globs (.txt, .html, .htm, .json, "
@@ -53,7 +58,22 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write only representatives; exact/near duplicates are counted, not written",
     )
+    run.add_argument(
+        "--sink",
+        action="append",
+        default=[],
+        type=_sink,
+        metavar="URI",
+        help="also write to this sink (repeatable): DIR or jsonl:DIR, parquet:DIR, "
+        "postgresql://user@host:5432/db?table=articles",
+    )
     run.set_defaults(func=_run_command)
+
+
+def _sink(value: str):
+    from newsbeam.transforms.io.sinks import parse_sink_option
+
+    return parse_sink_option(value)
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -65,9 +85,11 @@ def _run_command(args: argparse.Namespace) -> int:
         paths = discover_inputs(args.inputs)
     except InputError as exc:
         raise UsageError(str(exc)) from exc
+    _check_sinks(args.sink)
     config = BatchRunConfig(
         inputs=tuple(args.inputs),
         output_dir=args.output,
+        sinks=tuple(args.sink),
         pipeline=PipelineConfig(languages=args.languages, drop_duplicates=args.drop_duplicates),
         beam_args=tuple(args.beam_args),
     )
@@ -91,6 +113,35 @@ def _run_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_sinks(specs) -> None:
+    """Fail before the pipeline starts when a sink cannot be written to."""
+    from newsbeam.transforms.io.sinks import SinkUnavailable, check_sink
+
+    for spec in specs:
+        try:
+            check_sink(spec)
+        except SinkUnavailable as exc:
+            raise UsageError(str(exc)) from exc
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, default: object) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="debug logging"
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="warnings and errors only"
+    )
+
+
+def verbosity_options() -> argparse.ArgumentParser:
+    """-v/-q accepted after the command too (`newsbeam run ... -q`); subcommands
+    take it as a parent. SUPPRESS keeps a global -v from being reset."""
+    parent = argparse.ArgumentParser(add_help=False)
+    _add_verbosity(parent, default=argparse.SUPPRESS)
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbeam",
@@ -98,12 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
         "deduplicate, classify and write articles.",
     )
     parser.add_argument("--version", action="version", version=f"newsbeam {__version__}")
-    verbosity = parser.add_mutually_exclusive_group()
-    verbosity.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    verbosity.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    _add_verbosity(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run_parser(subparsers)
-    stream_cli.add_parser(subparsers)
+    from newsbeam.inspect_command import add_parser as add_inspect_parser
+
+    add_inspect_parser(subparsers, parents=[verbosity_options()])
+    stream_cli.add_parser(subparsers, parents=[verbosity_options()])
     return parser
 
 
@@ -133,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--" in argv:
         split = argv.index("--")
         argv, beam_args = argv[:split], argv[split + 1 :]
+    # Parsing may import Beam, which logs on the root logger: filter from the start.
+    _configure_logging(verbose="-v" in argv or "--verbose" in argv, quiet=False)
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage message on bad options
     args.beam_args = beam_args

@@ -29,12 +29,13 @@ def _positive_float(value: str) -> float:
     return number
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = None) -> None:
     from newsbeam.transforms.io.kafka_message import DEFAULT_MAX_MESSAGE_BYTES
     from newsbeam.transforms.io.kafka_offsets import START_OFFSET_MODES
 
     stream = subparsers.add_parser(
         "stream",
+        parents=parents or [],
         help="streaming job: Kafka topic to Kafka topics, until stopped",
         description=(
             "Consume raw articles (JSON, text or HTML message values) from a Kafka topic, "

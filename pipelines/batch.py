@@ -10,6 +10,7 @@ from typing import Any
 
 import apache_beam as beam
 import orjson
+from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from newsbeam.pipelines.config import BatchRunConfig
@@ -18,7 +19,7 @@ from newsbeam.pipelines.report import build_report, counters_by_stage
 from newsbeam.pipelines.stages import ProcessArticles
 from newsbeam.schemas.dead_letter import utc_now
 from newsbeam.transforms.io.file_source import DEAD_LETTER, ReadArticleFiles
-from newsbeam.transforms.io.jsonl import WriteJsonLines
+from newsbeam.transforms.io.sinks import JsonLinesSink, WriteRecords
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +55,16 @@ def build_batch_pipeline(
     outputs = read.main | "Process" >> ProcessArticles(
         config.pipeline, streaming=False, dead_letters_in=read[DEAD_LETTER]
     )
-    (
-        outputs["articles"]
-        | "Progress" >> ReportProgress()
-        | "WriteArticles" >> WriteJsonLines(config.output_dir, ARTICLES_PREFIX)
+    articles = outputs["articles"] | "Progress" >> ReportProgress()
+    sinks = [JsonLinesSink(config.output_dir), *config.sinks]
+    rejected = {"articles": articles, "dead_letters": outputs["dead_letters"]} | "Write" >> (
+        WriteRecords(sinks, streaming=False, pipeline_version=config.pipeline.pipeline_version)
     )
-    outputs["dead_letters"] | "WriteDeadLetters" >> WriteJsonLines(
-        config.output_dir, DEAD_LETTER_PREFIX
-    )
+    rejected | "CountRejected" >> beam.Map(_count_rejected)
+
+
+def _count_rejected(letter) -> None:
+    Metrics.counter("newsbeam.sink", f"dead_letter.{letter.reason}").inc()
 
 
 def run_batch(config: BatchRunConfig, paths: list[str]) -> dict[str, Any]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from newsbeam import PIPELINE_VERSION
+from newsbeam.transforms.clean.config import CleanConfig
+from newsbeam.transforms.io.sink_specs import SinkSpec
+from newsbeam.transforms.language.detector import LanguageConfig
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,8 @@ class PipelineConfig:
     # Write only representatives; duplicates are counted in the run report.
     drop_duplicates: bool = False
     pipeline_version: str = PIPELINE_VERSION
+    clean: CleanConfig = field(default_factory=CleanConfig)
+    language: LanguageConfig = field(default_factory=LanguageConfig)
 
 
 @dataclass(frozen=True)
@@ -25,5 +30,7 @@ class BatchRunConfig:
     inputs: tuple[str, ...]
     output_dir: str
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    # Sinks besides the JSON Lines files under output_dir (--sink).
+    sinks: tuple[SinkSpec, ...] = ()
     # Extra Beam pipeline options, e.g. ("--runner=PortableRunner", ...).
     beam_args: tuple[str, ...] = ()

@@ -8,6 +8,8 @@ from apache_beam.metrics import Metrics
 from newsbeam.pipelines.config import PipelineConfig
 from newsbeam.schemas.article import Article
 from newsbeam.schemas.dead_letter import DeadLetter
+from newsbeam.transforms.clean.transform import CleanArticles
+from newsbeam.transforms.language.transform import DetectLanguage, KeepLanguages
 
 
 class _ToRecordFn(beam.DoFn):
@@ -65,6 +67,12 @@ class ProcessArticles(beam.PTransform):
         if self._dead_letters_in is not None:
             dead.append(self._dead_letters_in)
 
+        cleaned = articles | "Clean" >> CleanArticles(self._config.clean)
+        dead.append(cleaned.dead_letter)
+        # Language is detected on the cleaned body, not on site furniture.
+        articles = cleaned.main | "DetectLanguage" >> DetectLanguage(self._config.language)
+        if self._config.languages is not None:
+            articles = articles | "KeepLanguages" >> KeepLanguages(self._config.languages)
         if self._config.drop_duplicates:
             articles = articles | "DropDuplicates" >> beam.ParDo(_DropDuplicatesFn())
 

@@ -57,7 +57,10 @@ class Article:
     title: str | None = None
     authors: list[str] = field(default_factory=list)
     published_at: str | None = None
+    # The input's own claim (its `language` field), recorded but never trusted: the
+    # detect-language stage sets `language_hint_agrees` by comparing it with its label.
     language_hint: str | None = None
+    language_hint_agrees: bool | None = None
     language: str = "und"
     language_score: float = 0.0
     language_alternatives: list[dict[str, Any]] | None = None
@@ -98,16 +101,12 @@ class Article:
         if self.language_alternatives is not None:
             record["language_alternatives"] = self.language_alternatives
         if self.language_hint is not None:
+            # Not checked (None) is reported as not agreeing: nothing confirmed the hint.
             record["language_hint"] = {
                 "value": self.language_hint,
-                "agrees": _primary(self.language_hint) == _primary(self.language),
+                "agrees": bool(self.language_hint_agrees),
             }
         return record
-
-
-def _primary(language: str) -> str:
-    """Primary subtag, so a hint of `en-US` agrees with a detected `en`."""
-    return language.split("-", 1)[0]
 
 
 # Fields every record carries, in output order (the optional ones are last).

@@ -1,34 +1,40 @@
-"""WriteJsonLines: records as JSON Lines files under an output folder."""
+"""JSON Lines output: `{prefix}-SSSSS-of-NNNNN.jsonl` under a directory."""
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 import apache_beam as beam
-import orjson
 
+from newsbeam.transforms.io.file_sink import WriteRecordFiles
+from newsbeam.transforms.io.jsonl_format import JsonLinesFormat
 
-def dumps_line(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record)
+ARTICLES_PREFIX = "articles"
+DEAD_LETTERS_PREFIX = "dead-letter"
 
 
 class WriteJsonLines(beam.PTransform):
-    """Writes dicts to `<directory>/<prefix>-SSSSS-of-NNNNN.jsonl`."""
+    """Write record dicts as JSON Lines; returns DeadLetters for unencodable rows.
 
-    def __init__(self, directory: str, prefix: str) -> None:
+    `dead_letter_rows=True` for dead-letter dicts (refused ones are kept in
+    base64 form instead of being returned). See file_sink for batch/streaming
+    file naming.
+    """
+
+    def __init__(
+        self,
+        directory: str,
+        prefix: str = ARTICLES_PREFIX,
+        *,
+        dead_letter_rows: bool = False,
+        streaming: bool | None = None,
+    ) -> None:
         super().__init__()
-        self._path_prefix = os.path.join(directory, prefix)
+        self._write = WriteRecordFiles(
+            directory,
+            prefix,
+            JsonLinesFormat(),
+            dead_letter_rows=dead_letter_rows,
+            streaming=streaming,
+        )
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:
-        return (
-            records
-            | "ToJson" >> beam.Map(dumps_line)
-            | "Write"
-            >> beam.io.WriteToText(
-                self._path_prefix,
-                file_name_suffix=".jsonl",
-                shard_name_template="-SSSSS-of-NNNNN",
-                coder=beam.coders.BytesCoder(),
-            )
-        )
+        return records | self._write

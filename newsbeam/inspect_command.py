@@ -1,0 +1,174 @@
+"""`newsbeam inspect FILE`: every stage's view of one article, for tuning rules.
+
+Runs the same pure cores the pipeline's transforms wrap, without Beam, and
+prints what each stage decided: the lines the cleaner removed and by which rule,
+the detected language with its score, the duplicate keys, the topics, and the
+final record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+import orjson
+
+from newsbeam import PIPELINE_VERSION
+from newsbeam.schemas.dead_letter import DeadLetter, utc_now
+from newsbeam.transforms.clean.article_cleaner import open_article_cleaner
+from newsbeam.transforms.clean.config import CleanConfig
+from newsbeam.transforms.io.files import Payload, read_payloads
+from newsbeam.transforms.language.detector import LanguageConfig, LanguageDetector
+from newsbeam.transforms.language.labeling import detection_text, with_language
+from newsbeam.transforms.parse import parse_payload
+
+
+class InspectError(Exception):
+    """The record to inspect cannot be found; the message is for the user."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction, parents: list) -> None:
+    inspect = subparsers.add_parser(
+        "inspect",
+        parents=parents,
+        help="show each stage's view of one article (for tuning rules)",
+        description="Run every stage on one input article and print what each decided: "
+        "removed lines and their rules, language and score, duplicate keys, topics, and "
+        "the final record.",
+    )
+    inspect.add_argument("file", metavar="FILE", help="an input file (.txt, .html, .json, .jsonl)")
+    inspect.add_argument(
+        "--line",
+        type=int,
+        metavar="N",
+        help="for .jsonl files and JSON arrays: the record on line/position N (default: first)",
+    )
+    inspect.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of text sections"
+    )
+    inspect.set_defaults(func=inspect_command)
+
+
+def inspect_file(path: str, line: int | None) -> dict[str, Any]:
+    """Every stage's view of one record, as a JSON-ready dict."""
+    item = _pick(path, line)
+    view: dict[str, Any] = {"source": item.source.to_dict()}
+    if isinstance(item, DeadLetter):
+        return {**view, "dead_letter": _dead(item)}
+    parsed = parse_payload(item, ingested_at=utc_now())
+    if isinstance(parsed, DeadLetter):
+        return {**view, "dead_letter": _dead(parsed)}
+
+    with open_article_cleaner(CleanConfig()) as cleaner:
+        outcome = cleaner.clean(parsed)
+    if outcome.result is not None:
+        view["clean"] = {
+            "decisions": [
+                {
+                    "line": d.number,
+                    "kept": d.kept,
+                    "rule": d.rule,
+                    "reason": d.reason,
+                    "text": d.text,
+                }
+                for d in outcome.result.decisions
+            ],
+            "removed": outcome.result.removed,
+            "table": outcome.result.format_decisions(),
+        }
+    detector = LanguageDetector(LanguageConfig())
+    if outcome.article is None:
+        assert outcome.dead_letter is not None
+        # Nothing is left to detect on: what the pipeline would label it (und).
+        result = detector.detect("")
+        view["language"] = {
+            "language": result.language,
+            "score": result.score,
+            "und_reason": result.und_reason,
+        }
+        return {**view, "dead_letter": _dead(outcome.dead_letter)}
+
+    result = detector.detect(detection_text(outcome.article))
+    article = with_language(outcome.article, result)
+    view["language"] = {
+        "backend": detector.backend_name,
+        "language": result.language,
+        "score": result.score,
+        "alternatives": [a.to_record() for a in result.alternatives],
+        "und_reason": result.und_reason,
+        "hint": article.language_hint,
+        "hint_agrees": article.language_hint_agrees,
+    }
+    view["record"] = article.to_record(pipeline_version=PIPELINE_VERSION)
+    return view
+
+
+def _pick(path: str, line: int | None) -> Payload | DeadLetter:
+    items = list(read_payloads(path))
+    if line is None:
+        return items[0]
+    for item in items:
+        if item.source.line == line:
+            return item
+    raise InspectError(f"{path} has no record on line {line}")
+
+
+def _dead(letter: DeadLetter) -> dict[str, Any]:
+    return letter.to_record(pipeline_version=PIPELINE_VERSION)
+
+
+def print_view(view: dict[str, Any], out: TextIO) -> None:
+    def section(title: str) -> None:
+        out.write(f"\n== {title} ==\n")
+
+    source = view["source"]
+    out.write(f"source: {source['uri']}" + (f" line {source['line']}" if source["line"] else ""))
+    out.write("\n")
+    if "clean" in view:
+        section("clean: line decisions (keep/drop, rule (reason), text)")
+        out.write(view["clean"]["table"] + "\n")
+        removed = view["clean"]["removed"]
+        out.write("removed: " + (", ".join(f"{k}={v}" for k, v in removed.items()) or "nothing"))
+        out.write("\n")
+    if "language" in view:
+        section("detect-language")
+        lang = view["language"]
+        out.write(f"language: {lang['language']} (score {lang['score']:.4f})")
+        out.write(f", backend {lang['backend']}" if lang.get("backend") else "")
+        out.write(f", und because {lang['und_reason']}" if lang.get("und_reason") else "")
+        out.write("\n")
+        for alternative in lang.get("alternatives") or []:
+            out.write(f"  alternative: {alternative['language']} ({alternative['score']:.4f})\n")
+        if lang.get("hint"):
+            agrees = "agrees" if lang["hint_agrees"] else "DISAGREES"
+            out.write(f"hint: {lang['hint']} ({agrees} with the detector)\n")
+    for name, lines in view.get("extra_sections", {}).items():
+        section(name)
+        out.write("\n".join(lines) + "\n")
+    if "dead_letter" in view:
+        letter = view["dead_letter"]
+        section("dead letter")
+        out.write(f"stage {letter['stage']}, reason {letter['reason']}: {letter['error']}\n")
+    if "record" in view:
+        section("record")
+        out.write(orjson.dumps(view["record"], option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def inspect_command(args: argparse.Namespace) -> int:
+    from newsbeam.cli import UsageError
+    from newsbeam.transforms.io.files import InputError, discover_inputs
+
+    try:
+        paths = discover_inputs([args.file])
+        if len(paths) != 1:
+            raise InspectError(f"{args.file} names {len(paths)} files; inspect takes one")
+        view = inspect_file(paths[0], args.line)
+    except (InputError, InspectError) as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        view.get("clean", {}).pop("table", None)
+        sys.stdout.write(orjson.dumps(view, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print_view(view, sys.stdout)
+    return 0

@@ -1,0 +1,226 @@
+"""deploy/: the Dockerfile, compose file and Kubernetes manifests agree with each
+other and with the command line (no Docker engine here: they are parsed, not run)."""
+
+import argparse
+import re
+import shlex
+import tomllib
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from conftest import REPO_ROOT
+from newsbeam import __version__
+from newsbeam.transforms.io.sink_specs import PostgresSink, parse_sink
+
+DEPLOY = REPO_ROOT / "deploy"
+IMAGE = f"newsbeam:{__version__}"
+
+
+def _stand_in_stream_parser() -> argparse.ArgumentParser:
+    """`newsbeam stream` as issue 10 documents it (used until the real one exists)."""
+    parser = argparse.ArgumentParser(prog="newsbeam stream", exit_on_error=False)
+    parser.add_argument("--bootstrap-servers", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--group-id")
+    parser.add_argument("--start-offset", choices=["earliest", "latest"])
+    parser.add_argument("--output-topic")
+    parser.add_argument("--dead-letter-topic")
+    parser.add_argument("--until-end", action="store_true")
+    parser.add_argument("--sink", action="append", type=parse_sink)
+    parser.add_argument("--health-file")
+    return parser
+
+
+def _real_parser_with(command: str) -> argparse.ArgumentParser | None:
+    from newsbeam.cli import build_parser
+
+    parser = build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return parser
+    return None
+
+
+def _option(args: list[str], name: str) -> list[str]:
+    return [args[i + 1] for i, arg in enumerate(args) if arg == name]
+
+
+def _compose() -> dict:
+    return yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+
+
+def _k8s() -> dict[str, dict]:
+    documents = {}
+    for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            documents[document["kind"]] = document
+    return documents
+
+
+def _k8s_container() -> dict:
+    return _k8s()["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+
+
+def _k8s_args(secret_sink: str) -> list[str]:
+    """The container's args with $(VAR) expanded as Kubernetes would."""
+    container = _k8s_container()
+    env = dict(_k8s()["ConfigMap"]["data"])
+    env.update({e["name"]: e.get("value", secret_sink) for e in container["env"]})
+    return [re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], arg) for arg in container["args"]]
+
+
+EXAMPLE_SECRET_SINK = "postgresql://newsbeam:pw@postgres.db.svc:5432/news?table=articles"
+
+
+def test_dockerfile_slim_non_root_with_extras_and_newsbeam_entrypoint():
+    text = (DEPLOY / "Dockerfile").read_text()
+    instructions = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    bases = [line.split()[1] for line in instructions if line.startswith("FROM")]
+    assert bases and all(re.fullmatch(r"python:3\.\d+-slim", base) for base in bases)
+    users = [line.split()[1] for line in instructions if line.startswith("USER")]
+    assert users and users[-1].split(":")[0] not in ("0", "root")
+    assert f"--uid {users[-1].split(':')[0]}" in text
+    entrypoint = next(line for line in instructions if line.startswith("ENTRYPOINT"))
+    assert yaml.safe_load(entrypoint.removeprefix("ENTRYPOINT")) == ["newsbeam"]
+    extras = set(re.findall(r'"newsbeam\[(\w+)\]"', text)) | set(re.findall(r'"\.\[(\w+)\]"', text))
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert extras == {"all"} and "all" in pyproject["project"]["optional-dependencies"]
+    # Every source folder the package is built from is copied into the image.
+    folders = set(pyproject["tool"]["setuptools"]["package-dir"].values())
+    copied = {line.split()[1] for line in instructions if line.startswith("COPY ")}
+    assert folders <= copied
+
+
+def test_compose_runs_broker_database_and_job_from_the_same_image():
+    compose = _compose()
+    services = compose["services"]
+    job = services["newsbeam"]
+    assert job["image"] == IMAGE
+    assert (DEPLOY / job["build"]["context"] / job["build"]["dockerfile"]).is_file()
+    args = job["command"]
+    assert args[0] == "stream"
+    options = _stand_in_stream_parser().parse_args(args[1:])
+    # The broker address is the broker's advertised in-network listener.
+    advertised = services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert f"//{options.bootstrap_servers}" in advertised
+    # The job's topics are the ones created before it starts.
+    init = " ".join(services["kafka-init"]["command"])
+    for topic in (options.topic, options.output_topic, options.dead_letter_topic):
+        assert topic in init.split("for topic in ")[1].split(";")[0]
+    # The PostgreSQL sink points at the database service, its port, user and database.
+    [postgres] = [s for s in options.sink if isinstance(s, PostgresSink)]
+    url = urlsplit(postgres.conninfo)
+    db = services["postgres"]
+    assert url.hostname == "postgres"
+    assert [p.split(":")[1] for p in db["ports"]] == [str(url.port)]
+    assert (url.username, url.password, url.path.lstrip("/")) == (
+        db["environment"]["POSTGRES_USER"],
+        db["environment"]["POSTGRES_PASSWORD"],
+        db["environment"]["POSTGRES_DB"],
+    )
+    # File sinks write into the mounted volume; the healthcheck reads the job's health file.
+    mounts = [volume.split(":")[1] for volume in job["volumes"]]
+    for sink in options.sink:
+        if not isinstance(sink, PostgresSink):
+            assert any(sink.directory.startswith(mount) for mount in mounts)
+    assert options.health_file in job["healthcheck"]["test"]
+    assert set(job["depends_on"]) == {"kafka-init", "postgres"}
+
+
+def test_k8s_deployment_options_probe_and_limits():
+    documents = _k8s()
+    deployment, config = documents["Deployment"], documents["ConfigMap"]
+    container = _k8s_container()
+    kustomize = documents["Kustomization"]
+    assert (
+        container["image"]
+        == IMAGE
+        == f"{kustomize['images'][0]['name']}:{kustomize['images'][0]['newTag']}"
+    )
+    assert container["image"] == _compose()["services"]["newsbeam"]["image"]
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    args = _k8s_args(EXAMPLE_SECRET_SINK)
+    assert args[0] == "stream"
+    options = _stand_in_stream_parser().parse_args(args[1:])
+    # Every ConfigMap entry is used, and the options come from it.
+    used = set(re.findall(r"\$\((\w+)\)", " ".join(container["args"])))
+    assert set(config["data"]) <= used
+    assert options.topic == config["data"]["TOPIC"]
+    assert {s.kind for s in options.sink} == {"postgresql", "parquet"}
+    # Liveness: the probe checks the file the job is told to keep fresh.
+    for probe in ("livenessProbe", "startupProbe"):
+        command = container[probe]["exec"]["command"]
+        assert command[:3] == ["python", "-m", "newsbeam.pipelines.health"]
+        assert command[3] == options.health_file
+    resources = container["resources"]
+    assert set(resources["limits"]) == set(resources["requests"]) == {"cpu", "memory"}
+    assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert "/tmp" in mounts  # read-only root filesystem: the health file needs a writable /tmp
+    file_sink = next(s for s in options.sink if s.kind == "parquet")
+    assert any(file_sink.directory.startswith(mount) for mount in mounts)
+
+
+def test_the_health_probe_command_works(tmp_path):
+    from newsbeam.pipelines.health import HealthFile, main
+
+    path = tmp_path / "healthy"
+    assert main([str(path), "--max-age", "60"]) == 1  # never touched
+    clock = iter([0.0, 5.0, 20.0])
+    health = HealthFile(str(path), interval_s=10, clock=lambda: next(clock))
+    assert health.beat() is True
+    assert health.beat() is False  # 5 s later: within the interval
+    assert health.beat() is True
+    assert main([str(path), "--max-age", "60"]) == 0
+    import os
+
+    os.utime(path, (0, 0))  # last touched in 1970
+    assert main([str(path), "--max-age", "60"]) == 1
+
+
+def test_heartbeat_transform_passes_elements_and_touches_the_file(tmp_path):
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from newsbeam.pipelines.heartbeat import Heartbeat
+
+    path = tmp_path / "health" / "healthy"
+    with TestPipeline() as p:
+        out = p | beam.Create([1, 2, 3]) | Heartbeat(str(path))
+        assert_that(out, equal_to([1, 2, 3]))
+    assert path.is_file()
+
+
+@pytest.mark.parametrize("where", ["compose", "k8s"])
+def test_deploy_commands_parse_with_the_real_cli(where):
+    parser = _real_parser_with("stream")
+    if parser is None:
+        pytest.skip("newsbeam.cli has no `stream` command on this branch yet")
+    args = (
+        _compose()["services"]["newsbeam"]["command"]
+        if where == "compose"
+        else _k8s_args(EXAMPLE_SECRET_SINK)
+    )
+    try:
+        parser.parse_args(args)
+    except SystemExit:
+        pytest.fail(f"`newsbeam {shlex.join(args)}` is refused by the CLI")
+
+
+def test_worker_image_is_beams_sdk_image_for_the_same_python():
+    text = (DEPLOY / "worker.Dockerfile").read_text()
+    base = re.search(r"^FROM (\S+)", text, re.MULTILINE).group(1)
+    runtime = re.findall(r"^FROM python:(\d+\.\d+)-slim", (DEPLOY / "Dockerfile").read_text(), re.M)
+    python = runtime[-1]
+    assert base == f"apache/beam_python{python}_sdk:${{BEAM_VERSION}}"
+    default = re.search(r"^ARG BEAM_VERSION=(\S+)", text, re.MULTILINE).group(1)
+    assert re.fullmatch(r"2\.\d+\.\d+", default)
+    assert '"/src[all]"' in text

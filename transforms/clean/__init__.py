@@ -1,0 +1,1 @@
+"""Clean stage: article body extraction from raw text and HTML, with reasons and metadata."""

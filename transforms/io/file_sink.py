@@ -1,0 +1,274 @@
+"""Writing records to files of one format, in batch and in streaming pipelines.
+
+Each bundle writes its records to one temporary file through Beam's
+FileSystems (so DIR may be local, gs://, s3://, ...), in batches of the
+format's `batch_size`; rows the format refuses come out as DeadLetters.
+
+- Batch (bounded input): the temporary files of successful bundles are
+  collected after the last bundle and renamed to
+  `{prefix}-00000-of-0000N{suffix}`; files left by failed bundle attempts and
+  older shards of the same prefix from an earlier run are deleted, so the
+  directory holds exactly this run's output. No records -> one empty shard
+  (a valid, empty file), so readers find a file either way.
+- Streaming (unbounded input, or --streaming): a grouping step never fires
+  after an unbounded source on the local runner, so each bundle's file is
+  written as a hidden `.NAME.inprogress` file and renamed at the end of the
+  bundle to `{prefix}-{UTC time}-{random}{suffix}`.
+  The rename happens in finish_bundle, before the source commits its offsets,
+  so delivery is at least once; a retried bundle may leave a second copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import StandardOptions
+from apache_beam.transforms.window import GlobalWindow, GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
+
+from newsbeam.transforms.io.record_files import RecordFileFormat, RecordFileWriter
+from newsbeam.transforms.io.rejections import armored_dead_letter, rejected_dead_letter
+
+logger = logging.getLogger(__name__)
+
+SINK_NAMESPACE = "newsbeam.sink"
+DEAD_LETTER = "dead_letter"
+DEFAULT_MAX_RECORDS_PER_FILE = 200_000
+
+
+def is_streaming(pcoll: beam.PCollection) -> bool:
+    """Unbounded input, or a pipeline run with --streaming."""
+    if not pcoll.is_bounded:
+        return True
+    options = pcoll.pipeline.options
+    return bool(options is not None and options.view_as(StandardOptions).streaming)
+
+
+class WriteRecordFiles(beam.PTransform):
+    """Write dict records to `{directory}/{prefix}-*{suffix}`.
+
+    Returns a PCollection of DeadLetters for the rows the format refused.
+    With `dead_letter_rows=True` the records are dead letters themselves: a
+    refused one is retried in base64-armoured form instead of being returned.
+    """
+
+    def __init__(
+        self,
+        directory: str,
+        prefix: str,
+        file_format: RecordFileFormat,
+        *,
+        dead_letter_rows: bool = False,
+        streaming: bool | None = None,
+        max_records_per_file: int = DEFAULT_MAX_RECORDS_PER_FILE,
+    ) -> None:
+        super().__init__()
+        self._directory = directory
+        self._prefix = prefix
+        self._format = file_format
+        self._dead_letter_rows = dead_letter_rows
+        self._streaming = streaming
+        self._max_records_per_file = max_records_per_file
+
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
+        streaming = is_streaming(records) if self._streaming is None else self._streaming
+        # Batch: one temporary folder per pipeline construction; bundles of
+        # this run write there, and nothing else does.
+        temp_dir = FileSystems.join(self._directory, f".temp-{self._prefix}-{uuid.uuid4().hex}")
+        written = records | "Write files" >> beam.ParDo(
+            _WriteFilesFn(
+                temp_dir=temp_dir,
+                directory=self._directory,
+                prefix=self._prefix,
+                file_format=self._format,
+                dead_letter_rows=self._dead_letter_rows,
+                streaming=streaming,
+                max_records_per_file=self._max_records_per_file,
+            )
+        ).with_outputs(DEAD_LETTER, main="main")
+        if not streaming:
+            _ = (
+                written.main
+                | "All files" >> beam.combiners.ToList()
+                | "Name shards"
+                >> beam.Map(
+                    finalize_shards,
+                    directory=self._directory,
+                    prefix=self._prefix,
+                    file_format=self._format,
+                    temp_dir=temp_dir,
+                )
+            )
+        return written[DEAD_LETTER]
+
+
+class _WriteFilesFn(beam.DoFn):
+    def __init__(
+        self,
+        *,
+        temp_dir: str,
+        directory: str,
+        prefix: str,
+        file_format: RecordFileFormat,
+        dead_letter_rows: bool,
+        streaming: bool,
+        max_records_per_file: int,
+    ) -> None:
+        self._temp_dir = temp_dir
+        self._directory = directory
+        self._prefix = prefix
+        self._format = file_format
+        self._dead_letter_rows = dead_letter_rows
+        self._streaming = streaming
+        self._max_records_per_file = max_records_per_file
+        name = file_format.name
+        what = prefix.replace("-", "_")  # articles, dead_letter
+        self._written = beam.metrics.Metrics.counter(SINK_NAMESPACE, f"{name}_{what}_written")
+        self._rejected = beam.metrics.Metrics.counter(SINK_NAMESPACE, f"{name}_rejected")
+        self._unwritable = beam.metrics.Metrics.counter(
+            SINK_NAMESPACE, f"{name}_dead_letters_unwritable"
+        )
+
+    def start_bundle(self) -> None:
+        self._buffer: list[tuple[dict[str, Any], Any, Any]] = []
+        self._stream: Any = None
+        self._writer: RecordFileWriter | None = None
+        self._temp_path: str | None = None
+        self._final_path: str | None = None
+
+    def process(
+        self,
+        record: dict[str, Any],
+        timestamp=beam.DoFn.TimestampParam,
+        window=beam.DoFn.WindowParam,
+    ) -> Iterator[Any]:
+        self._buffer.append((record, timestamp, window))
+        if len(self._buffer) >= self._format.batch_size:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        yield from self._flush()
+        yield from self._close_file()
+
+    def _flush(self) -> Iterator[Any]:
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        writer = self._open_file()
+        records = [record for record, _, _ in batch]
+        before = writer.records_written
+        rejections = writer.write(records)
+        if rejections and self._dead_letter_rows:
+            rejections = writer.write([armored_dead_letter(records[r.index]) for r in rejections])
+            for rejection in rejections:
+                self._unwritable.inc()
+                logger.error(
+                    "dead letter not writable as %s: %s", self._format.name, rejection.error
+                )
+            rejections = []
+        self._written.inc(writer.records_written - before)
+        for rejection in rejections:
+            record, timestamp, window = batch[rejection.index]
+            self._rejected.inc()
+            dead_letter = rejected_dead_letter(
+                record, sink=self._format.name, error=rejection.error
+            )
+            yield pvalue.TaggedOutput(DEAD_LETTER, WindowedValue(dead_letter, timestamp, [window]))
+        if writer.records_written >= self._max_records_per_file:
+            yield from self._close_file()
+
+    def _open_file(self) -> RecordFileWriter:
+        if self._writer is None:
+            if self._streaming:
+                # Hidden until complete: `articles-*` globs never see a partial file.
+                name = self._streaming_name()
+                self._final_path = FileSystems.join(self._directory, name)
+                self._temp_path = FileSystems.join(self._directory, f".{name}.inprogress")
+            else:
+                self._temp_path = FileSystems.join(
+                    self._temp_dir, f"{uuid.uuid4().hex}{self._format.suffix}"
+                )
+            self._stream = FileSystems.create(self._temp_path)
+            self._writer = self._format.open(self._stream)
+        return self._writer
+
+    def _close_file(self) -> Iterator[Any]:
+        if self._writer is None:
+            return
+        writer, stream, temp_path = self._writer, self._stream, self._temp_path
+        self._writer = self._stream = self._temp_path = None
+        writer.close()
+        stream.close()
+        if writer.records_written == 0:
+            FileSystems.delete([temp_path])
+            return
+        if self._streaming:
+            FileSystems.rename([temp_path], [self._final_path])
+        else:
+            yield GlobalWindows.windowed_value(temp_path, GlobalWindow().max_timestamp())
+
+    def _streaming_name(self) -> str:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        return f"{self._prefix}-{stamp}-{uuid.uuid4().hex[:8]}{self._format.suffix}"
+
+
+def shard_name(prefix: str, index: int, count: int, suffix: str) -> str:
+    return f"{prefix}-{index:05d}-of-{count:05d}{suffix}"
+
+
+def finalize_shards(
+    temp_paths: list[str],
+    *,
+    directory: str,
+    prefix: str,
+    file_format: RecordFileFormat,
+    temp_dir: str,
+) -> list[str]:
+    """Rename this run's files to numbered shards; drop older shards and temp files."""
+    temp_paths = sorted(temp_paths)
+    if not temp_paths:
+        # An empty run still leaves one valid (empty) file behind.
+        empty = FileSystems.join(temp_dir, f"empty{file_format.suffix}")
+        stream = FileSystems.create(empty)
+        file_format.open(stream).close()
+        stream.close()
+        temp_paths = [empty]
+    count = len(temp_paths)
+    finals = [
+        FileSystems.join(directory, shard_name(prefix, i, count, file_format.suffix))
+        for i in range(count)
+    ]
+    FileSystems.rename(temp_paths, finals)
+    suffix = re.escape(file_format.suffix)
+    pattern = re.compile(rf"^{re.escape(prefix)}-\d{{5}}-of-\d{{5}}{suffix}$")
+    old = FileSystems.join(directory, f"{prefix}-*-of-*{file_format.suffix}")
+    stale = [
+        meta.path
+        for meta in FileSystems.match([old])[0].metadata_list
+        if pattern.match(meta.path.rsplit("/", 1)[-1]) and meta.path not in finals
+    ]
+    if stale:
+        logger.info("removing %d shard(s) of an earlier run under %s", len(stale), directory)
+        FileSystems.delete(stale)
+    _delete_quietly(temp_dir)
+    logger.info("wrote %d %s file(s) under %s", count, prefix, directory)
+    return finals
+
+
+def _delete_quietly(temp_dir: str) -> None:
+    try:
+        leftovers = FileSystems.match([FileSystems.join(temp_dir, "*")])[0].metadata_list
+        if leftovers:
+            FileSystems.delete([meta.path for meta in leftovers])
+        if FileSystems.exists(temp_dir):
+            FileSystems.delete([temp_dir])
+    except Exception as error:  # a leftover temp folder is untidy, not a failure
+        logger.warning("could not remove temporary folder %s: %s", temp_dir, error)

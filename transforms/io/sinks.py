@@ -1,0 +1,160 @@
+"""Every `--sink` at once: articles and dead letters to each of them.
+
+    from newsbeam.transforms.io.sinks import WriteRecords, parse_sink
+
+    specs = [parse_sink(uri) for uri in args.sink]
+    rejected = {"articles": records, "dead_letters": dead_letter_records} | WriteRecords(specs)
+
+- Each sink receives every article record and every dead-letter record; its
+  dead letters go next to its articles (JSONL/Parquet: `dead-letter-*` files
+  in the same directory; PostgreSQL: the `<table>_dead_letter` table).
+- A record a sink refuses becomes a DeadLetter (stage `sink`, reason
+  `<sink>_rejected`, the sink's message). Those are written, like all dead
+  letters, to every sink's dead-letter output, and also returned, so the
+  pipeline can count them or send them elsewhere (e.g. a dead-letter topic).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from newsbeam import PIPELINE_VERSION
+from newsbeam.transforms.io.jsonl import DEAD_LETTERS_PREFIX, WriteJsonLines
+from newsbeam.transforms.io.parquet_sink import WriteParquet
+from newsbeam.transforms.io.postgres_sink import WriteToPostgres
+from newsbeam.transforms.io.postgres_writer import (
+    ARTICLES,
+    DEAD_LETTERS,
+    PostgresSinkError,
+    PostgresWriter,
+    RetryPolicy,
+)
+from newsbeam.transforms.io.sink_specs import (
+    JsonLinesSink,
+    ParquetSink,
+    PostgresSink,
+    SinkSpec,
+    parse_sink,
+    parse_sink_option,
+)
+
+__all__ = [
+    "JsonLinesSink",
+    "ParquetSink",
+    "PostgresSink",
+    "SinkSpec",
+    "SinkUnavailable",
+    "WriteRecords",
+    "check_sink",
+    "parse_sink",
+    "parse_sink_option",
+]
+
+logger = logging.getLogger(__name__)
+
+# spec type -> (articles writer, dead-letters writer); each returns rejected DeadLetters.
+WriterFactory = Callable[[SinkSpec, bool | None], beam.PTransform]
+_WRITERS: dict[type, tuple[WriterFactory, WriterFactory]] = {
+    JsonLinesSink: (
+        lambda spec, streaming: WriteJsonLines(spec.directory, streaming=streaming),
+        lambda spec, streaming: WriteJsonLines(
+            spec.directory, DEAD_LETTERS_PREFIX, dead_letter_rows=True, streaming=streaming
+        ),
+    ),
+    ParquetSink: (
+        lambda spec, streaming: WriteParquet(spec.directory, streaming=streaming),
+        lambda spec, streaming: WriteParquet(
+            spec.directory, DEAD_LETTERS_PREFIX, dead_letter_rows=True, streaming=streaming
+        ),
+    ),
+    PostgresSink: (
+        lambda spec, streaming: WriteToPostgres(spec),
+        lambda spec, streaming: WriteToPostgres(spec, dead_letter_rows=True),
+    ),
+}
+
+
+class WriteRecords(beam.PTransform):
+    """Write article records and dead-letter records to every sink in `specs`.
+
+    Input: a mapping with `articles` (record dicts) and optionally
+    `dead_letters` (dead-letter dicts), or just the articles PCollection.
+    Output: PCollection[DeadLetter] of the records some sink refused (already
+    written to every sink's dead-letter output).
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[SinkSpec],
+        *,
+        streaming: bool | None = None,
+        pipeline_version: str = PIPELINE_VERSION,
+    ) -> None:
+        super().__init__()
+        if not specs:
+            raise ValueError("WriteRecords needs at least one sink")
+        unknown = [spec for spec in specs if type(spec) not in _WRITERS]
+        if unknown:
+            raise ValueError(f"no writer for sink(s) {unknown!r}")
+        self._specs = tuple(specs)
+        self._streaming = streaming
+        self._pipeline_version = pipeline_version
+
+    def expand(self, inputs: Mapping[str, beam.PCollection] | beam.PCollection):
+        if isinstance(inputs, beam.PCollection):
+            articles, dead_letters = inputs, None
+        else:
+            articles, dead_letters = inputs["articles"], inputs.get("dead_letters")
+        rejected_parts = []
+        for index, spec in enumerate(self._specs):
+            write_articles, _ = _WRITERS[type(spec)]
+            label = f"Articles to {spec.kind} sink {index}"
+            rejected_parts.append(articles | label >> write_articles(spec, self._streaming))
+        rejected = rejected_parts | "Rejected by sinks" >> beam.Flatten()
+        version = self._pipeline_version
+        rejected_rows = rejected | "Rejected as records" >> beam.Map(
+            lambda dead_letter: dead_letter.to_record(pipeline_version=version)
+        )
+        all_dead = [rejected_rows] if dead_letters is None else [dead_letters, rejected_rows]
+        all_dead_letters = all_dead | "All dead letters" >> beam.Flatten()
+        for index, spec in enumerate(self._specs):
+            _, write_dead_letters = _WRITERS[type(spec)]
+            label = f"Dead letters to {spec.kind} sink {index}"
+            _ = all_dead_letters | label >> write_dead_letters(spec, self._streaming)
+        return rejected
+
+
+class SinkUnavailable(ValueError):
+    """A sink cannot be written to; the message is meant for the user."""
+
+
+def check_sink(spec: SinkSpec, *, connect_attempts: int = 2) -> None:
+    """Fail fast, before the pipeline starts, if a sink cannot be written to.
+
+    Files: the directory can be created and a file written in it. PostgreSQL:
+    the server answers and both tables exist or can be created.
+    """
+    if isinstance(spec, (JsonLinesSink, ParquetSink)):
+        probe = FileSystems.join(spec.directory, f".newsbeam-probe-{uuid.uuid4().hex}")
+        try:
+            FileSystems.create(probe).close()
+            FileSystems.delete([probe])
+        except Exception as error:
+            raise SinkUnavailable(
+                f"sink {spec.describe()}: directory is not writable: {error}"
+            ) from None
+        return
+    retry = RetryPolicy(max_attempts=connect_attempts, initial_backoff_s=0.5)
+    for table, model in ((spec.table, ARTICLES), (spec.dead_letter_table, DEAD_LETTERS)):
+        writer = PostgresWriter(spec.conninfo, table, model, retry=retry)
+        try:
+            writer.open()
+        except PostgresSinkError as error:
+            raise SinkUnavailable(f"sink {spec.describe()}: {error}") from None
+        finally:
+            writer.close()
