@@ -31,7 +31,6 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -44,6 +43,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from corpus import articles  # noqa: E402
 from kafka_broker import TansuBroker  # noqa: E402
 
+from newsbeam.transforms.io.kafka_offsets import true_end_offsets  # noqa: E402
+
 
 def produce(bootstrap: str, topic: str, docs, partitions: int) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=256 * 1024)
@@ -51,6 +52,19 @@ def produce(bootstrap: str, topic: str, docs, partitions: int) -> None:
         producer.send(topic, value=orjson.dumps(doc), partition=i % partitions)
     producer.flush()
     producer.close()
+
+
+def batch_job(docs: list[dict]) -> float:
+    """Seconds `newsbeam run` (same stages, a .jsonl file in, files out) spends in its
+    pipeline: the stage chain's own ceiling, without Kafka or streaming."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "backlog.jsonl"
+        source.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
+        result = subprocess.run(
+            [sys.executable, "-m", "newsbeam", "-q", "run", str(source), "--output", tmp + "/out"],
+            cwd=REPO, capture_output=True, text=True, check=True,
+        )
+    return orjson.loads(result.stdout)["wall_seconds"]
 
 
 def bare_relay(bootstrap: str, topic: str, out: str, count: int, partitions: int) -> float:
@@ -75,14 +89,17 @@ def bare_relay(bootstrap: str, topic: str, out: str, count: int, partitions: int
 
 
 class OutputWatcher(threading.Thread):
-    """Receives the job's output; notes when each id first arrived."""
+    """Receives the job's output; notes when each id (the message key) first arrived.
+    Values are not parsed: the watcher must stay cheap next to the job it measures."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         super().__init__(daemon=True)
-        self.arrivals: dict[str, tuple[float, str | None]] = {}
+        self.arrivals: dict[str, float] = {}
         self.messages = 0
         self._stop_event = threading.Event()
-        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=10)
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, fetch_max_wait_ms=10, max_poll_records=5000
+        )
         tp = TopicPartition(topic, 0)
         self._consumer.assign([tp])
         self._consumer.seek(tp, 0)
@@ -91,10 +108,9 @@ class OutputWatcher(threading.Thread):
         while not self._stop_event.is_set():
             for records in self._consumer.poll(timeout_ms=50).values():
                 now = time.time()
+                self.messages += len(records)
                 for record in records:
-                    self.messages += 1
-                    doc = orjson.loads(record.value)
-                    self.arrivals.setdefault(doc["id"], (now, doc.get("ingested_at")))
+                    self.arrivals.setdefault(record.key.decode(), now)
 
     def wait_for(self, ids: set[str], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -118,11 +134,15 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def steady_feed(bootstrap: str, topic: str, rate: float, duration: float, partitions: int):
-    """Sends `rate` articles/s for `duration` s (paced per message); returns their ids."""
+def steady_feed(
+    bootstrap: str, topic: str, rate: float, duration: float, partitions: int
+) -> dict[str, float]:
+    """Sends `rate` articles/s for `duration` s (paced per message); returns the wall
+    time each id was handed to the producer."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
     docs = articles(int(rate * duration) + 1, seed=11)
-    ids, started = [], time.perf_counter()
+    sent: dict[str, float] = {}
+    started = time.perf_counter()
     for i, doc in enumerate(docs):
         doc["id"] = f"steady-{i:07d}"
         delay = started + i / rate - time.perf_counter()
@@ -130,11 +150,11 @@ def steady_feed(bootstrap: str, topic: str, rate: float, duration: float, partit
             time.sleep(delay)
         if time.perf_counter() - started >= duration:
             break
+        sent[doc["id"]] = time.time()
         producer.send(topic, value=orjson.dumps(doc), partition=i % partitions)
-        ids.append(doc["id"])
     producer.flush()
     producer.close()
-    return ids
+    return sent
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -158,6 +178,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="steady articles/s")
     parser.add_argument("--duration", type=float, default=600.0, help="steady phase, seconds")
     parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--verbose", action="store_true", help="progress every 30 s")
     args = parser.parse_args()
 
     broker = TansuBroker.start()
@@ -176,6 +197,8 @@ def main() -> None:
         baseline = bare_relay(bootstrap, raw, bare, args.articles, args.partitions)
         bare_rate = args.articles / baseline
         print(f"bare kafka-python relay (consume -> parse -> produce): {bare_rate:8.0f} msgs/s")
+        batch_rate = args.articles / batch_job(backlog)
+        print(f"newsbeam run (batch, same stages, file to file):      {batch_rate:8.0f} articles/s")
 
         watcher = OutputWatcher(bootstrap, out)
         watcher.start()
@@ -193,14 +216,17 @@ def main() -> None:
         backlog_ids = {d["id"] for d in backlog}
         if not watcher.wait_for(backlog_ids, timeout=1800):
             raise SystemExit(f"backlog not drained; job log: {log.name}")
-        times = sorted(watcher.arrivals[i][0] for i in backlog_ids)
+        times = sorted(watcher.arrivals[i] for i in backlog_ids)
         sustained = args.articles / (times[-1] - times[0])
         print(
             f"newsbeam stream, backlog through all stages: {sustained:8.0f} articles/s "
             f"(first output {times[0] - job_started:.1f} s after start, incl. Beam start-up; "
             f"all {args.articles} out after {times[-1] - job_started:.1f} s)"
         )
-        print(f"ratio newsbeam/bare: {sustained / bare_rate:.2f}")
+        print(
+            f"ratio stream/bare relay: {sustained / bare_rate:.2f}; "
+            f"ratio stream/batch (the cost of Kafka + streaming): {sustained / batch_rate:.2f}"
+        )
 
         samples: list[tuple[float, float]] = []
         stop_sampling = threading.Event()
@@ -209,20 +235,19 @@ def main() -> None:
             begin = time.monotonic()
             while not stop_sampling.is_set():
                 samples.append((time.monotonic() - begin, rss_mb(job.pid)))
+                if args.verbose and len(samples) % 6 == 0:
+                    print(f"  t={samples[-1][0]:.0f}s rss={samples[-1][1]:.0f}MB "
+                          f"received={watcher.messages}", flush=True)
                 stop_sampling.wait(5)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        steady_ids = steady_feed(bootstrap, raw, args.rate, args.duration, args.partitions)
+        sent = steady_feed(bootstrap, raw, args.rate, args.duration, args.partitions)
+        steady_ids = list(sent)
         drained = watcher.wait_for(set(steady_ids), timeout=120)
         stop_sampling.set()
         sampler.join()
-        latencies = []
-        for i in steady_ids:
-            if i in watcher.arrivals:
-                received, ingested = watcher.arrivals[i]
-                sent = datetime.fromisoformat(ingested.replace("Z", "+00:00")).timestamp()
-                latencies.append(received - sent)
+        latencies = [watcher.arrivals[i] - sent[i] for i in steady_ids if i in watcher.arrivals]
         print(
             f"steady {args.rate:.0f} articles/s for {args.duration:.0f} s: {len(steady_ids)} sent, "
             f"{len(latencies)} out{'' if drained else ' (NOT ALL)'}; latency "
@@ -240,6 +265,10 @@ def main() -> None:
         job.send_signal(signal.SIGTERM)
         stdout, _ = job.communicate(timeout=60)
         total = args.articles + len(steady_ids)
+        probe = KafkaConsumer(bootstrap_servers=bootstrap)
+        in_topic = true_end_offsets(probe, [TopicPartition(out, 0)])[TopicPartition(out, 0)]
+        probe.close()
+        print(f"output topic holds {in_topic} messages")
         print(
             f"SIGTERM: exit {job.returncode}; {len(watcher.arrivals)}/{total} distinct articles "
             f"out, {watcher.messages} output messages; summary {stdout.strip()}"
