@@ -6,9 +6,9 @@ metrics after every bundle as `consolidate(chain(this_bundle, previous))`
 value is never computed: each bundle wraps the previous one in two more lazy
 layers and keeps that bundle's MonitoringInfo protos alive. A batch job runs a
 handful of bundles; a streaming job runs tens per second forever. Measured here at
-200 articles/s: resident memory +2 MB/s, throughput falling until the job could no
-longer keep up, and a final RecursionError when the ten-minute chain was evaluated
-at exit. Consolidating eagerly keeps one short list per stage, with the same totals.
+200 articles/s: resident memory +1.8 MB/s over a 90 s probe (with this fix: flat).
+Consolidating eagerly keeps one short list per stage, with the same totals
+(tests/test_local_runner.py).
 """
 
 from __future__ import annotations
