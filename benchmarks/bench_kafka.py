@@ -263,6 +263,16 @@ def main() -> None:
             f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
             f"max {max(latencies) * 1000:.0f} ms"
         )
+        if args.duration >= 120:  # where in the run the slow ones were
+            start = min(sent.values())
+            by_minute: dict[int, list[float]] = {}
+            for i in steady_ids:
+                if i in watcher.arrivals:
+                    minute = int((sent[i] - start) // 60)
+                    by_minute.setdefault(minute, []).append(watcher.arrivals[i] - sent[i])
+            print("  p99 by minute (ms): " + ", ".join(
+                f"{m}:{percentile(v, 0.99) * 1000:.0f}" for m, v in sorted(by_minute.items())
+            ))
         rss = [m for _, m in samples]
         half = samples[len(samples) // 2 :]
         print(
