@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from newsbeam import __version__
+from newsbeam import __version__, stream_cli
 
 logger = logging.getLogger("newsbeam")
 
@@ -33,6 +33,55 @@ def _language_list(value: str) -> frozenset[str]:
         ) from exc
 
 
+def add_stage_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `run` and `stream`: what to keep, the topic model, extra sinks."""
+    parser.add_argument(
+        "--languages",
+        type=_language_list,
+        metavar="CODES",
+        help="keep only these detected languages (e.g. en,de); others are counted, not written",
+    )
+    parser.add_argument(
+        "--drop-duplicates",
+        action="store_true",
+        help="write only representatives; exact/near duplicates are counted, not written",
+    )
+    parser.add_argument(
+        "--classifier-model",
+        metavar="MODEL",
+        help="topic model file from `newsbeam train-classifier` (default: the model shipped "
+        "in the package)",
+    )
+    parser.add_argument(
+        "--classifier-languages",
+        default="en",
+        metavar="CODES",
+        help="classify only articles detected in these languages, or `all` (default: en, the "
+        "language of the default model); others get no topics",
+    )
+    parser.add_argument(
+        "--sink",
+        action="append",
+        default=[],
+        type=_sink,
+        metavar="URI",
+        help="also write to this sink (repeatable): DIR or jsonl:DIR, parquet:DIR, "
+        "postgresql://user@host:5432/db?table=articles",
+    )
+
+
+def stage_config(args: argparse.Namespace):
+    """PipelineConfig from the shared options; checks the model and the sinks first."""
+    from newsbeam.pipelines.config import PipelineConfig
+
+    _check_sinks(args.sink)
+    return PipelineConfig(
+        languages=args.languages,
+        drop_duplicates=args.drop_duplicates,
+        classify=_classify_config(args.classifier_model, args.classifier_languages),
+    )
+
+
 def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
         "run",
@@ -47,39 +96,7 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("inputs", nargs="+", metavar="INPUT", help="file, folder or glob")
     run.add_argument("--output", required=True, metavar="DIR", help="output folder")
-    run.add_argument(
-        "--languages",
-        type=_language_list,
-        metavar="CODES",
-        help="keep only these detected languages (e.g. en,de); others are counted, not written",
-    )
-    run.add_argument(
-        "--drop-duplicates",
-        action="store_true",
-        help="write only representatives; exact/near duplicates are counted, not written",
-    )
-    run.add_argument(
-        "--classifier-model",
-        metavar="MODEL",
-        help="topic model file from `newsbeam train-classifier` (default: the model shipped "
-        "in the package)",
-    )
-    run.add_argument(
-        "--classifier-languages",
-        default="en",
-        metavar="CODES",
-        help="classify only articles detected in these languages, or `all` (default: en, the "
-        "language of the default model); others get no topics",
-    )
-    run.add_argument(
-        "--sink",
-        action="append",
-        default=[],
-        type=_sink,
-        metavar="URI",
-        help="also write to this sink (repeatable): DIR or jsonl:DIR, parquet:DIR, "
-        "postgresql://user@host:5432/db?table=articles",
-    )
+    add_stage_options(run)
     run.set_defaults(func=_run_command)
 
 
@@ -91,22 +108,18 @@ def _sink(value: str):
 
 def _run_command(args: argparse.Namespace) -> int:
     from newsbeam.pipelines.batch import OutputError, run_batch
-    from newsbeam.pipelines.config import BatchRunConfig, PipelineConfig
+    from newsbeam.pipelines.config import BatchRunConfig
     from newsbeam.transforms.io.files import InputError, discover_inputs
 
     try:
         paths = discover_inputs(args.inputs)
     except InputError as exc:
         raise UsageError(str(exc)) from exc
-    _check_sinks(args.sink)
-    classify = _classify_config(args.classifier_model, args.classifier_languages)
     config = BatchRunConfig(
         inputs=tuple(args.inputs),
         output_dir=args.output,
         sinks=tuple(args.sink),
-        pipeline=PipelineConfig(
-            languages=args.languages, drop_duplicates=args.drop_duplicates, classify=classify
-        ),
+        pipeline=stage_config(args),
         beam_args=tuple(args.beam_args),
     )
     logger.info("reading %d file(s)", len(paths))
@@ -192,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     from newsbeam import classifier_cli
 
     classifier_cli.add_parsers(subparsers, parents=[verbosity_options()])
+    stream_cli.add_parser(subparsers, parents=[verbosity_options()])
     return parser
 
 

@@ -59,7 +59,8 @@ def build_batch_pipeline(
     rejected = {"articles": articles, "dead_letters": outputs["dead_letters"]} | "Write" >> (
         WriteRecords(sinks, streaming=False, pipeline_version=config.pipeline.pipeline_version)
     )
-    rejected | "CountRejected" >> beam.Map(_count_rejected)
+    for index, refused in enumerate(rejected):
+        refused | f"CountRejected{index}" >> beam.Map(_count_rejected)
 
 
 def _count_rejected(letter) -> None:

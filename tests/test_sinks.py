@@ -61,7 +61,8 @@ def _write(specs, articles, dead_letters, *, expect_rejected=(), streaming=None)
             "dead_letters": p | "dead letters" >> beam.Create(dead_letters),
         } | WriteRecords(specs, streaming=streaming)
         assert_that(
-            rejected | beam.Map(lambda d: (d.reason, d.id)), equal_to(list(expect_rejected))
+            rejected | "AllRejected" >> beam.Flatten() | beam.Map(lambda d: (d.reason, d.id)),
+            equal_to(list(expect_rejected)),
         )
 
 

@@ -4,6 +4,7 @@
 
     specs = [parse_sink(uri) for uri in args.sink]
     rejected = {"articles": records, "dead_letters": dead_letter_records} | WriteRecords(specs)
+    # rejected: one PCollection[DeadLetter] per sink
 
 - Each sink receives every article record and every dead-letter record; its
   dead letters go next to its articles (JSONL/Parquet: `dead-letter-*` files
@@ -84,8 +85,8 @@ class WriteRecords(beam.PTransform):
 
     Input: a mapping with `articles` (record dicts) and optionally
     `dead_letters` (dead-letter dicts), or just the articles PCollection.
-    Output: PCollection[DeadLetter] of the records some sink refused (already
-    written to every sink's dead-letter output).
+    Output: a tuple with one PCollection[DeadLetter] per sink, the records that
+    sink refused (already written to every sink's dead-letter output).
     """
 
     def __init__(
@@ -110,23 +111,33 @@ class WriteRecords(beam.PTransform):
             articles, dead_letters = inputs, None
         else:
             articles, dead_letters = inputs["articles"], inputs.get("dead_letters")
+        version = self._pipeline_version
         rejected_parts = []
+        dead_sources = [] if dead_letters is None else [dead_letters]
         for index, spec in enumerate(self._specs):
             write_articles, _ = _WRITERS[type(spec)]
             label = f"Articles to {spec.kind} sink {index}"
-            rejected_parts.append(articles | label >> write_articles(spec, self._streaming))
-        rejected = rejected_parts | "Rejected by sinks" >> beam.Flatten()
-        version = self._pipeline_version
-        rejected_rows = rejected | "Rejected as records" >> beam.Map(
-            lambda dead_letter: dead_letter.to_record(pipeline_version=version)
-        )
-        all_dead = [rejected_rows] if dead_letters is None else [dead_letters, rejected_rows]
-        all_dead_letters = all_dead | "All dead letters" >> beam.Flatten()
+            rejected = articles | label >> write_articles(spec, self._streaming)
+            rejected_parts.append(rejected)
+            dead_sources.append(
+                rejected
+                | f"Rejected by sink {index} as records"
+                >> beam.Map(lambda dead_letter: dead_letter.to_record(pipeline_version=version))
+            )
+        if self._streaming is not True:
+            # One dead-letter writer per sink: batch file sinks number their shards
+            # per writer, so two writers into one folder would replace each other.
+            dead_sources = [dead_sources | "All dead letters" >> beam.Flatten()]
+        # In a streaming job no Flatten: a multi-input Flatten splits the fused
+        # stage, and the Kafka offsets are committed when the read's fused stage
+        # finishes a bundle, so every write must happen inside it. Streaming file
+        # names are unique per bundle, so several writers per folder are fine.
         for index, spec in enumerate(self._specs):
             _, write_dead_letters = _WRITERS[type(spec)]
-            label = f"Dead letters to {spec.kind} sink {index}"
-            _ = all_dead_letters | label >> write_dead_letters(spec, self._streaming)
-        return rejected
+            for number, source in enumerate(dead_sources):
+                label = f"Dead letters {number} to {spec.kind} sink {index}"
+                _ = source | label >> write_dead_letters(spec, self._streaming)
+        return tuple(rejected_parts)
 
 
 class SinkUnavailable(ValueError):

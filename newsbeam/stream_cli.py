@@ -1,0 +1,147 @@
+"""`newsbeam stream`: the long-running Kafka job (registered by newsbeam.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import orjson
+
+logger = logging.getLogger("newsbeam")
+
+# The broker could not be reached at start (sysexits.h EX_UNAVAILABLE): a supervisor
+# can tell "retry later" apart from bad options (2) and failures (1).
+EXIT_UNAVAILABLE = 69
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return number
+
+
+def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = None) -> None:
+    from newsbeam.transforms.io.kafka_message import DEFAULT_MAX_MESSAGE_BYTES
+    from newsbeam.transforms.io.kafka_offsets import START_OFFSET_MODES
+
+    stream = subparsers.add_parser(
+        "stream",
+        parents=parents or [],
+        help="streaming job: Kafka topic to Kafka topics, until stopped",
+        description=(
+            "Consume raw articles (JSON, text or HTML message values) from a Kafka topic, "
+            "run every stage and publish JSON records keyed by article id to --output-topic "
+            "and dead letters (reason in a header) to --dead-letter-topic. Runs until "
+            "SIGINT/SIGTERM (or, with --until-end, until the end offsets present at start). "
+            "Offsets are committed for --group-id only after records are written: "
+            "at-least-once. Arguments after a literal `--` are passed to Apache Beam."
+        ),
+    )
+    stream.add_argument(
+        "--bootstrap-servers",
+        required=True,
+        metavar="HOST:PORT[,HOST:PORT]",
+        help="Kafka bootstrap servers",
+    )
+    stream.add_argument("--topic", required=True, help="input topic of raw articles")
+    stream.add_argument("--output-topic", required=True, help="topic for article records")
+    stream.add_argument(
+        "--dead-letter-topic", required=True, help="topic for dead letters (reason header)"
+    )
+    stream.add_argument(
+        "--group-id",
+        default="newsbeam",
+        help="consumer group whose offsets are committed and resumed (default: newsbeam)",
+    )
+    stream.add_argument(
+        "--start-offset",
+        choices=START_OFFSET_MODES,
+        default="committed",
+        help="where to start: the group's committed offsets (earliest where none; default), "
+        "the earliest retained, or the latest (only new messages)",
+    )
+    stream.add_argument(
+        "--until-end",
+        action="store_true",
+        help="bounded backfill: read up to the end offsets present at start, then exit",
+    )
+    stream.add_argument(
+        "--max-message-bytes",
+        type=_positive_int,
+        default=DEFAULT_MAX_MESSAGE_BYTES,
+        metavar="BYTES",
+        help=f"larger values are dead-lettered (default: {DEFAULT_MAX_MESSAGE_BYTES})",
+    )
+    stream.add_argument(
+        "--connect-timeout",
+        type=_positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help=f"give up (exit {EXIT_UNAVAILABLE}) if no broker answers at start (default: 10)",
+    )
+    stream.add_argument(
+        "--health-file",
+        metavar="PATH",
+        help="touch this file while bundles complete, for liveness probes "
+        "(`python -m newsbeam.pipelines.health PATH --max-age 60`)",
+    )
+    from newsbeam.cli import add_stage_options
+
+    add_stage_options(stream)
+    stream.set_defaults(func=_stream_command)
+
+
+def _stream_command(args: argparse.Namespace) -> int:
+    from newsbeam.cli import EXIT_OK, UsageError, stage_config
+    from newsbeam.pipelines.stream import (
+        BrokerUnavailable,
+        StreamRunConfig,
+        TopicError,
+        check_kafka,
+        run_stream,
+    )
+    from newsbeam.transforms.io.kafka_sink import KafkaSinkConfig
+    from newsbeam.transforms.io.kafka_source import KafkaSourceConfig
+
+    servers = args.bootstrap_servers
+    config = StreamRunConfig(
+        source=KafkaSourceConfig(
+            bootstrap_servers=servers,
+            topic=args.topic,
+            group_id=args.group_id,
+            start_offset=args.start_offset,
+            until_end=args.until_end,
+            max_message_bytes=args.max_message_bytes,
+        ),
+        articles=KafkaSinkConfig(
+            bootstrap_servers=servers,
+            topic=args.output_topic,
+            overflow_topic=args.dead_letter_topic,
+        ),
+        dead_letters=KafkaSinkConfig(bootstrap_servers=servers, topic=args.dead_letter_topic),
+        pipeline=stage_config(args),
+        sinks=tuple(args.sink),
+        health_file=args.health_file,
+        beam_args=tuple(getattr(args, "beam_args", ())),
+        connect_timeout_seconds=args.connect_timeout,
+    )
+    try:
+        check_kafka(config)
+    except BrokerUnavailable as exc:
+        sys.stderr.write(f"newsbeam: error: {exc}\n")
+        return EXIT_UNAVAILABLE
+    except TopicError as exc:
+        raise UsageError(str(exc)) from exc
+    summary = run_stream(config)
+    summary.pop("stages")
+    sys.stdout.write(orjson.dumps(summary).decode() + "\n")
+    return EXIT_OK

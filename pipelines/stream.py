@@ -1,0 +1,254 @@
+"""The streaming job: raw articles from Kafka, every stage, records back to Kafka.
+
+    Kafka topic --ReadArticlesFromKafka--> Articles --ProcessArticles(streaming)-->
+        records       -> WriteArticlesToKafka      (output topic, key = id)
+        dead letters  -> WriteDeadLettersToKafka   (dead-letter topic, reason header)
+
+Delivery is at-least-once: the source commits the consumer group's offsets from
+the bundle finalizer, after the sinks have flushed the bundle's records. That is
+only sound while the whole chain is ONE fused stage on the runner -- no
+GroupByKey and no multi-input Flatten between the source and the sinks (either
+materialises its input and lets offsets be committed before the records behind it
+are written). So the read's own dead letters get their own sink instead of being
+flattened into the chain's, and tests/test_kafka_stream.py checks the fusion.
+
+The job runs on the local runner (FnApiRunner, what the DirectRunner uses here)
+unless Beam options after `--` pick another; SIGINT/SIGTERM ask the Kafka reads
+to finish, so the pipeline completes with the last bundle written and committed.
+A second signal terminates at once (still safe: uncommitted records are re-read).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from kafka import KafkaConsumer
+from kafka.errors import KafkaError
+
+from newsbeam.pipelines.config import PipelineConfig
+from newsbeam.pipelines.heartbeat import Heartbeat
+from newsbeam.pipelines.local_runner import streaming_fn_api_runner
+from newsbeam.pipelines.progress import ReportProgress
+from newsbeam.pipelines.report import counters_by_stage
+from newsbeam.pipelines.stages import ProcessArticles
+from newsbeam.schemas.dead_letter import DeadLetter, utc_now
+from newsbeam.transforms.io.kafka_offsets import consumer_config
+from newsbeam.transforms.io.kafka_sink import (
+    KafkaSinkConfig,
+    WriteArticlesToKafka,
+    WriteDeadLettersToKafka,
+)
+from newsbeam.transforms.io.kafka_source import (
+    KafkaSourceConfig,
+    ReadArticlesFromKafka,
+    clear_stop,
+    request_stop,
+    stop_requested,
+)
+from newsbeam.transforms.io.sinks import SinkSpec, WriteRecords
+
+logger = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(ConnectionError):
+    """No Kafka broker answered at the bootstrap address."""
+
+
+class TopicError(ValueError):
+    """A topic the job needs is missing or misused."""
+
+
+@dataclass(frozen=True)
+class StreamRunConfig:
+    """`newsbeam stream`: one input topic, an output topic and a dead-letter topic."""
+
+    source: KafkaSourceConfig
+    articles: KafkaSinkConfig
+    dead_letters: KafkaSinkConfig
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    # Extra Beam pipeline options, e.g. ("--runner=PortableRunner", ...).
+    beam_args: tuple[str, ...] = ()
+    # How long the start-up check waits for a broker before giving up.
+    connect_timeout_seconds: float = 10.0
+    # Sinks besides the Kafka topics (--sink): files, Parquet, PostgreSQL.
+    sinks: tuple[SinkSpec, ...] = ()
+    # Touched while bundles complete, for liveness probes (--health-file).
+    health_file: str | None = None
+
+
+@contextlib.contextmanager
+def _quiet_kafka_client() -> Iterator[None]:
+    """kafka-python logs every failed connection attempt at ERROR; the start-up check
+    reports one line of its own instead."""
+    client_logger = logging.getLogger("kafka")
+    level = client_logger.level
+    client_logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        client_logger.setLevel(level)
+
+
+def check_kafka(config: StreamRunConfig) -> None:
+    """Fail fast, before any pipeline starts: a broker answers and the topics exist."""
+    with _quiet_kafka_client():
+        _check_kafka(config)
+
+
+def _check_kafka(config: StreamRunConfig) -> None:
+    source = config.source
+    try:
+        consumer = KafkaConsumer(
+            **consumer_config(
+                source.bootstrap_servers,
+                source.consumer_options,
+                bootstrap_timeout_ms=int(config.connect_timeout_seconds * 1000),
+            )
+        )
+    except KafkaError as exc:
+        raise BrokerUnavailable(
+            f"cannot reach Kafka at {source.bootstrap_servers} "
+            f"within {config.connect_timeout_seconds:g}s ({exc})"
+        ) from exc
+    try:
+        topics = consumer.topics()
+    except KafkaError as exc:
+        raise BrokerUnavailable(f"Kafka at {source.bootstrap_servers}: {exc}") from exc
+    finally:
+        consumer.close(autocommit=False)
+    wanted = {
+        "input": source.topic,
+        "output": config.articles.topic,
+        "dead-letter": config.dead_letters.topic,
+    }
+    missing = [f"{role} topic {name!r}" for role, name in wanted.items() if name not in topics]
+    if missing:
+        raise TopicError(
+            f"Kafka at {source.bootstrap_servers} has no {', '.join(missing)}; create it first"
+        )
+    if source.topic in (config.articles.topic, config.dead_letters.topic):
+        raise TopicError(f"the input topic {source.topic!r} cannot also be an output topic")
+
+
+class _ReadDeadLetterToRecordFn(beam.DoFn):
+    """DeadLetter -> record dict, counted like the chain's own dead letters."""
+
+    def __init__(self, pipeline_version: str) -> None:
+        self._version = pipeline_version
+        self._written = Metrics.counter("newsbeam.write", "dead_letters")
+
+    def process(self, letter: DeadLetter) -> Iterator[dict[str, Any]]:
+        self._written.inc()
+        yield letter.to_record(pipeline_version=self._version)
+
+
+def build_stream_pipeline(pipeline: beam.Pipeline, config: StreamRunConfig) -> None:
+    read = pipeline | "ReadKafka" >> ReadArticlesFromKafka(config.source)
+    articles = read.main
+    if config.health_file:
+        articles = articles | "Heartbeat" >> Heartbeat(config.health_file)
+    outputs = articles | "Process" >> ProcessArticles(config.pipeline, streaming=True)
+    if config.sinks:
+        # Same fused stage as the read (see the module docstring and the fusion test).
+        outputs | "WriteSinks" >> WriteRecords(
+            config.sinks, streaming=True, pipeline_version=config.pipeline.pipeline_version
+        )
+    (
+        outputs["articles"]
+        | "Progress" >> ReportProgress()
+        | "WriteArticles" >> WriteArticlesToKafka(config.articles)
+    )
+    outputs["dead_letters"] | "WriteDeadLetters" >> WriteDeadLettersToKafka(config.dead_letters)
+    (
+        read.dead_letter
+        | "ReadDeadLetterToRecord"
+        >> beam.ParDo(_ReadDeadLetterToRecordFn(config.pipeline.pipeline_version))
+        | "WriteReadDeadLetters" >> WriteDeadLettersToKafka(config.dead_letters)
+    )
+
+
+def pipeline_options(config: StreamRunConfig) -> PipelineOptions:
+    options = PipelineOptions(list(config.beam_args))
+    options.view_as(StandardOptions).streaming = not config.source.until_end
+    return options
+
+
+def make_pipeline(config: StreamRunConfig) -> beam.Pipeline:
+    options = pipeline_options(config)
+    if options.view_as(StandardOptions).runner is None:
+        # What the DirectRunner hands these pipelines to, minus its attempt to
+        # download and start Prism first (which fails on machines without network),
+        # and with its per-bundle metrics leak fixed (see local_runner).
+        return beam.Pipeline(runner=streaming_fn_api_runner(), options=options)
+    return beam.Pipeline(options=options)
+
+
+class _StopOnSignals:
+    """SIGINT/SIGTERM -> request_stop(); a second one terminates at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self) -> _StopOnSignals:
+        self._previous: dict[int, Any] = {}
+        self.signalled: str | None = None
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if stop_requested():
+            logger.warning("second %s: terminating now", signal.Signals(signum).name)
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+            return
+        self.signalled = signal.Signals(signum).name
+        logger.info("%s: finishing the current bundles, then stopping", self.signalled)
+        request_stop()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        clear_stop()
+
+
+def run_stream(config: StreamRunConfig) -> dict[str, Any]:
+    """Runs until stopped (or, with until_end, until the end offsets); returns a summary."""
+    started_at = utc_now()
+    started = time.monotonic()
+    clear_stop()
+    pipeline = make_pipeline(config)
+    build_stream_pipeline(pipeline, config)
+    logger.info(
+        "streaming %s from %s (group %s, start %s%s) to %s / %s",
+        config.source.topic,
+        config.source.bootstrap_servers,
+        config.source.group_id,
+        config.source.start_offset,
+        ", until the current end" if config.source.until_end else "",
+        config.articles.topic,
+        config.dead_letters.topic,
+    )
+    with _StopOnSignals() as signals:
+        result = pipeline.run()
+        result.wait_until_finish()
+    stages = counters_by_stage(result)
+    return {
+        "started_at": started_at,
+        "wall_seconds": round(time.monotonic() - started, 3),
+        "stopped_by": signals.signalled or ("end_offsets" if config.source.until_end else "end"),
+        "messages_read": stages.get("read", {}).get("messages", 0),
+        "articles_written": stages.get("write", {}).get("kafka.articles", 0),
+        "dead_letters_written": stages.get("write", {}).get("kafka.dead_letters", 0),
+        "stages": stages,
+    }
