@@ -287,3 +287,19 @@ def test_bucket_pairs_all_pairs_then_neighbours_and_one_copy_per_text() -> None:
         ("id0", "id1"), ("id0", "id2"), ("id1", "id2"), ("id1", "id3"),
         ("id2", "id3"), ("id2", "id4"), ("id3", "id4"), ("id3", "id5"), ("id4", "id5"),
     ]
+
+
+def test_stream_fn_resets_state_written_with_other_sketch_parameters() -> None:
+    articles = _stream_articles(6)
+    old = stream_module.DeduplicateStreamFn(DedupConfig(shingle_size=5))
+    old.setup()
+    bag, meta = _Bag(), _Value()
+    _run_fn([old], articles[:5], bag, meta)
+    assert len(bag.items) == 5
+    new = stream_module.DeduplicateStreamFn(DedupConfig())
+    new.setup()
+    labels = _run_fn([new], [articles[0]], bag, meta)
+    # Not compared with (nor a replay of) sketches made with 5-word shingles.
+    assert labels == [("id-0", {"status": "unique", "of": None, "similarity": None})]
+    assert len(bag.items) == 1
+    assert meta.value.fingerprint_version == DedupConfig().fingerprint_version
