@@ -310,3 +310,99 @@ def test_bucket_pairs_all_pairs_then_neighbours_and_one_copy_per_text() -> None:
         ("id3", "id5"),
         ("id4", "id5"),
     ]
+
+
+def test_stream_fn_resets_state_written_with_other_sketch_parameters() -> None:
+    articles = _stream_articles(6)
+    old = stream_module.DeduplicateStreamFn(DedupConfig(shingle_size=5))
+    old.setup()
+    bag, meta = _Bag(), _Value()
+    _run_fn([old], articles[:5], bag, meta)
+    assert len(bag.items) == 5
+    new = stream_module.DeduplicateStreamFn(DedupConfig())
+    new.setup()
+    labels = _run_fn([new], [articles[0]], bag, meta)
+    # Not compared with (nor a replay of) sketches made with 5-word shingles.
+    assert labels == [("id-0", {"status": "unique", "of": None, "similarity": None})]
+    assert len(bag.items) == 1
+    assert meta.value.fingerprint_version == DedupConfig().fingerprint_version
+
+
+class _FileLines(beam.transforms.core.RestrictionProvider):
+    def initial_restriction(self, path: str):
+        from apache_beam.io.restriction_trackers import OffsetRange
+
+        with open(path, encoding="utf-8") as lines:
+            return OffsetRange(0, sum(1 for _ in lines))
+
+    def create_tracker(self, restriction):
+        from apache_beam.io.restriction_trackers import OffsetRestrictionTracker
+
+        return OffsetRestrictionTracker(restriction)
+
+    def restriction_size(self, path, restriction):
+        return restriction.size()
+
+
+_LINES = beam.DoFn.RestrictionParam(_FileLines())
+
+
+class _UnboundedArticles(beam.DoFn):
+    """An unbounded splittable source (as the Kafka reader): 2 articles a bundle."""
+
+    @beam.DoFn.unbounded_per_element()
+    def process(self, path: str, tracker=_LINES):
+        import json
+
+        from apache_beam.utils.timestamp import Duration
+
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+        start = tracker.current_restriction().start
+        end = min(start + 2, len(lines))
+        for position in range(start, end):
+            if not tracker.try_claim(position):
+                return
+            row = json.loads(lines[position])
+            yield _article(row["id"], row["text"], row["published_at"])
+        if end >= len(lines):
+            tracker.try_claim(len(lines))
+            return
+        tracker.defer_remainder(Duration(0))
+
+
+@pytest.mark.slow
+def test_stream_after_an_unbounded_source_on_the_fnapi_runner(tmp_path) -> None:
+    """The streaming path the pipeline uses: unbounded SDF -> DeduplicateStream
+    on the DirectRunner's FnApiRunner (no GroupByKey, no timers needed)."""
+    import json
+
+    rows = [
+        ("u-orig", FLOOD, "2024-05-01T08:00:00Z"),
+        ("u-chips", CHIPS, "2024-05-01T09:00:00Z"),
+        ("u-copy", boilerplate_added(FLOOD), "2024-05-01T10:00:00Z"),
+        ("u-exact", FLOOD.upper(), "2024-05-01T11:00:00Z"),
+        ("u-orig", FLOOD, "2024-05-01T08:00:00Z"),  # replayed
+    ]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        "".join(json.dumps({"id": i, "text": t, "published_at": p}) + "\n" for i, t, p in rows)
+    )
+    sim = _jaccard(FLOOD, boilerplate_added(FLOOD))
+    with TestPipeline(options=_stream_options()) as pipeline:
+        labelled = (
+            pipeline
+            | beam.Create([str(feed)])
+            | beam.ParDo(_UnboundedArticles())
+            | DeduplicateStream(DedupConfig())
+        )
+        assert_that(
+            labelled | beam.Map(lambda a: (a.id, *_summary(a)[2:])),
+            equal_to([
+                ("u-orig", "unique", None, None),
+                ("u-chips", "unique", None, None),
+                ("u-copy", "near", "u-orig", sim),
+                ("u-exact", "exact", "u-orig", 1.0),
+                ("u-orig", "unique", None, None),
+            ]),
+        )
