@@ -77,7 +77,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
         "--connect-timeout", type=_positive_float, default=10.0, metavar="SECONDS",
         help=f"give up (exit {EXIT_UNAVAILABLE}) if no broker answers at start (default: 10)",
     )
-    from newsbeam.cli import _language_list
+    from newsbeam.cli import _language_list, _sink
 
     stream.add_argument(
         "--languages", type=_language_list, metavar="CODES",
@@ -87,11 +87,20 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
         "--drop-duplicates", action="store_true",
         help="write only representatives; exact/near duplicates are counted, not written",
     )
+    stream.add_argument(
+        "--sink", action="append", default=[], type=_sink, metavar="URI",
+        help="also write article records to this sink (repeatable): DIR or jsonl:DIR, "
+        "parquet:DIR, postgresql://user@host:5432/db?table=articles",
+    )
+    stream.add_argument(
+        "--health-file", metavar="PATH",
+        help="touch this file as bundles finish (also when idle), for liveness probes",
+    )
     stream.set_defaults(func=_stream_command)
 
 
 def _stream_command(args: argparse.Namespace) -> int:
-    from newsbeam.cli import EXIT_OK, UsageError
+    from newsbeam.cli import EXIT_OK, UsageError, _check_sinks
     from newsbeam.pipelines.config import PipelineConfig
     from newsbeam.pipelines.stream import (
         BrokerUnavailable,
@@ -119,9 +128,12 @@ def _stream_command(args: argparse.Namespace) -> int:
         ),
         dead_letters=KafkaSinkConfig(bootstrap_servers=servers, topic=args.dead_letter_topic),
         pipeline=PipelineConfig(languages=args.languages, drop_duplicates=args.drop_duplicates),
+        sinks=tuple(args.sink),
+        health_file=args.health_file,
         beam_args=tuple(getattr(args, "beam_args", ())),
         connect_timeout_seconds=args.connect_timeout,
     )
+    _check_sinks(config.sinks)
     try:
         check_kafka(config)
     except BrokerUnavailable as exc:

@@ -36,6 +36,7 @@ from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 
 from newsbeam.pipelines.config import PipelineConfig
+from newsbeam.pipelines.heartbeat import Heartbeat
 from newsbeam.pipelines.local_runner import streaming_fn_api_runner
 from newsbeam.pipelines.progress import ReportProgress
 from newsbeam.pipelines.report import counters_by_stage
@@ -54,6 +55,8 @@ from newsbeam.transforms.io.kafka_source import (
     request_stop,
     stop_requested,
 )
+from newsbeam.transforms.io.sink_specs import SinkSpec
+from newsbeam.transforms.io.sinks import WriteRecords
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,10 @@ class StreamRunConfig:
     articles: KafkaSinkConfig
     dead_letters: KafkaSinkConfig
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    # Sinks the article records also go to (--sink): files or PostgreSQL.
+    sinks: tuple[SinkSpec, ...] = ()
+    # Touched as bundles finish, for liveness probes (--health-file).
+    health_file: str | None = None
     # Extra Beam pipeline options, e.g. ("--runner=PortableRunner", ...).
     beam_args: tuple[str, ...] = ()
     # How long the start-up check waits for a broker before giving up.
@@ -134,7 +141,7 @@ def _check_kafka(config: StreamRunConfig) -> None:
         raise TopicError(f"the input topic {source.topic!r} cannot also be an output topic")
 
 
-class _ReadDeadLetterToRecordFn(beam.DoFn):
+class _DeadLetterToRecordFn(beam.DoFn):
     """DeadLetter -> record dict, counted like the chain's own dead letters."""
 
     def __init__(self, pipeline_version: str) -> None:
@@ -148,19 +155,31 @@ class _ReadDeadLetterToRecordFn(beam.DoFn):
 
 def build_stream_pipeline(pipeline: beam.Pipeline, config: StreamRunConfig) -> None:
     read = pipeline | "ReadKafka" >> ReadArticlesFromKafka(config.source)
-    outputs = read.main | "Process" >> ProcessArticles(config.pipeline, streaming=True)
-    (
-        outputs["articles"]
-        | "Progress" >> ReportProgress()
-        | "WriteArticles" >> WriteArticlesToKafka(config.articles)
-    )
+    articles = read.main
+    if config.health_file:
+        articles = articles | "Heartbeat" >> Heartbeat(config.health_file)
+    outputs = articles | "Process" >> ProcessArticles(config.pipeline, streaming=True)
+    records = outputs["articles"] | "Progress" >> ReportProgress()
+    records | "WriteArticles" >> WriteArticlesToKafka(config.articles)
     outputs["dead_letters"] | "WriteDeadLetters" >> WriteDeadLettersToKafka(config.dead_letters)
+    version = config.pipeline.pipeline_version
     (
         read.dead_letter
-        | "ReadDeadLetterToRecord"
-        >> beam.ParDo(_ReadDeadLetterToRecordFn(config.pipeline.pipeline_version))
+        | "ReadDeadLetterToRecord" >> beam.ParDo(_DeadLetterToRecordFn(version))
         | "WriteReadDeadLetters" >> WriteDeadLettersToKafka(config.dead_letters)
     )
+    # One WriteRecords per extra sink, articles only: WriteRecords flattens its inputs,
+    # and a multi-input Flatten would split the fused stage (see the module doc).
+    # Records a sink refuses come back as dead letters and go to the dead-letter topic.
+    for index, spec in enumerate(config.sinks):
+        rejected = records | f"Sink{index}" >> WriteRecords(
+            [spec], streaming=True, pipeline_version=version
+        )
+        (
+            rejected
+            | f"Sink{index}RejectedToRecord" >> beam.ParDo(_DeadLetterToRecordFn(version))
+            | f"Sink{index}Rejected" >> WriteDeadLettersToKafka(config.dead_letters)
+        )
 
 
 def pipeline_options(config: StreamRunConfig) -> PipelineOptions:

@@ -27,6 +27,7 @@ from conftest import REPO_ROOT
 from newsbeam.pipelines.stream import StreamRunConfig, build_stream_pipeline
 from newsbeam.transforms.io.kafka_sink import KafkaSinkConfig
 from newsbeam.transforms.io.kafka_source import KafkaSourceConfig, ReadFromKafka
+from newsbeam.transforms.io.sink_specs import JsonLinesSink
 
 pytestmark = pytest.mark.integration
 
@@ -141,7 +142,7 @@ def stop_job(job: subprocess.Popen, sig: int = signal.SIGTERM) -> tuple[int, str
 # -- structure ---------------------------------------------------------------------------
 
 
-def test_stream_chain_is_one_fused_stage():
+def test_stream_chain_is_one_fused_stage(tmp_path):
     """At-least-once rests on this: offsets are committed when the read's bundle is
     done, which covers the sinks only if they run in the read's fused stage (a
     GroupByKey or multi-input Flatten in between would split it)."""
@@ -149,6 +150,8 @@ def test_stream_chain_is_one_fused_stage():
         source=KafkaSourceConfig("127.0.0.1:9", "raw"),
         articles=KafkaSinkConfig("127.0.0.1:9", "out"),
         dead_letters=KafkaSinkConfig("127.0.0.1:9", "dlq"),
+        sinks=(JsonLinesSink(str(tmp_path / "a")), JsonLinesSink(str(tmp_path / "b"))),
+        health_file=str(tmp_path / "healthy"),
     )
     pipeline = beam.Pipeline(runner=FnApiRunner())
     build_stream_pipeline(pipeline, config)
@@ -176,6 +179,7 @@ def test_stream_chain_is_one_fused_stage():
     leaves = {primitives[t].unique_name for t in downstream}
     assert any("WriteArticles" in n for n in leaves)
     assert any("WriteReadDeadLetters" in n for n in leaves)
+    assert any(n.startswith("Sink1/") for n in leaves) and any("Heartbeat" in n for n in leaves)
     split = sorted(n for n in leaves if stage_of.get(n) != read_stage)
     assert split == [], f"not fused with the Kafka read: {split}"
 
