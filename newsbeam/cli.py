@@ -59,6 +59,19 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
         help="write only representatives; exact/near duplicates are counted, not written",
     )
     run.add_argument(
+        "--classifier-model",
+        metavar="MODEL",
+        help="topic model file from `newsbeam train-classifier` (default: the model shipped "
+        "in the package)",
+    )
+    run.add_argument(
+        "--classifier-languages",
+        default="en",
+        metavar="CODES",
+        help="classify only articles detected in these languages, or `all` (default: en, the "
+        "language of the default model); others get no topics",
+    )
+    run.add_argument(
         "--sink",
         action="append",
         default=[],
@@ -86,11 +99,14 @@ def _run_command(args: argparse.Namespace) -> int:
     except InputError as exc:
         raise UsageError(str(exc)) from exc
     _check_sinks(args.sink)
+    classify = _classify_config(args.classifier_model, args.classifier_languages)
     config = BatchRunConfig(
         inputs=tuple(args.inputs),
         output_dir=args.output,
         sinks=tuple(args.sink),
-        pipeline=PipelineConfig(languages=args.languages, drop_duplicates=args.drop_duplicates),
+        pipeline=PipelineConfig(
+            languages=args.languages, drop_duplicates=args.drop_duplicates, classify=classify
+        ),
         beam_args=tuple(args.beam_args),
     )
     logger.info("reading %d file(s)", len(paths))
@@ -111,6 +127,24 @@ def _run_command(args: argparse.Namespace) -> int:
     }
     sys.stdout.write(orjson.dumps(summary).decode() + "\n")
     return EXIT_OK
+
+
+def _classify_config(model_path: str | None, languages: str):
+    """Load the model once up front so a bad file is one clear error, not a worker crash."""
+    from newsbeam.transforms.classify import ClassifyConfig, ModelFormatError, load_model
+    from newsbeam.transforms.language.codes import parse_languages
+
+    try:
+        codes = None if languages.strip().lower() == "all" else parse_languages(languages)
+    except ValueError as exc:
+        raise UsageError(f"--classifier-languages: {exc}") from exc
+    config = ClassifyConfig(model_path=model_path, languages=codes)
+    if model_path is not None:
+        try:
+            load_model(model_path)
+        except (ModelFormatError, OSError) as exc:
+            raise UsageError(f"--classifier-model {model_path}: {exc}") from exc
+    return config
 
 
 def _check_sinks(specs) -> None:
@@ -155,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     from newsbeam.inspect_command import add_parser as add_inspect_parser
 
     add_inspect_parser(subparsers, parents=[verbosity_options()])
+    from newsbeam import classifier_cli
+
+    classifier_cli.add_parsers(subparsers, parents=[verbosity_options()])
     stream_cli.add_parser(subparsers, parents=[verbosity_options()])
     return parser
 

@@ -16,8 +16,12 @@ import orjson
 
 from newsbeam import PIPELINE_VERSION
 from newsbeam.schemas.dead_letter import DeadLetter, utc_now
+from newsbeam.transforms.classify import ClassifyConfig, load_model
+from newsbeam.transforms.classify.topics import assign_topics
 from newsbeam.transforms.clean.article_cleaner import open_article_cleaner
 from newsbeam.transforms.clean.config import CleanConfig
+from newsbeam.transforms.dedup.config import DedupConfig
+from newsbeam.transforms.dedup.sketch import build_sketch
 from newsbeam.transforms.io.files import Payload, read_payloads
 from newsbeam.transforms.language.detector import LanguageConfig, LanguageDetector
 from newsbeam.transforms.language.labeling import detection_text, with_language
@@ -100,6 +104,29 @@ def inspect_file(path: str, line: int | None) -> dict[str, Any]:
         "hint": article.language_hint,
         "hint_agrees": article.language_hint_agrees,
     }
+
+    # A single article is its own representative; the keys are what batch and
+    # stream dedup group on (content hash for exact, LSH bands for near).
+    dedup_config = DedupConfig()
+    sketch = build_sketch(article.id, article.text, article.published_at, dedup_config)
+    article = article.replace(content_hash=sketch.content_hash)
+    view["dedup"] = {
+        "content_hash": sketch.content_hash,
+        "words": sketch.words,
+        "shingles": len(sketch.shingle_set()),
+        "near_eligible": sketch.near_eligible,
+        "lsh_band_keys": [key.hex() for key in sketch.bands],
+    }
+
+    classify_config = ClassifyConfig()
+    if classify_config.languages is None or article.language in classify_config.languages:
+        ((article, _),) = assign_topics(
+            load_model(classify_config.model_path), [article], threshold=classify_config.threshold
+        )
+        view["topics"] = article.topics
+    else:
+        view["topics"] = []
+        view["topics_skipped"] = f"language {article.language} is not classified by the model"
     view["record"] = article.to_record(pipeline_version=PIPELINE_VERSION)
     return view
 
@@ -143,9 +170,22 @@ def print_view(view: dict[str, Any], out: TextIO) -> None:
         if lang.get("hint"):
             agrees = "agrees" if lang["hint_agrees"] else "DISAGREES"
             out.write(f"hint: {lang['hint']} ({agrees} with the detector)\n")
-    for name, lines in view.get("extra_sections", {}).items():
-        section(name)
-        out.write("\n".join(lines) + "\n")
+    if "dedup" in view:
+        section("deduplicate: keys")
+        dedup = view["dedup"]
+        out.write(f"content_hash (exact key): {dedup['content_hash']}\n")
+        out.write(f"words {dedup['words']}, distinct shingles {dedup['shingles']}, ")
+        bands = dedup["lsh_band_keys"]
+        if dedup["near_eligible"]:
+            out.write(f"{len(bands)} LSH band keys (first: {bands[0]})\n")
+        else:
+            out.write("too short for near-duplicate matching (exact only)\n")
+    if "topics" in view:
+        section("classify")
+        for topic in view["topics"]:
+            out.write(f"{topic['label']}: {topic['score']:.3f}\n")
+        if view.get("topics_skipped"):
+            out.write(view["topics_skipped"] + "\n")
     if "dead_letter" in view:
         letter = view["dead_letter"]
         section("dead letter")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import time
@@ -10,6 +9,7 @@ from typing import Any
 
 import apache_beam as beam
 import orjson
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -19,7 +19,7 @@ from newsbeam.pipelines.report import build_report, counters_by_stage
 from newsbeam.pipelines.stages import ProcessArticles
 from newsbeam.schemas.dead_letter import utc_now
 from newsbeam.transforms.io.file_source import DEAD_LETTER, ReadArticleFiles
-from newsbeam.transforms.io.sinks import JsonLinesSink, WriteRecords
+from newsbeam.transforms.io.sinks import JsonLinesSink, SinkUnavailable, WriteRecords, check_sink
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +35,16 @@ class OutputError(OSError):
 
 
 def prepare_output_dir(directory: str) -> None:
+    """Check the folder can be written (local or any Beam file system) and remove
+    the outputs of a previous run, so shards of two runs never mix."""
     try:
-        os.makedirs(directory, exist_ok=True)
-        probe = os.path.join(directory, ".newsbeam-write-test")
-        with open(probe, "wb") as handle:
-            handle.write(b"ok")
-        os.remove(probe)
-    except OSError as exc:
-        raise OutputError(f"output folder is not writable: {directory} ({exc.strerror})") from exc
-    for pattern in OUTPUT_PATTERNS:
-        for stale in glob.glob(os.path.join(directory, pattern)):
-            os.remove(stale)
+        check_sink(JsonLinesSink(directory))
+    except SinkUnavailable as exc:
+        raise OutputError(f"output folder is not writable: {directory} ({exc})") from exc
+    patterns = [FileSystems.join(directory, pattern) for pattern in OUTPUT_PATTERNS]
+    stale = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+    if stale:
+        FileSystems.delete(stale)
 
 
 def build_batch_pipeline(
@@ -82,10 +81,12 @@ def run_batch(config: BatchRunConfig, paths: list[str]) -> dict[str, Any]:
         counters_by_stage(result),
         wall_seconds=wall,
         inputs=list(config.inputs),
-        output_dir=os.path.abspath(config.output_dir),
+        output_dir=config.output_dir
+        if "://" in config.output_dir
+        else os.path.abspath(config.output_dir),
         pipeline_version=config.pipeline.pipeline_version,
         started_at=started_at,
     )
-    with open(os.path.join(config.output_dir, REPORT_NAME), "wb") as handle:
+    with FileSystems.create(FileSystems.join(config.output_dir, REPORT_NAME)) as handle:
         handle.write(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     return report

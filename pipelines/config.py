@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from newsbeam import PIPELINE_VERSION
+from newsbeam.transforms.classify.config import ClassifyConfig
 from newsbeam.transforms.clean.config import CleanConfig
+from newsbeam.transforms.dedup.config import DedupConfig
 from newsbeam.transforms.io.sink_specs import SinkSpec
 from newsbeam.transforms.language.detector import LanguageConfig
 
@@ -21,6 +23,8 @@ class PipelineConfig:
     pipeline_version: str = PIPELINE_VERSION
     clean: CleanConfig = field(default_factory=CleanConfig)
     language: LanguageConfig = field(default_factory=LanguageConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    classify: ClassifyConfig = field(default_factory=ClassifyConfig)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@ from apache_beam.metrics import Metrics
 from newsbeam.pipelines.config import PipelineConfig
 from newsbeam.schemas.article import Article
 from newsbeam.schemas.dead_letter import DeadLetter
+from newsbeam.transforms.classify.transform import ClassifyTopics
 from newsbeam.transforms.clean.transform import CleanArticles
+from newsbeam.transforms.dedup.batch import DeduplicateBatch
+from newsbeam.transforms.dedup.stream import DeduplicateStream
 from newsbeam.transforms.language.transform import DetectLanguage, KeepLanguages
 
 
@@ -71,6 +74,12 @@ class ProcessArticles(beam.PTransform):
         dead.append(cleaned.dead_letter)
         # Language is detected on the cleaned body, not on site furniture.
         articles = cleaned.main | "DetectLanguage" >> DetectLanguage(self._config.language)
+        if self._streaming:
+            # Keyed state with lazy expiry: no GroupByKey after an unbounded source.
+            articles = articles | "Deduplicate" >> DeduplicateStream(self._config.dedup)
+        else:
+            articles = articles | "Deduplicate" >> DeduplicateBatch(self._config.dedup)
+        articles = articles | "ClassifyTopics" >> ClassifyTopics(self._config.classify)
         if self._config.languages is not None:
             articles = articles | "KeepLanguages" >> KeepLanguages(self._config.languages)
         if self._config.drop_duplicates:

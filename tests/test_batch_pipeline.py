@@ -121,21 +121,18 @@ def test_a_rerun_replaces_the_previous_output(messy_folder, tmp_path):
     assert "stale" not in {a["id"] for a in _read_jsonl(str(out / "articles-*.jsonl"))}
 
 
-def test_drop_duplicates_keeps_only_representatives():
-    from newsbeam.schemas.article import Article, Source
-
-    def article(article_id, status):
-        of = None if status == "unique" else "rep"
-        return Article(
-            id=article_id,
-            source=Source(kind="file", uri=f"file:///{article_id}.txt"),
-            raw="x",
-            text="Some body text.",
-            duplicate={"status": status, "of": of, "similarity": None},
-            ingested_at="2024-01-01T00:00:00Z",
-        )
-
-    items = [article("rep", "unique"), article("copy", "exact"), article("near", "near")]
-    with TestPipeline() as p:
-        out = p | beam.Create(items) | ProcessArticles(PipelineConfig(drop_duplicates=True))
-        assert_that(out["articles"] | beam.Map(lambda r: r["id"]), equal_to(["rep"]))
+def test_drop_duplicates_keeps_only_representatives(tmp_path):
+    feed = EXAMPLES / "wire-feed.jsonl"
+    out = tmp_path / "out"
+    config = BatchRunConfig(
+        inputs=(str(feed),),
+        output_dir=str(out),
+        pipeline=PipelineConfig(drop_duplicates=True),
+    )
+    report = run_batch(config, [str(feed)])
+    ids = {a["id"] for a in _read_jsonl(str(out / "articles-*.jsonl"))}
+    # The wire story is kept; its syndicated near-copy and its exact copy are counted.
+    assert "wire-g20-tax" in ids
+    assert not ids & {"daily-g20-tax", "aggregator-g20-tax"}
+    assert report["filtered"] == {"duplicate.exact": 1, "duplicate.near": 1}
+    assert report["all_articles_accounted_for"] is True

@@ -24,6 +24,9 @@ def test_text_article_shows_removed_lines_with_rules_language_and_record(capsys)
     assert record["title"].startswith("Dock Workers in Rotterdam")
     assert "Related Articles" not in record["text"]
     assert record["removed"] == view["clean"]["removed"]
+    assert view["dedup"]["content_hash"] == record["content_hash"]
+    assert view["dedup"]["near_eligible"] and len(view["dedup"]["lsh_band_keys"]) == 32
+    assert view["topics"] == record["topics"] and record["topics"]
 
 
 def test_jsonl_line_and_language_hint(capsys):
@@ -42,7 +45,7 @@ def test_bad_record_shows_its_dead_letter(capsys):
 def test_text_output_has_a_section_per_stage(capsys):
     assert main(["inspect", str(EXAMPLES / "harbour-strike-rotterdam.txt")]) == 0
     out = capsys.readouterr().out
-    for heading in ("== clean", "== detect-language", "== record"):
+    for heading in ("== clean", "== detect-language", "== deduplicate", "== classify", "== record"):
         assert heading in out
     assert "breadcrumb" in out
 

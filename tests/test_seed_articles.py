@@ -73,3 +73,9 @@ def test_samples_are_english_and_not_duplicates_of_each_other(seed_records, gold
     for name, truth in gold.items():
         assert records[name]["language"] == truth["language"] == "en"
         assert records[name]["duplicate"]["status"] == "unique"
+
+
+def test_samples_are_labelled_politics_first(seed_records, gold):
+    records, _ = seed_records
+    for name, truth in gold.items():
+        assert records[name]["topics"][0]["label"] == truth["topics"][0] == "politics", name

@@ -34,6 +34,7 @@ from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
+from newsbeam.transforms.batching import BatchingDoFn
 from newsbeam.transforms.io.record_files import RecordFileFormat, RecordFileWriter
 from newsbeam.transforms.io.rejections import armored_dead_letter, rejected_dead_letter
 
@@ -77,6 +78,7 @@ class WriteRecordFiles(beam.PTransform):
         self._dead_letter_rows = dead_letter_rows
         self._streaming = streaming
         self._max_records_per_file = max_records_per_file
+        self.max_batch_size = file_format.batch_size
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:
         streaming = is_streaming(records) if self._streaming is None else self._streaming
@@ -110,7 +112,7 @@ class WriteRecordFiles(beam.PTransform):
         return written[DEAD_LETTER]
 
 
-class _WriteFilesFn(beam.DoFn):
+class _WriteFilesFn(BatchingDoFn):
     def __init__(
         self,
         *,
@@ -138,32 +140,19 @@ class _WriteFilesFn(beam.DoFn):
         )
 
     def start_bundle(self) -> None:
-        self._buffer: list[tuple[dict[str, Any], Any, Any]] = []
+        super().start_bundle()
         self._stream: Any = None
         self._writer: RecordFileWriter | None = None
         self._temp_path: str | None = None
         self._final_path: str | None = None
 
-    def process(
-        self,
-        record: dict[str, Any],
-        timestamp=beam.DoFn.TimestampParam,
-        window=beam.DoFn.WindowParam,
-    ) -> Iterator[Any]:
-        self._buffer.append((record, timestamp, window))
-        if len(self._buffer) >= self._format.batch_size:
-            yield from self._flush()
-
     def finish_bundle(self) -> Iterator[Any]:
-        yield from self._flush()
+        yield from super().finish_bundle()
         yield from self._close_file()
 
-    def _flush(self) -> Iterator[Any]:
-        if not self._buffer:
-            return
-        batch, self._buffer = self._buffer, []
+    def handle_batch(self, batch: list[WindowedValue]) -> Iterator[Any]:
         writer = self._open_file()
-        records = [record for record, _, _ in batch]
+        records = [windowed.value for windowed in batch]
         before = writer.records_written
         rejections = writer.write(records)
         if rejections and self._dead_letter_rows:
@@ -176,12 +165,12 @@ class _WriteFilesFn(beam.DoFn):
             rejections = []
         self._written.inc(writer.records_written - before)
         for rejection in rejections:
-            record, timestamp, window = batch[rejection.index]
+            windowed = batch[rejection.index]
             self._rejected.inc()
             dead_letter = rejected_dead_letter(
-                record, sink=self._format.name, error=rejection.error
+                windowed.value, sink=self._format.name, error=rejection.error
             )
-            yield pvalue.TaggedOutput(DEAD_LETTER, WindowedValue(dead_letter, timestamp, [window]))
+            yield pvalue.TaggedOutput(DEAD_LETTER, windowed.with_value(dead_letter))
         if writer.records_written >= self._max_records_per_file:
             yield from self._close_file()
 

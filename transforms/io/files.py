@@ -55,15 +55,23 @@ def file_format(path: str) -> str | None:
     return FORMATS.get(os.path.splitext(name)[1])
 
 
+def is_remote(path: str) -> bool:
+    """A path on one of Beam's other file systems (gs://, s3://, ...)."""
+    return "://" in path and not path.startswith("file://")
+
+
 def discover_inputs(inputs: list[str]) -> list[str]:
     """Expand files, folders (recursively) and globs into a sorted file list.
 
     Hidden files and folders are skipped when walking. Raises InputError for an
     input that matches nothing, so a typo is reported before a run starts.
+    Remote paths (gs://, s3://, ...) are matched through Beam's FileSystems.
     """
     found: set[str] = set()
     for item in inputs:
-        if glob.has_magic(item):
+        if is_remote(item):
+            found.update(_match_remote(item))
+        elif glob.has_magic(item):
             matches = [m for m in glob.glob(item, recursive=True) if os.path.isfile(m)]
             if not matches:
                 raise InputError(f"input pattern matches no files: {item}")
@@ -77,6 +85,23 @@ def discover_inputs(inputs: list[str]) -> list[str]:
     return sorted(found)
 
 
+def _match_remote(item: str) -> list[str]:
+    # Beam's FileSystems only for remote paths: local use needs no Beam import.
+    from apache_beam.io.filesystem import BeamIOError
+    from apache_beam.io.filesystems import FileSystems
+
+    patterns = [item] if glob.has_magic(item) else [item, item.rstrip("/") + "/**"]
+    for pattern in patterns:
+        try:
+            (result,) = FileSystems.match([pattern])
+        except BeamIOError as exc:
+            raise InputError(f"cannot list input {item}: {exc}") from exc
+        paths = [m.path for m in result.metadata_list if not m.path.endswith("/")]
+        if paths:
+            return paths
+    raise InputError(f"input path does not exist: {item}")
+
+
 def _walk(folder: str) -> Iterator[str]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -86,7 +111,7 @@ def _walk(folder: str) -> Iterator[str]:
 
 
 def file_uri(path: str) -> str:
-    return Path(path).resolve().as_uri()
+    return path if is_remote(path) else Path(path).resolve().as_uri()
 
 
 def read_payloads(path: str, data: bytes | None = None) -> Iterator[Payload | DeadLetter]:
@@ -98,6 +123,11 @@ def read_payloads(path: str, data: bytes | None = None) -> Iterator[Payload | De
     source = Source(kind="file", uri=uri)
     fmt = file_format(path)
     try:
+        if data is None and is_remote(path):
+            data = _read_remote(path)
+            if len(data) > MAX_FILE_BYTES:
+                yield _dead(source, "file_too_large", f"more than {MAX_FILE_BYTES} bytes", "")
+                return
         if data is None:
             size = os.path.getsize(path)
             if size > MAX_FILE_BYTES:
@@ -139,6 +169,18 @@ def read_payloads(path: str, data: bytes | None = None) -> Iterator[Payload | De
         yield from _json_document(text, source)
     else:
         yield from _json_lines(text, uri)
+
+
+def _read_remote(path: str) -> bytes:
+    from apache_beam.io.filesystem import BeamIOError, CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        # Compression is handled by suffix, for local and remote files alike.
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
+    except BeamIOError as exc:
+        raise OSError(str(exc)) from exc
 
 
 def _json_document(text: str, source: Source) -> Iterator[Payload | DeadLetter]:

@@ -17,6 +17,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.utils.windowed_value import WindowedValue
 
+from newsbeam.transforms.batching import BatchingDoFn
 from newsbeam.transforms.io.postgres_writer import (
     ARTICLES,
     DEAD_LETTERS,
@@ -60,11 +61,12 @@ class WriteToPostgres(beam.PTransform):
         return written[DEAD_LETTER]
 
 
-class _UpsertFn(beam.DoFn):
+class _UpsertFn(BatchingDoFn):
     def __init__(self, sink: PostgresSink, dead_letter_rows: bool, retry: RetryPolicy) -> None:
         self._sink = sink
         self._dead_letter_rows = dead_letter_rows
         self._retry = retry
+        self.max_batch_size = sink.batch_size
         what = "dead_letter" if dead_letter_rows else "articles"
         counter = beam.metrics.Metrics.counter
         self._written = counter(SINK_NAMESPACE, f"{SINK_NAME}_{what}_written")
@@ -80,40 +82,23 @@ class _UpsertFn(beam.DoFn):
         self._writer = PostgresWriter(self._sink.conninfo, table, model, retry=self._retry)
         self._writer.open()
 
-    def start_bundle(self) -> None:
-        self._buffer: list[tuple[dict[str, Any], Any, Any]] = []
-
-    def process(
-        self,
-        record: dict[str, Any],
-        timestamp=beam.DoFn.TimestampParam,
-        window=beam.DoFn.WindowParam,
-    ) -> Iterator[Any]:
-        self._buffer.append((record, timestamp, window))
-        if len(self._buffer) >= self._sink.batch_size:
-            yield from self._flush()
-
-    def finish_bundle(self) -> Iterator[Any]:
-        yield from self._flush()
-
     def teardown(self) -> None:
         writer = getattr(self, "_writer", None)
         if writer is not None:
             writer.close()
 
-    def _flush(self) -> Iterator[Any]:
-        if not self._buffer:
-            return
-        batch, self._buffer = self._buffer, []
+    def handle_batch(self, batch: list[WindowedValue]) -> Iterator[Any]:
         retries_before = self._writer.retries
-        rejections = self._writer.write([record for record, _, _ in batch])
+        rejections = self._writer.write([windowed.value for windowed in batch])
         self._retries.inc(self._writer.retries - retries_before)
         self._written.inc(len(batch) - len(rejections))
         if self._dead_letter_rows:
             self._unwritable.inc(len(rejections))
             return
         for rejection in rejections:
-            record, timestamp, window = batch[rejection.index]
+            windowed = batch[rejection.index]
             self._rejected.inc()
-            dead_letter = rejected_dead_letter(record, sink=SINK_NAME, error=rejection.error)
-            yield pvalue.TaggedOutput(DEAD_LETTER, WindowedValue(dead_letter, timestamp, [window]))
+            dead_letter = rejected_dead_letter(
+                windowed.value, sink=SINK_NAME, error=rejection.error
+            )
+            yield pvalue.TaggedOutput(DEAD_LETTER, windowed.with_value(dead_letter))

@@ -12,10 +12,10 @@ import logging
 from collections.abc import Iterator
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.schemas.article import Article
+from newsbeam.transforms.batching import BatchingDoFn, CounterCache
 from newsbeam.transforms.language.codes import supported_languages
 from newsbeam.transforms.language.detector import (
     LanguageConfig,
@@ -33,54 +33,21 @@ FILTERED_NAMESPACE = "newsbeam.filtered_language"
 UND_ERROR = "error"
 
 
-class _CounterCache:
-    def __init__(self, namespace: str) -> None:
-        self._namespace = namespace
-        self._counters: dict[str, object] = {}
-
-    def inc(self, name: str, n: int = 1) -> None:
-        counter = self._counters.get(name)
-        if counter is None:
-            counter = self._counters[name] = Metrics.counter(self._namespace, name)
-        counter.inc(n)
-
-
-class _DetectLanguageFn(beam.DoFn):
+class _DetectLanguageFn(BatchingDoFn):
     def __init__(self, config: LanguageConfig) -> None:
         self._config = config
 
     def setup(self) -> None:
         self._detector = LanguageDetector(self._config)
-        self._batch_size = self._config.batch_size if self._detector.prefers_batches else 1
-        self._counters = _CounterCache(METRICS_NAMESPACE)
-        self._pending: list[tuple[Article, object, object, object]] = []
+        self.max_batch_size = self._config.batch_size if self._detector.prefers_batches else 1
+        self._counters = CounterCache(METRICS_NAMESPACE)
 
-    def start_bundle(self) -> None:
-        self._pending = []
-
-    def process(
-        self,
-        article: Article,
-        timestamp=beam.DoFn.TimestampParam,
-        window=beam.DoFn.WindowParam,
-        pane=beam.DoFn.PaneInfoParam,
-    ) -> Iterator[WindowedValue]:
-        self._pending.append((article, timestamp, window, pane))
-        if len(self._pending) >= self._batch_size:
-            yield from self._flush()
-
-    def finish_bundle(self) -> Iterator[WindowedValue]:
-        yield from self._flush()
-
-    def _flush(self) -> Iterator[WindowedValue]:
-        pending, self._pending = self._pending, []
-        if not pending:
-            return
-        labelled = self._label([article for article, _, _, _ in pending])
-        self._counters.inc(f"backend.{self._detector.backend_name}", len(pending))
-        for (article, result), (_, timestamp, window, pane) in zip(labelled, pending, strict=True):
+    def handle_batch(self, batch: list[WindowedValue]) -> Iterator[WindowedValue]:
+        labelled = self._label([windowed.value for windowed in batch])
+        self._counters.inc(f"backend.{self._detector.backend_name}", len(batch))
+        for (article, result), windowed in zip(labelled, batch, strict=True):
             self._count(article, result)
-            yield WindowedValue(article, timestamp, (window,), pane)
+            yield windowed.with_value(article)
 
     def _label(self, articles: list[Article]) -> list[tuple[Article, LanguageResult]]:
         try:
@@ -129,7 +96,7 @@ class _KeepLanguagesFn(beam.DoFn):
         self._languages = languages
 
     def setup(self) -> None:
-        self._filtered = _CounterCache(FILTERED_NAMESPACE)
+        self._filtered = CounterCache(FILTERED_NAMESPACE)
 
     def process(self, article: Article) -> Iterator[Article]:
         if article.language in self._languages:

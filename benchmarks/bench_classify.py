@@ -1,0 +1,131 @@
+"""Classify stage: held-out accuracy of the default recipe, and its speed.
+
+    python benchmarks/bench_classify.py [--articles 2000] [--skip-holdout] [--plain-split]
+
+1. Trains the default model's recipe on 80% of shared/data/ag_news_train.jsonl
+   (stratified, near-copies kept on one side, seed 8), scores the stored
+   model on the other 20%: accuracy, macro-F1 (and per-label figures).
+   --plain-split also reports a plain stratified random 80/20 split.
+2. Speed of the shipped model: the pure core (articles/s, short AG News items
+   and long sample articles), and the ClassifyTopics stage on the DirectRunner
+   against the same pipeline without it (ratio, measured in the same run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import apache_beam as beam
+import numpy as np
+
+from newsbeam.schemas.article import Article, Source
+from newsbeam.transforms.classify import ClassifyConfig, ClassifyTopics
+from newsbeam.transforms.classify.default_model import (
+    DEFAULT_TRAINING_CONFIG,
+    SEED,
+    ag_news_path,
+    holdout_mask,
+    load_ag_news,
+    shared_dir,
+)
+from newsbeam.transforms.classify.evaluation import evaluate_model
+from newsbeam.transforms.classify.model import TopicModel, load_model
+from newsbeam.transforms.classify.topics import assign_topics
+from newsbeam.transforms.classify.training import train_topic_model
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def held_out(examples, mask, label: str) -> None:
+    train = [e for e, h in zip(examples, mask, strict=True) if not h]
+    test = [e for e, h in zip(examples, mask, strict=True) if h]
+    start = time.perf_counter()
+    model = train_topic_model(train, DEFAULT_TRAINING_CONFIG)
+    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(Path(tmp) / "m.npz")
+        model = TopicModel.load(Path(tmp) / "m.npz")
+    report = evaluate_model(model, test)
+    print(f"\n## held-out ({label}): trained on {len(train)} in {seconds:.0f} s,", end=" ")
+    print(f"{len(test)} held out")
+    print(report.format_text())
+
+
+def articles_for_speed(examples, n: int) -> dict[str, list[Article]]:
+    def make(texts):
+        return [
+            Article(id=f"a{i}", source=Source("file", "bench", line=i + 1), raw="", text=t)
+            for i, t in enumerate((texts * (n // max(len(texts), 1) + 1))[:n])
+        ]
+
+    sets = {"short (AG News items)": make([e.text for e in examples[:n]])}
+    gold = shared_dir(REPO) / "seeds" / "gold.json"
+    if gold.is_file():
+        texts = [v["gold_text"] for v in json.loads(gold.read_text()).values()]
+        sets["long (sample articles, ~550 words)"] = make(texts)
+    return sets
+
+
+def core_speed(articles: list[Article]) -> float:
+    model = load_model()
+    start = time.perf_counter()
+    for i in range(0, len(articles), 256):
+        assign_topics(model, articles[i : i + 256], threshold=0.3)
+    return len(articles) / (time.perf_counter() - start)
+
+
+def pipeline_seconds(articles: list[Article], with_classify: bool) -> float:
+    start = time.perf_counter()
+    with beam.Pipeline(runner="DirectRunner") as pipeline:
+        stream = pipeline | beam.Create(articles) | beam.Map(lambda a: a.replace())
+        if with_classify:
+            stream = stream | ClassifyTopics(ClassifyConfig())
+        _ = stream | beam.combiners.Count.Globally()
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--skip-holdout", action="store_true")
+    parser.add_argument("--plain-split", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    data = ag_news_path(REPO)
+    if not data.is_file():
+        print(f"error: {data} not found", file=sys.stderr)
+        return 2
+    examples = load_ag_news(data)
+    if not args.skip_holdout:
+        held_out(examples, holdout_mask(examples), "near-copies grouped, stratified, seed 8")
+        if args.plain_split:
+            rng = np.random.default_rng(SEED)
+            labels = np.array([e.labels[0] for e in examples])
+            mask = np.zeros(len(examples), dtype=bool)
+            for label in np.unique(labels):
+                rows = np.flatnonzero(labels == label)
+                mask[rng.permutation(rows)[: round(0.2 * len(rows))]] = True
+            held_out(examples, mask, "plain stratified random split, seed 8")
+
+    print("\n## speed of the shipped model")
+    for name, articles in articles_for_speed(examples, args.articles).items():
+        core = core_speed(articles)
+        base = pipeline_seconds(articles, with_classify=False)
+        staged = pipeline_seconds(articles, with_classify=True)
+        n = len(articles)
+        print(
+            f"{name}: core {core:,.0f} articles/s; DirectRunner {n} articles: "
+            f"without stage {base:.2f} s ({n / base:,.0f}/s), "
+            f"with stage {staged:.2f} s ({n / staged:,.0f}/s), ratio {staged / base:.2f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,540 @@
+"""Benchmark of the deduplicate stage: quality, batch speed, stream speed and state.
+
+    python benchmarks/bench_dedup.py                      # 10k and 100k, everything
+    python benchmarks/bench_dedup.py --sizes 10000 --stream-size 5000   # quicker
+
+Prints:
+1. Quality on generated articles with planted duplicates (synthetic_news.py):
+   precision and recall of near-duplicate pairs (and of exact ones), recall
+   per kind of edit, false positives per kind of hard negative.
+2. Batch: articles/s of DeduplicateBatch on the DirectRunner against a
+   baseline pipeline (same read/parse/write, no dedup) in the same run, at
+   each size, and how time grows from the smallest size to the largest.
+3. Stream: articles/s of DeduplicateStream after an unbounded source on the
+   DirectRunner (FnApiRunner, streaming, small bundles) against the same
+   source without dedup, and against a naive design that keeps the whole
+   window in one ReadModifyWriteState (re-encoded on every bundle).
+4. Stream state: window entries, bag entries and bytes after N articles with
+   a 7-day retention (1,000 articles a day), i.e. that state stays bounded.
+
+The machine is shared and noisy: compare the ratios, not the absolute rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import itertools
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.coders import PickleCoder
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.utils.timestamp import Duration
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic_news import NewsGenerator  # noqa: E402
+
+from newsbeam.schemas.article import Article, Source  # noqa: E402
+from newsbeam.transforms.dedup import DedupConfig, DeduplicateBatch, DeduplicateStream  # noqa: E402
+from newsbeam.transforms.dedup import stream as stream_module  # noqa: E402
+from newsbeam.transforms.dedup.fingerprint import content_hash  # noqa: E402
+from newsbeam.transforms.dedup.labels import event_time  # noqa: E402
+from newsbeam.transforms.dedup.sketch import build_sketch  # noqa: E402
+from newsbeam.transforms.dedup.stream_index import StreamIndex  # noqa: E402
+
+# ---------------------------------------------------------------------------
+# data
+
+
+def write_dataset(
+    path: Path, size: int, seed: int, span_days: float = 340.0, ordered: bool = False
+) -> list[dict[str, Any]]:
+    generated = NewsGenerator(seed).generate(size, span_days=span_days)
+    if ordered:  # arrival order = event time order, as a live feed
+        generated.sort(key=lambda a: a.published_at)
+    rows = [
+        {
+            "id": a.id,
+            "text": a.text,
+            "published_at": a.published_at,
+            "cluster": a.cluster,
+            "kind": a.kind,
+            "event": a.event,
+            "edits": a.edits,
+        }
+        for a in generated
+    ]
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row) + "\n")
+    return rows
+
+
+def to_article(line: str) -> Article:
+    row = json.loads(line)
+    return Article(
+        id=row["id"],
+        source=Source(kind="file", uri="bench.jsonl"),
+        raw=line,
+        text=row["text"],
+        published_at=row["published_at"],
+        ingested_at=row["published_at"],
+    )
+
+
+def label_line(article: Article) -> str:
+    d = article.duplicate
+    return json.dumps([article.id, article.content_hash, d["status"], d["of"], d["similarity"]])
+
+
+# ---------------------------------------------------------------------------
+# pipelines
+
+
+def _options() -> PipelineOptions:
+    return PipelineOptions(["--runner=DirectRunner"])
+
+
+def run_pipeline(
+    source: Path, out_prefix: Path, stage: beam.PTransform | None
+) -> tuple[float, dict[str, int]]:
+    """Read JSONL -> Article -> [stage] -> label lines; wall seconds and dedup counters."""
+    start = time.perf_counter()
+    pipeline = beam.Pipeline(options=_options())
+    articles = pipeline | "Read" >> beam.io.ReadFromText(str(source)) | beam.Map(to_article)
+    if stage is not None:
+        articles = articles | "Stage" >> stage
+    else:  # the baseline does the same per-article work around the stage
+        articles = articles | "Hash" >> beam.Map(
+            lambda a: a.replace(content_hash=content_hash(a.text))
+        )
+    _ = (
+        articles
+        | beam.Map(label_line)
+        | beam.io.WriteToText(str(out_prefix), num_shards=1, shard_name_template="")
+    )
+    result = pipeline.run()
+    result.wait_until_finish()
+    seconds = time.perf_counter() - start
+    counters = {
+        c.key.metric.name: c.committed
+        for c in result.metrics().query(MetricsFilter().with_namespace("newsbeam.dedup"))[
+            "counters"
+        ]
+    }
+    return seconds, counters
+
+
+def read_labels(path: Path) -> dict[str, tuple]:
+    labels = {}
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            article_id, digest, status, of, sim = json.loads(line)
+            labels[article_id] = (digest, status, of, sim)
+    return labels
+
+
+# ---------------------------------------------------------------------------
+# quality
+
+
+def _pairs(n: int) -> int:
+    return n * (n - 1) // 2
+
+
+def evaluate(rows: list[dict[str, Any]], labels: dict[str, tuple]) -> dict[str, Any]:
+    """Pairwise precision/recall of the predicted clusters against the planted ones.
+
+    predicted cluster of x = duplicate.of (or x itself when unique)
+    near pair  = two articles in one cluster whose normalised texts differ
+    exact pair = two articles in one cluster with the same content hash
+    """
+    truth = {r["id"]: r["cluster"] for r in rows}
+    digest = {i: labels[i][0] for i in truth}
+    predicted = {i: (labels[i][2] or i) for i in truth}
+
+    def cluster_pairs(assign: dict[str, str]) -> tuple[int, int]:
+        groups: dict[str, list[str]] = collections.defaultdict(list)
+        for i, c in assign.items():
+            groups[c].append(i)
+        near = exact = 0
+        for members in groups.values():
+            same_hash = collections.Counter(digest[m] for m in members)
+            exact_pairs = sum(_pairs(k) for k in same_hash.values())
+            exact += exact_pairs
+            near += _pairs(len(members)) - exact_pairs
+        return near, exact
+
+    predicted_near, predicted_exact = cluster_pairs(predicted)
+    truth_near, truth_exact = cluster_pairs(truth)
+    tp_near = tp_exact = 0
+    by_truth: dict[str, list[str]] = collections.defaultdict(list)
+    for i, c in truth.items():
+        by_truth[c].append(i)
+    for members in by_truth.values():
+        for a, b in itertools.combinations(members, 2):
+            if predicted[a] == predicted[b]:
+                if digest[a] == digest[b]:
+                    tp_exact += 1
+                else:
+                    tp_near += 1
+
+    # Recall per edit kind: is each planted copy in its original's predicted cluster?
+    per_edit: dict[str, list[bool]] = collections.defaultdict(list)
+    for r in rows:
+        if r["kind"] == "near_copy" and r["cluster"] in predicted:
+            found = predicted[r["id"]] == predicted[r["cluster"]]
+            for edit in r["edits"]:
+                per_edit[edit].append(found)
+    # False positives per kind of hard negative (articles wrongly put in another's cluster).
+    wrong: collections.Counter[str] = collections.Counter()
+    for r in rows:
+        of = labels[r["id"]][2]
+        if of is not None and truth.get(of) != r["cluster"]:
+            wrong[r["kind"]] += 1
+    statuses = collections.Counter(labels[i][1] for i in truth)
+    return {
+        "near_precision": tp_near / predicted_near if predicted_near else 1.0,
+        "near_recall": tp_near / truth_near if truth_near else 1.0,
+        "near_pairs": (tp_near, predicted_near, truth_near),
+        "exact_precision": tp_exact / predicted_exact if predicted_exact else 1.0,
+        "exact_recall": tp_exact / truth_exact if truth_exact else 1.0,
+        "per_edit_recall": {k: (sum(v) / len(v), len(v)) for k, v in sorted(per_edit.items())},
+        "wrong_links_by_kind": dict(wrong),
+        "statuses": dict(statuses),
+    }
+
+
+def print_quality(name: str, rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
+    kinds = collections.Counter(r["kind"] for r in rows)
+    print(f"\n== quality: {name}, {len(rows):,} articles {dict(kinds)}")
+    tp, predicted, truth = result["near_pairs"]
+    print(
+        f"near duplicates: precision {result['near_precision']:.4f} "
+        f"recall {result['near_recall']:.4f}  (pairs: {tp:,} correct of {predicted:,} "
+        f"predicted, {truth:,} planted)"
+    )
+    print(
+        f"exact duplicates: precision {result['exact_precision']:.4f} "
+        f"recall {result['exact_recall']:.4f}"
+    )
+    print("labels:", result["statuses"])
+    print(
+        "recall of planted copies by edit:",
+        ", ".join(f"{k} {v[0]:.3f} (n={v[1]})" for k, v in result["per_edit_recall"].items()),
+    )
+    print("articles linked to a wrong cluster, by kind:", result["wrong_links_by_kind"] or "none")
+
+
+# ---------------------------------------------------------------------------
+# streaming on the local runner: an unbounded source, as the Kafka reader is
+
+
+def _file_lines(path: str) -> list[str]:
+    return Path(path).read_text(encoding="utf-8").splitlines()
+
+
+class _WholeFile(RestrictionProvider):
+    def initial_restriction(self, element: str) -> OffsetRange:
+        return OffsetRange(0, len(_file_lines(element)))
+
+    def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
+        return OffsetRestrictionTracker(restriction)
+
+    def restriction_size(self, element: Any, restriction: OffsetRange) -> int:
+        return restriction.size()
+
+
+_TRACKER = beam.DoFn.RestrictionParam(_WholeFile())
+_WATERMARK = beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider())
+
+
+class ReplayLines(beam.DoFn):
+    """Unbounded splittable DoFn over a file's lines: `batch` lines per call, then
+    defer (one bundle each), as the Kafka source does on the DirectRunner:
+    FnApiRunner, streaming, small bundles, state committed per bundle. The
+    element is only the path (a residual re-encodes its element every bundle).
+    """
+
+    def __init__(self, batch: int) -> None:
+        self._batch = batch
+        self._lines: dict[str, list[str]] = {}
+
+    @beam.DoFn.unbounded_per_element()
+    def process(
+        self,
+        element: str,
+        tracker: Any = _TRACKER,
+        watermark: Any = _WATERMARK,
+    ) -> Any:
+        if element not in self._lines:
+            self._lines[element] = _file_lines(element)
+        lines = self._lines[element]
+        position = tracker.current_restriction().start
+        end = min(position + self._batch, len(lines))
+        while position < end:
+            if not tracker.try_claim(position):
+                return
+            yield to_article(lines[position])
+            position += 1
+        if position >= len(lines):
+            tracker.try_claim(len(lines))  # claim past the end: done
+            return
+        tracker.defer_remainder(Duration(0))
+
+
+class _AppendLines(beam.DoFn):
+    """Test sink for the in-process runner: label lines appended to a local file."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def start_bundle(self) -> None:
+        self._lines: list[str] = []
+
+    def process(self, article: Article) -> None:
+        self._lines.append(label_line(article))
+
+    def finish_bundle(self) -> None:
+        with open(self._path, "a", encoding="utf-8") as out:
+            out.writelines(line + "\n" for line in self._lines)
+
+
+def run_stream(
+    source: Path, stage: beam.PTransform | None, batch: int, out: Path | None = None
+) -> float:
+    options = PipelineOptions(["--runner=DirectRunner"])
+    options.view_as(StandardOptions).streaming = True
+    if out is not None and out.exists():
+        out.unlink()
+    start = time.perf_counter()
+    with beam.Pipeline(options=options) as pipeline:
+        articles = pipeline | beam.Create([str(source)]) | "Feed" >> beam.ParDo(ReplayLines(batch))
+        if stage is not None:
+            articles = articles | "Stage" >> stage
+        else:
+            articles = articles | "Hash" >> beam.Map(
+                lambda a: a.replace(content_hash=content_hash(a.text))
+            )
+        if out is not None:
+            _ = articles | beam.ParDo(_AppendLines(str(out)))
+    return time.perf_counter() - start
+
+
+class NaiveStreamFn(beam.DoFn):
+    """For comparison only: the whole window index in one ReadModifyWriteState."""
+
+    INDEX = ReadModifyWriteStateSpec("index", PickleCoder())
+
+    def __init__(self, config: DedupConfig) -> None:
+        self._config = config
+
+    def process(self, element, index_state=beam.DoFn.StateParam(INDEX)):  # noqa: B008
+        _, article = element
+        index = index_state.read() or StreamIndex(self._config)
+        sketch = build_sketch(article.id, article.text, article.published_at, self._config)
+        observation = index.observe(sketch, event_time(article.published_at, article.ingested_at))
+        index_state.write(index)
+        yield article.replace(content_hash=sketch.content_hash, duplicate=observation.label)
+
+
+class NaiveDeduplicateStream(beam.PTransform):
+    def __init__(self, config: DedupConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, articles):
+        return articles | beam.Map(lambda a: ("k", a)) | beam.ParDo(NaiveStreamFn(self._config))
+
+
+# ---------------------------------------------------------------------------
+# stream state size
+
+
+class _Bag:
+    def __init__(self) -> None:
+        self.items: list = []
+
+    def read(self) -> list:
+        return list(self.items)
+
+    def add(self, item: Any) -> None:
+        self.items.append(item)
+
+    def clear(self) -> None:
+        self.items = []
+
+
+class _Value:
+    def __init__(self) -> None:
+        self.value = None
+
+    def read(self) -> Any:
+        return self.value
+
+    def write(self, value: Any) -> None:
+        self.value = value
+
+
+def stream_state_growth(total: int, per_day: int, seed: int, checkpoints: list[int]) -> None:
+    """Feed the stream DoFn (with in-memory state objects) a long, time-ordered stream."""
+    print(
+        f"\n== stream state: {total:,} articles at {per_day:,}/day of event time, "
+        "retention 7 days (DoFn driven directly, state = what it stores)"
+    )
+    config = DedupConfig()
+    fn = stream_module.DeduplicateStreamFn(config)
+    fn.setup()
+    bag, meta = _Bag(), _Value()
+    generated = NewsGenerator(seed + 1).generate(total, span_days=total / per_day)
+    generated.sort(key=lambda g: g.published_at)
+    articles = [
+        Article(
+            id=g.id,
+            source=Source(kind="kafka", uri="t"),
+            raw="",
+            text=g.text,
+            published_at=g.published_at,
+            ingested_at=g.published_at,
+        )
+        for g in generated
+    ]
+    print(
+        f"{'articles seen':>14} {'window':>8} {'bag entries':>12} {'bag MB':>8} "
+        f"{'bytes/entry':>12} {'articles/s':>11}"
+    )
+    busy = 0.0
+    for seen, article in enumerate(articles, start=1):
+        started = time.perf_counter()
+        for _ in fn.process((stream_module.STREAM_KEY, article), entries=bag, meta_state=meta):
+            pass
+        busy += time.perf_counter() - started
+        if seen in checkpoints:
+            size = sum(len(blob) for blob in bag.items)  # entries are stored pickled
+            window = len(fn._mirrors[stream_module.STREAM_KEY][1])
+            print(
+                f"{seen:>14,} {window:>8,} {len(bag.items):>12,} {size / 1e6:>8.1f} "
+                f"{size / max(1, len(bag.items)):>12,.0f} {seen / busy:>11,.0f}"
+            )
+
+
+# ---------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="*",
+        default=[10_000, 100_000],
+        help="batch sizes (none: skip the batch part)",
+    )
+    parser.add_argument("--stream-size", type=int, default=10_000)
+    parser.add_argument("--naive-sizes", type=int, nargs="+", default=[1_000, 3_000, 6_000])
+    parser.add_argument("--bundle", type=int, default=50, help="stream source lines per bundle")
+    parser.add_argument("--state-total", type=int, default=30_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-dedup-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = DedupConfig()
+    print(f"config: {config}")
+
+    batch_times: dict[int, tuple[float, float]] = {}
+    for size in args.sizes:
+        source = workdir / f"articles-{size}.jsonl"
+        started = time.perf_counter()
+        rows = write_dataset(source, size, args.seed)
+        print(
+            f"\ngenerated {size:,} articles in {time.perf_counter() - started:.1f} s "
+            f"({source.stat().st_size / 1e6:.0f} MB)"
+        )
+        baseline, _ = run_pipeline(source, workdir / f"baseline-{size}.jsonl", None)
+        dedup, counters = run_pipeline(
+            source, workdir / f"batch-{size}.jsonl", DeduplicateBatch(config)
+        )
+        batch_times[size] = (baseline, dedup)
+        print(
+            f"batch {size:,}: baseline {size / baseline:,.0f} articles/s, "
+            f"DeduplicateBatch {size / dedup:,.0f} articles/s "
+            f"(dedup pipeline takes {dedup / baseline:.1f}x the baseline)"
+        )
+        print(f"counters: {counters}")
+        print_quality(
+            f"DeduplicateBatch, {size:,}",
+            rows,
+            evaluate(rows, read_labels(workdir / f"batch-{size}.jsonl")),
+        )
+
+    if len(batch_times) > 1:
+        small, large = min(batch_times), max(batch_times)
+        growth = large / small
+        print(
+            f"\n== batch cost growth {small:,} -> {large:,} articles (x{growth:.0f}): "
+            f"baseline time x{batch_times[large][0] / batch_times[small][0]:.1f}, "
+            f"dedup time x{batch_times[large][1] / batch_times[small][1]:.1f} "
+            f"(linear would be x{growth:.0f})"
+        )
+
+    # Stream: an unbounded source on the DirectRunner (FnApiRunner), time-ordered
+    # arrivals at 1,000 articles per day of event time, bundles of --bundle lines.
+    size = args.stream_size
+    source = workdir / f"stream-{size}.jsonl"
+    rows = write_dataset(source, size, args.seed + 2, span_days=size / 1_000, ordered=True)
+    lines = source.read_text(encoding="utf-8").splitlines()
+    baseline = run_stream(source, None, args.bundle)
+    out = workdir / f"stream-{size}.out.jsonl"
+    streamed = run_stream(source, DeduplicateStream(config), args.bundle, out)
+    print(
+        f"\n== stream, unbounded source on the DirectRunner, {size:,} articles in bundles of "
+        f"{args.bundle}: baseline {size / baseline:,.0f} articles/s, DeduplicateStream "
+        f"{size / streamed:,.0f} articles/s ({streamed / baseline:.1f}x the baseline)"
+    )
+    print_quality(f"DeduplicateStream, {size:,}", rows, evaluate(rows, read_labels(out)))
+
+    print(
+        "\n== stream state on the FnApiRunner: bag + in-memory index (DeduplicateStream) vs "
+        "the whole window in one ReadModifyWriteState (naive)"
+    )
+    for n in args.naive_sizes:
+        head = workdir / f"stream-head-{n}.jsonl"
+        head.write_text("".join(line + "\n" for line in lines[:n]), encoding="utf-8")
+        ours = run_stream(head, DeduplicateStream(config), args.bundle)
+        naive = run_stream(head, NaiveDeduplicateStream(config), args.bundle)
+        print(
+            f"{n:>6,} articles: DeduplicateStream {n / ours:,.0f} articles/s, naive "
+            f"{n / naive:,.0f} articles/s (naive takes {naive / ours:.1f}x as long)"
+        )
+
+    # The last days of a generated span are sparse (stories near its end have
+    # fewer copies yet), so the checkpoints stop before the end.
+    checkpoints = sorted(
+        {
+            c
+            for c in (1_000, 5_000, 7_000, 10_000, 15_000, 20_000, 25_000, 50_000, 100_000)
+            if c < args.state_total
+        }
+    )
+    stream_state_growth(args.state_total, 1_000, args.seed, checkpoints)
+    print(f"\nworkdir: {workdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Hashed text features: normalisation, stable hashing, weighting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from newsbeam.transforms.classify.features import FeatureConfig, hashed_features, normalize_text
+
+
+def test_normalize_repairs_broken_entities_and_splits_apostrophes():
+    text = "Japan #39;s players quot;strike quot; &lt;LOW.N&gt; Iraq's"
+    assert normalize_text(text) == " japan s players strike low n iraq s "
+
+
+def test_normalize_folds_digits_and_caps_words():
+    assert normalize_text("Won 28-21 in 2004") == " won 00 00 in 0000 "
+    assert normalize_text("Won 28-21", fold_digits=False) == " won 28 21 "
+    assert normalize_text("one two three four", max_words=2) == " one two "
+    assert normalize_text("") == normalize_text(None) == normalize_text(" ,; ") == " "
+
+
+def test_hash_values_are_fixed():
+    # The hash is part of the model file format: if these change, every
+    # saved model silently means something else.
+    words = FeatureConfig(hash_bits=16, char_weight=0, bigram_weight=0)
+    bigrams = FeatureConfig(hash_bits=16, char_weight=0, word_weight=0)
+    chars = FeatureConfig(hash_bits=16, word_weight=0, bigram_weight=0, char_min=3, char_max=3)
+    assert sorted(hashed_features(["Markets rally"], words).indices) == [9679, 64299]
+    assert sorted(hashed_features(["Markets rally"], bigrams).indices) == [28564]
+    assert sorted(hashed_features(["ab"], chars).indices) == [1861, 53895]
+
+
+def test_rows_do_not_depend_on_the_batch():
+    config = FeatureConfig(hash_bits=18)
+    texts = ["Rates rise again", "", "Striker scores twice in cup final", None, "Rates"]
+    together = hashed_features(texts, config).toarray()
+    for i, text in enumerate(texts):
+        alone = hashed_features([text], config).toarray()[0]
+        np.testing.assert_allclose(together[i], alone, rtol=1e-6)
+
+
+def test_empty_texts_give_empty_rows_and_groups_are_normalised():
+    config = FeatureConfig(hash_bits=20, word_weight=1.0, bigram_weight=1.0, char_weight=0.5)
+    matrix = hashed_features(["", "Central bank raises interest rates"], config)
+    assert matrix.shape == (2, 1 << 20)
+    assert matrix[0].nnz == 0
+    # Each group has unit norm times its weight; distinct groups rarely share
+    # a column at 2**20, so the row's squared norm is the sum of weights**2.
+    assert float(matrix[1].multiply(matrix[1]).sum()) == pytest.approx(1 + 1 + 0.25, rel=1e-3)
+    assert (matrix.data > 0).all()
+
+
+def test_sublinear_tf_and_idf_change_weights():
+    text = ["goal goal goal match"]
+    plain = FeatureConfig(hash_bits=16, bigram_weight=0, char_weight=0, sublinear_tf=False)
+    sub = FeatureConfig(hash_bits=16, bigram_weight=0, char_weight=0, sublinear_tf=True)
+    raw = sorted(hashed_features(text, plain).data)
+    damped = sorted(hashed_features(text, sub).data)
+    assert raw[1] / raw[0] == pytest.approx(3.0)
+    assert damped[1] / damped[0] == pytest.approx(1 + np.log(3))
+    idf = np.ones(1 << 16, dtype=np.float32)
+    column = hashed_features(["match"], plain).indices[0]
+    idf[column] = 5.0
+    weighted = hashed_features(text, plain, idf)
+    assert weighted[0, column] > hashed_features(text, plain)[0, column]
+
+
+def test_char_grams_within_words_do_not_span_spaces():
+    within = FeatureConfig(hash_bits=20, word_weight=0, bigram_weight=0, char_min=4, char_max=4)
+    across = FeatureConfig(
+        hash_bits=20,
+        word_weight=0,
+        bigram_weight=0,
+        char_min=4,
+        char_max=4,
+        char_within_words=False,
+    )
+    # " ab cd " has 4-grams " ab ", "ab c", "b cd", " cd " across words;
+    # within words only the two padded words remain.
+    assert hashed_features(["ab cd"], within).nnz == 2
+    assert hashed_features(["ab cd"], across).nnz == 4
+
+
+def test_config_is_validated_and_round_trips():
+    with pytest.raises(ValueError):
+        FeatureConfig(hash_bits=30)
+    with pytest.raises(ValueError):
+        FeatureConfig(char_min=4, char_max=2)
+    config = FeatureConfig(char_weight=0.25)
+    assert FeatureConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="unknown feature settings"):
+        FeatureConfig.from_dict({**config.to_dict(), "mystery": 1})

@@ -1,0 +1,266 @@
+"""Text -> hashed sparse feature rows for the topic model (pure, Beam-free).
+
+Features are hashed word unigrams, word bigrams and character n-grams, each
+group weighted by sublinear term frequency (1 + log tf), optionally scaled by
+an inverse document frequency learned at training time, L2-normalised per
+group and summed into one vector of ``2**hash_bits`` columns.
+
+The hash is our own and fully specified here (a polynomial hash over Unicode
+code points mod 2**64 followed by the splitmix64 finaliser), computed with
+numpy over a whole batch at once. It depends on nothing but numpy's uint64
+arithmetic, so a model file keeps meaning the same thing across Python,
+numpy and scikit-learn releases, and it is fast: no Python work per token.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+# Odd multiplier for the polynomial hash, so it is invertible mod 2**64.
+_P = 0x100000001B3
+_P_INV = pow(_P, -1, 2**64)
+_SPACE = ord(" ")
+# Salts keep the feature groups (and each n) apart in the shared hash space.
+_SALT_WORD = 0x9E3779B97F4A7C15
+_SALT_BIGRAM = 0xC2B2AE3D27D4EB4F
+_SALT_CHAR = 0x165667B19E3779F9
+
+# AG News and many feeds carry HTML entities with the leading '&' lost
+# ("Japan #39;s", "quot;abhorrent quot;"); repair them before unescaping.
+_BROKEN_NUMERIC_ENTITY = re.compile(r"(?<!&)#(\d{2,5});")
+_BROKEN_NAMED_ENTITY = re.compile(r"(?<![&\w])(quot|amp|lt|gt|apos|nbsp);")
+_NON_WORD = re.compile(r"[\W_]+")
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How text becomes a feature vector; saved inside every model file."""
+
+    hash_bits: int = 20
+    word_weight: float = 1.0
+    bigram_weight: float = 1.0
+    char_weight: float = 1.0
+    char_min: int = 2
+    char_max: int = 5
+    # True: character n-grams stay inside words (padded by spaces, like
+    # scikit-learn's "char_wb"); False: they may span a word boundary.
+    char_within_words: bool = True
+    sublinear_tf: bool = True
+    use_idf: bool = True
+    fold_digits: bool = True
+    # Only the headline and lead are read: AG News-style training text is a
+    # headline plus one or two sentences, and long bodies cost time for
+    # little gain (see benchmarks/README.md).
+    max_words: int = 250
+
+    def __post_init__(self) -> None:
+        if not 10 <= self.hash_bits <= 24:
+            raise ValueError(f"hash_bits must be in 10..24, got {self.hash_bits}")
+        if not 1 <= self.char_min <= self.char_max <= 8:
+            raise ValueError("need 1 <= char_min <= char_max <= 8")
+        if self.max_words < 1:
+            raise ValueError("max_words must be >= 1")
+        if min(self.word_weight, self.bigram_weight, self.char_weight) < 0:
+            raise ValueError("feature group weights must be >= 0")
+
+    @property
+    def n_features(self) -> int:
+        return 1 << self.hash_bits
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown feature settings: {sorted(unknown)}")
+        return cls(**data)
+
+
+def normalize_text(text: str | None, *, fold_digits: bool = True, max_words: int = 0) -> str:
+    """Lower-cased words separated by single spaces, padded by one space each side.
+
+    Apostrophes split words ("Iraq's" and the tokenised "Iraq 's" agree), HTML
+    entities are decoded, digits optionally become 0 so that "28 points" and
+    "31 points" share features.
+    """
+    if not text:
+        return " "
+    text = _BROKEN_NUMERIC_ENTITY.sub(r"&#\1;", text)
+    text = _BROKEN_NAMED_ENTITY.sub(r"&\1;", text)
+    text = unicodedata.normalize("NFKC", html.unescape(text)).casefold()
+    if fold_digits:
+        text = _DIGIT.sub("0", text)
+    words = _NON_WORD.sub(" ", text).split()
+    if max_words:
+        words = words[:max_words]
+    return " " + " ".join(words) + " " if words else " "
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads every input bit over the output bits."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@dataclass
+class _PowerTable:
+    """Cached P**i and P**-i mod 2**64, grown on demand."""
+
+    pow: np.ndarray = field(default_factory=lambda: np.ones(1, dtype=np.uint64))
+    inv: np.ndarray = field(default_factory=lambda: np.ones(1, dtype=np.uint64))
+
+    def ensure(self, n: int) -> None:
+        if len(self.pow) >= n:
+            return
+        size = max(n, 2 * len(self.pow))
+        with np.errstate(over="ignore"):
+            self.pow = np.concatenate(
+                ([np.uint64(1)], np.cumprod(np.full(size - 1, _P, dtype=np.uint64)))
+            )
+            self.inv = np.concatenate(
+                ([np.uint64(1)], np.cumprod(np.full(size - 1, _P_INV, dtype=np.uint64)))
+            )
+
+
+_POWERS = _PowerTable()
+
+
+class _Batch:
+    """A batch of normalised documents as one code-point array with prefix hashes."""
+
+    def __init__(self, docs: Sequence[str]) -> None:
+        joined = "".join(docs)
+        self.codes = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+        self.doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+        n = len(self.codes)
+        _POWERS.ensure(n + 1)
+        # prefix[i] = sum_{j<i} c_j * P**j  (mod 2**64); the hash of codes[a:b]
+        # is (prefix[b] - prefix[a]) * P**-a = sum_k c_{a+k} * P**k.
+        self.prefix = np.zeros(n + 1, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            np.cumsum(self.codes * _POWERS.pow[:n], out=self.prefix[1:])
+
+    def span_hash(self, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return (self.prefix[stop] - self.prefix[start]) * _POWERS.inv[start]
+
+
+def _group_entries(
+    docs: np.ndarray,
+    hashes: np.ndarray,
+    n_docs: int,
+    weight: float,
+    config: FeatureConfig,
+    idf: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One feature group as sorted unique (doc, column) keys and their values.
+
+    Values are (sublinear) counts times idf, L2-normalised per document and
+    scaled by the group's weight. Unsigned on purpose: every value stays >= 0,
+    which the naive Bayes half of the model needs.
+    """
+    columns = (_mix(hashes) >> np.uint64(64 - config.hash_bits)).astype(np.int64)
+    keys, counts = np.unique((docs << config.hash_bits) | columns, return_counts=True)
+    values = counts.astype(np.float64)
+    if config.sublinear_tf:
+        values = 1.0 + np.log(values)
+    if idf is not None:
+        values *= idf[keys & (config.n_features - 1)]
+    rows = keys >> config.hash_bits
+    norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n_docs))
+    values *= weight / norms[rows]
+    return keys, values
+
+
+def _assemble(
+    keys: list[np.ndarray], values: list[np.ndarray], n_docs: int, config: FeatureConfig
+) -> sparse.csr_matrix:
+    """Sum the groups' entries (they may share a column) into one CSR matrix."""
+    if not keys:
+        return sparse.csr_matrix((n_docs, config.n_features), dtype=np.float32)
+    unique_keys, position = np.unique(np.concatenate(keys), return_inverse=True)
+    data = np.bincount(position, weights=np.concatenate(values)).astype(np.float32)
+    rows = unique_keys >> config.hash_bits
+    indptr = np.searchsorted(rows, np.arange(n_docs + 1))
+    indices = (unique_keys & (config.n_features - 1)).astype(np.int32)
+    return sparse.csr_matrix((data, indices, indptr), shape=(n_docs, config.n_features))
+
+
+def hashed_features(
+    texts: Sequence[str | None],
+    config: FeatureConfig,
+    idf: np.ndarray | None = None,
+) -> sparse.csr_matrix:
+    """One feature row per text (float32 CSR, ``config.n_features`` columns)."""
+    docs = [
+        normalize_text(t, fold_digits=config.fold_digits, max_words=config.max_words) for t in texts
+    ]
+    n_docs = len(docs)
+    keys: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    if n_docs == 0:
+        return _assemble(keys, values, n_docs, config)
+
+    def add_group(docs_of: np.ndarray, hashes: np.ndarray, weight: float) -> None:
+        group_keys, group_values = _group_entries(docs_of, hashes, n_docs, weight, config, idf)
+        keys.append(group_keys)
+        values.append(group_values)
+
+    batch = _Batch(docs)
+    is_space = batch.codes == _SPACE
+    # Every document is " w1 w2 ... wn ", so words never run across documents.
+    boundary = np.flatnonzero(np.diff(is_space.astype(np.int8)))
+    word_start = boundary[0::2] + 1
+    word_stop = boundary[1::2] + 1
+
+    if len(word_start) and (config.word_weight or config.bigram_weight):
+        word_hash = batch.span_hash(word_start, word_stop)
+        word_doc = batch.doc_of[word_start]
+        if config.word_weight:
+            add_group(word_doc, word_hash ^ np.uint64(_SALT_WORD), config.word_weight)
+        same_doc = word_doc[1:] == word_doc[:-1]
+        if config.bigram_weight and same_doc.any():
+            with np.errstate(over="ignore"):
+                first = _mix(word_hash[:-1] ^ np.uint64(_SALT_BIGRAM))
+                pair = first * np.uint64(_P) + word_hash[1:]
+            add_group(word_doc[:-1][same_doc], pair[same_doc], config.bigram_weight)
+
+    if config.char_weight:
+        char_docs: list[np.ndarray] = []
+        char_hashes: list[np.ndarray] = []
+        n_codes = len(batch.codes)
+        space_count = np.concatenate(([0], np.cumsum(is_space)))
+        for n in range(config.char_min, config.char_max + 1):
+            if n_codes < n:
+                break
+            start = np.arange(n_codes - n + 1, dtype=np.int64)
+            stop = start + n
+            keep = batch.doc_of[start] == batch.doc_of[stop - 1]
+            if n == 1:
+                keep &= ~is_space[start]  # documents hold single spaces only
+            if config.char_within_words and n > 2:
+                keep &= (space_count[stop - 1] - space_count[start + 1]) == 0
+            start, stop = start[keep], stop[keep]
+            salt = np.uint64((_SALT_CHAR * n) % 2**64)
+            char_hashes.append(batch.span_hash(start, stop) ^ salt)
+            char_docs.append(batch.doc_of[start])
+        if char_hashes:
+            add_group(np.concatenate(char_docs), np.concatenate(char_hashes), config.char_weight)
+
+    return _assemble(keys, values, n_docs, config)

@@ -1,0 +1,303 @@
+"""DeduplicateBatch: exact and near-duplicate labels across a whole batch run.
+
+Every step is a keyed Beam transform, so the work spreads over workers; no
+step holds the articles, or their sketches, in one place:
+
+1. Sketch each article (content hash, shingle sets, LSH band keys) and set
+   its `content_hash`. A compact record per id (hash, order key, band keys)
+   is reduced to one version per id: a replayed id is one article.
+2. Exact: group compact records by content hash; every copy links to the
+   earliest one with that text (its "text representative").
+3. Candidates: group by LSH band key; a bucket pairs its members (one per
+   distinct text, neighbours only in oversized buckets); `Distinct` merges
+   the pairs found in several bands.
+4. Verify: each pair is joined with both sketches by id (the only join over
+   all sketches) and kept only if the measured Jaccard and opening overlap
+   pass (`similarity.verified_similarity`).
+5. Clusters: exact and verified edges go into a union-find `CombineFn` whose
+   root is always the representative (earliest published_at, None last, then
+   id). Partial forests are built in parallel and merged; the forest holds
+   (order key, content hash) of articles that have a duplicate, no text.
+6. Labels: same text as the representative -> exact (1.0); otherwise near,
+   with the measured Jaccard between the article's text and the
+   representative's, computed on the sketches of verified articles only. In a
+   chain A~B~C that value can be below the threshold: C reached A through B.
+7. Join labels back by id; every input copy gets the same label.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.metrics import Metrics
+
+from newsbeam.schemas.article import Article
+from newsbeam.transforms.dedup.clusters import Edge, Node, RepresentativeForest
+from newsbeam.transforms.dedup.config import DedupConfig
+from newsbeam.transforms.dedup.labels import STATUSES, exact_label, near_label, unique_label
+from newsbeam.transforms.dedup.similarity import similarity, verified_similarity
+from newsbeam.transforms.dedup.sketch import ArticleSketch, build_sketch
+
+LOG = logging.getLogger(__name__)
+NAMESPACE = "newsbeam.dedup"
+
+_STATUS_COUNTERS = {status: Metrics.counter(NAMESPACE, status) for status in STATUSES}
+_REPLAYED = Metrics.counter(NAMESPACE, "replayed_id")
+_CANDIDATES = Metrics.counter(NAMESPACE, "candidate_pairs")
+_VERIFIED = Metrics.counter(NAMESPACE, "verified_pairs")
+_OVERSIZED = Metrics.counter(NAMESPACE, "oversized_bucket")
+
+# (content hash, order key, band keys, has text): what grouping needs of an article.
+_Compact = tuple[str, tuple, tuple[bytes, ...], bool]
+_SUBSET = "verified_sketch"
+_REQUEST = "similarity_request"
+
+
+class _SketchFn(beam.DoFn):
+    """Article -> (id, (article with content_hash, sketch))."""
+
+    def __init__(self, config: DedupConfig) -> None:
+        self._config = config
+
+    def process(self, article: Article) -> Iterator[tuple[str, tuple[Article, ArticleSketch]]]:
+        sketch = build_sketch(article.id, article.text or "", article.published_at, self._config)
+        yield article.id, (article.replace(content_hash=sketch.content_hash), sketch)
+
+
+def _compact(article_id: str, sketch: ArticleSketch) -> tuple[str, _Compact]:
+    return article_id, (sketch.content_hash, sketch.order, sketch.bands, sketch.has_text)
+
+
+def _chosen(sketches: Iterable[ArticleSketch]) -> ArticleSketch:
+    # The version of a replayed id that `CombinePerKey(min)` picks for its compact
+    # record (lowest content hash, then order): every step must use the same one.
+    return min(sketches, key=lambda s: (s.content_hash, s.order))
+
+
+def _exact_edges(group: tuple[str, Iterable[tuple]]) -> Iterator[Edge]:
+    digest, orders = group
+    nodes = sorted((order, digest) for order in orders)
+    for member in nodes[1:]:
+        yield nodes[0], member
+
+
+def _band_records(article_id: str, compact: _Compact) -> Iterator[tuple[bytes, Node]]:
+    digest, order, bands, _ = compact
+    for band in bands:
+        yield band, (order, digest)
+
+
+def _bucket_pairs(
+    bucket: tuple[bytes, Iterable[Node]], max_bucket_size: int, hot_neighbours: int
+) -> Iterator[tuple[str, str]]:
+    """Candidate pairs (earlier id, later id) of one LSH bucket."""
+    seen_hashes: set[str] = set()
+    members: list[str] = []
+    # Exact copies are linked by the exact step: pair one copy per text only.
+    for order, digest in sorted(bucket[1]):
+        if digest not in seen_hashes:
+            seen_hashes.add(digest)
+            members.append(order[2])
+    window = len(members)
+    if len(members) > max_bucket_size:
+        _OVERSIZED.inc()
+        LOG.debug("LSH bucket with %d texts: pairing neighbours only", len(members))
+        window = hot_neighbours
+    for i, first in enumerate(members):
+        for second in members[i + 1 : i + 1 + window]:
+            yield first, second
+
+
+def _route(item: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, tuple[str, Any]]]:
+    """Send an article's sketch to the partners it must be compared with."""
+    article_id, joined = item
+    if not joined["sketch"]:
+        return
+    sketch = _chosen(joined["sketch"]).without_bands()
+    for partner in joined["to"]:
+        yield partner, ("other", sketch)
+    if joined["is_target"]:
+        yield article_id, ("self", sketch)
+
+
+class _GatherPairs(beam.PTransform):
+    """Pairs (a, b) -> (b, (sketch of b, [sketches of every a paired with b])).
+
+    One CoGroupByKey over `sketches` routes each sketch to where it is needed,
+    then only the routed sketches are grouped.
+    """
+
+    def __init__(self, sketches: beam.PCollection, label: str | None = None) -> None:
+        super().__init__(label)
+        self._sketches = sketches
+
+    def expand(self, pairs: beam.PCollection) -> beam.PCollection:
+        targets = pairs | "Target" >> beam.MapTuple(lambda a, b: (b, None))
+        return (
+            {"sketch": self._sketches, "to": pairs, "is_target": targets}
+            | "Route" >> beam.CoGroupByKey()
+            | "Send" >> beam.FlatMap(_route)
+            | "Gather" >> beam.GroupByKey()
+            | "Split" >> beam.FlatMap(_split_gathered)
+        )
+
+
+def _split_gathered(
+    item: tuple[str, Iterable[tuple[str, ArticleSketch]]],
+) -> Iterator[tuple[str, tuple[ArticleSketch, list[ArticleSketch]]]]:
+    article_id, tagged = item
+    own = [s for tag, s in tagged if tag == "self"]
+    others = [s for tag, s in tagged if tag == "other"]
+    if own and others:
+        yield article_id, (own[0], others)
+
+
+class _VerifyFn(beam.DoFn):
+    """Gathered pairs -> verified near edges (+ the sketches of verified articles)."""
+
+    def __init__(self, config: DedupConfig) -> None:
+        self._config = config
+
+    def process(self, item: tuple[str, tuple[ArticleSketch, list[ArticleSketch]]]):
+        _, (sketch, others) = item
+        verified_any = False
+        for other in others:
+            _CANDIDATES.inc()
+            if verified_similarity(other, sketch, self._config) is None:
+                continue
+            _VERIFIED.inc()
+            verified_any = True
+            yield (other.order, other.content_hash), (sketch.order, sketch.content_hash)
+            yield pvalue.TaggedOutput(_SUBSET, (other.id, other))
+        if verified_any:
+            yield pvalue.TaggedOutput(_SUBSET, (sketch.id, sketch))
+
+
+class _ForestCombineFn(beam.CombineFn):
+    """Duplicate edges -> RepresentativeForest (partial forests merge associatively)."""
+
+    def create_accumulator(self) -> RepresentativeForest:
+        return RepresentativeForest()
+
+    def add_input(self, forest: RepresentativeForest, edge: Edge) -> RepresentativeForest:
+        forest.union(edge[0], edge[1])
+        return forest
+
+    def merge_accumulators(self, forests: Iterable[RepresentativeForest]) -> RepresentativeForest:
+        forests = iter(forests)
+        merged = next(forests, None) or RepresentativeForest()
+        for forest in forests:
+            merged.merge(forest)
+        return merged
+
+    def extract_output(self, forest: RepresentativeForest) -> RepresentativeForest:
+        return forest
+
+
+def _plan_labels(forest: RepresentativeForest) -> Iterator[Any]:
+    """Exact labels directly; near ones as requests ((text rep, representative), id)."""
+    for assignment in forest.assignments():
+        if assignment.same_text:
+            yield assignment.id, exact_label(assignment.representative)
+        else:
+            pair = (assignment.text_representative, assignment.representative)
+            yield pvalue.TaggedOutput(_REQUEST, (pair, assignment.id))
+
+
+def _pair_similarity(
+    item: tuple[str, tuple[ArticleSketch, list[ArticleSketch]]],
+) -> Iterator[tuple[tuple[str, str], float]]:
+    representative_id, (representative, texts) = item
+    for text in texts:
+        yield (text.id, representative_id), similarity(text, representative)
+
+
+def _near_labels(item: tuple[tuple[str, str], dict[str, list[Any]]]):
+    (_, representative), joined = item
+    if not joined["similarity"]:  # cannot happen: every request is measured
+        LOG.error("no similarity measured for %s", item[0])
+        return
+    value = joined["similarity"][0]
+    for article_id in joined["member"]:
+        yield article_id, near_label(representative, value)
+
+
+def _apply_label(item: tuple[str, dict[str, list[Any]]]) -> Iterator[Article]:
+    _, joined = item
+    label = joined["label"][0] if joined["label"] else unique_label()
+    copies = joined["article"]
+    if len(copies) > 1:
+        _REPLAYED.inc(len(copies) - 1)
+    for article in copies:
+        _STATUS_COUNTERS[label["status"]].inc()
+        yield article.replace(duplicate=dict(label))
+
+
+class DeduplicateBatch(beam.PTransform):
+    """PCollection[Article] -> PCollection[Article] with content_hash and duplicate set."""
+
+    def __init__(self, config: DedupConfig | None = None, label: str | None = None) -> None:
+        super().__init__(label)
+        self._config = config or DedupConfig()
+
+    def expand(self, articles: beam.PCollection) -> beam.PCollection:
+        config = self._config
+        sketched = articles | "Sketch" >> beam.ParDo(_SketchFn(config))
+        keyed_articles = sketched | "KeyArticle" >> beam.MapTuple(lambda i, pair: (i, pair[0]))
+        sketches = sketched | "KeySketch" >> beam.MapTuple(lambda i, pair: (i, pair[1]))
+        compact = (
+            sketches
+            | "Compact" >> beam.MapTuple(_compact)
+            | "OneVersionPerId" >> beam.CombinePerKey(min)
+        )
+
+        exact_edges = (
+            compact
+            | "ByContentHash" >> beam.FlatMapTuple(lambda _, c: [(c[0], c[1])] if c[3] else [])
+            | "GroupExact" >> beam.GroupByKey()
+            | "ExactEdges" >> beam.FlatMap(_exact_edges)
+        )
+
+        candidate_pairs = (
+            compact
+            | "BandKeys" >> beam.FlatMapTuple(_band_records)
+            | "GroupBand" >> beam.GroupByKey()
+            | "BucketPairs"
+            >> beam.FlatMap(_bucket_pairs, config.max_bucket_size, config.hot_bucket_neighbours)
+            | "DistinctPairs" >> beam.Distinct()
+        )
+        verified = (
+            candidate_pairs
+            | "GatherCandidates" >> _GatherPairs(sketches)
+            | "Verify" >> beam.ParDo(_VerifyFn(config)).with_outputs(_SUBSET, main="edges")
+        )
+        verified_sketches = verified[_SUBSET] | "OnePerVerifiedId" >> beam.CombinePerKey(_chosen)
+
+        plan = (
+            (exact_edges, verified.edges)
+            | "AllEdges" >> beam.Flatten()
+            | "Clusters" >> beam.CombineGlobally(_ForestCombineFn())
+            | "Assign" >> beam.FlatMap(_plan_labels).with_outputs(_REQUEST, main="exact")
+        )
+        similarities = (
+            plan[_REQUEST]
+            | "RequestedPairs" >> beam.Map(lambda request: request[0])
+            | "DistinctRequests" >> beam.Distinct()
+            | "GatherRequested" >> _GatherPairs(verified_sketches)
+            | "Measure" >> beam.FlatMap(_pair_similarity)
+        )
+        near_labels = (
+            {"similarity": similarities, "member": plan[_REQUEST]}
+            | "JoinSimilarity" >> beam.CoGroupByKey()
+            | "NearLabels" >> beam.FlatMap(_near_labels)
+        )
+        labels = (plan.exact, near_labels) | "AllLabels" >> beam.Flatten()
+        return (
+            {"article": keyed_articles, "label": labels}
+            | "JoinLabels" >> beam.CoGroupByKey()
+            | "ApplyLabel" >> beam.FlatMap(_apply_label)
+        )
