@@ -90,3 +90,17 @@ def test_golden_covers_every_document(golden: dict) -> None:
     keys = {doc.key for gen in (fixture_docs, corpus_docs, mutant_docs) for doc in gen()}
     stored = {key for key in golden["digests"] if key.split("/")[0] in {"text", "corpus", "mutant"}}
     assert keys == stored
+
+
+def test_without_decisions_the_rest_is_the_same(cleaner: TextCleaner) -> None:
+    """`decisions=False` (the Beam stage) only leaves the line decisions out."""
+    for doc in list(fixture_docs()) + list(mutant_docs())[::4]:
+        full = cleaner.clean(doc.text, title=doc.title)
+        lean = cleaner.clean(doc.text, title=doc.title, decisions=False)
+        assert lean.decisions == ()
+        assert (lean.text, lean.removed, lean.title, lean.authors) == (
+            full.text,
+            full.removed,
+            full.title,
+            full.authors,
+        ), doc.key

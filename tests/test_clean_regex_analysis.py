@@ -161,9 +161,7 @@ def test_only_two_non_ascii_characters_lower_case_to_ascii() -> None:
     only non-ASCII characters whose lower case starts with an ASCII character, and
     case-insensitively they match exactly that letter."""
     found = [
-        c
-        for c in map(chr, range(128, sys.maxunicode + 1))
-        if c.lower()[:1].isascii() and c.lower()
+        c for c in map(chr, range(128, sys.maxunicode + 1)) if c.lower()[:1].isascii() and c.lower()
     ]
     assert found == ["\u0130", "\u212a"]
     for c in found:

@@ -5,19 +5,22 @@ order, that applies to the line (its `max_words` and `zone`) and one of whose
 patterns matches it (`PatternRule.matches`). Asking every rule in turn ran
 ~60 regexes per line, while most lines are article prose that no rule matches.
 
-The index gets the same answer with less work. Per kind of line (the rules that
-apply to a line of that many words in that zone: a "plan", built on first use):
+The index gets the same answer with less work:
 
 - most patterns can only match at the line start. Those whose first character
   is known (`^(read|related)...` starts with "r") are joined, in rule order, into
   one alternation per first character of the line, each pattern in a group of
   its own. One `match` tries them in order and stops at the first that matches,
   so the group that matched (`lastindex`) names the first rule with a matching
-  start-anchored pattern. A line starting with "t" never tries the "r" patterns;
-- the other patterns run one by one, in rule order and only for rules before
-  that one, and only when the line contains one of the strings every match of
-  the pattern contains (`regex_analysis.required_literals`): `[^»›]{1,60}...`
-  only runs on lines with "»" or "›".
+  start-anchored pattern (when that rule does not apply to the line, the
+  patterns after it are tried one by one). A line starting with "t" never
+  tries the "r" patterns;
+- the other patterns run one by one, in rule order and only for applicable
+  rules before that one, and only when the line contains one of the strings
+  every match of the pattern contains (`regex_analysis.required_literals`):
+  `[^»›]{1,60}...` only runs on lines with "»" or "›". Which rules apply
+  depends on the line's word count and zone: the list is made once per kind
+  of line ("plan").
 
 Case modes are those of `PatternRule.matches`: a case-insensitive pattern
 written in lower case runs case-sensitively on the lower-cased line; any
@@ -58,23 +61,28 @@ class _PatternPlan:
     joinable: bool  # may be embedded in an alternation
 
 
-# (first group index -> position in the plan's rules, compiled alternation)
-_Union = tuple[re.Pattern[str] | None, tuple[int, ...]]
+@dataclass(frozen=True, slots=True)
+class _Union:
+    """The joined patterns a line starting with some character can match."""
+
+    pattern: re.Pattern[str] | None  # their alternation, in rule order
+    patterns: tuple[_PatternPlan, ...]
+    group_pattern: tuple[int, ...]  # group index -> index in `patterns` (-1: inner group)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _LinePlan:
-    """What to run for lines of one word-count bucket and zone."""
+    """The rules that apply to lines of one word-count bucket and zone."""
 
-    rules: tuple[PatternRule, ...]  # the rules that apply, in file order
+    rules: tuple[PatternRule, ...]  # in file order
     position: dict[int, int]  # rule index in the file -> position in `rules`
-    # Start-anchored patterns joined per first character of the lower-cased line.
-    lower_joined: list[_PatternPlan]  # on the lower-cased line
-    other_joined: list[_PatternPlan]  # on the line as is
-    # The rest, in rule order: (position in `rules`, pattern, on_lower, anchored, needles).
+    # The patterns not joined, in rule order:
+    # (position in `rules`, pattern, on_lower, anchored, needles).
     singles: tuple[tuple[int, re.Pattern[str], bool, bool, tuple[str, ...]], ...]
-    lower_unions: dict[str, _Union]  # by the line's first character (lower-cased)
-    other_unions: dict[str, _Union]  # by the same, "" for a non-ASCII one
+    # The joined patterns of these rules, by the line's first character
+    # (lower-cased; for patterns on the line as is, "" for a non-ASCII one).
+    lower_unions: dict[str, _Union]
+    other_unions: dict[str, _Union]
 
 
 class PatternIndex:
@@ -82,11 +90,27 @@ class PatternIndex:
 
     def __init__(self, rules: tuple[PatternRule, ...]) -> None:
         self.rules = rules
-        self._patterns = [
+        patterns = [
             _prepare(index, pattern)
             for index, rule in enumerate(rules)
             for pattern in rule.patterns
         ]
+        # Start-anchored patterns are joined unless they could start with anything
+        # and can be skipped by their required strings instead (`[^»›]{1,60}...`).
+        joined = [
+            p
+            for p in patterns
+            if p.anchored and p.joinable and (p.first is not None or not p.needles)
+        ]
+        self._lower_joined = [p for p in joined if p.on_lower]
+        self._other_joined = [p for p in joined if not p.on_lower]
+        for group in (self._lower_joined, self._other_joined):
+            if group and _compile_union(group) is None:
+                group.clear()  # they do not compile together: each runs alone
+        self._singles = [
+            p for p in patterns if p not in self._lower_joined and p not in self._other_joined
+        ]
+        self._unions_by_patterns: dict[tuple[int, ...], _Union] = {}
         # Lines whose word count falls between the same two `max_words` limits
         # have the same applicable rules: one plan per bucket and zone.
         self._limits = sorted({r.max_words for r in rules if r.max_words is not None})
@@ -105,19 +129,13 @@ class PatternIndex:
             plan = self._plans[key] = self._plan(words, in_header, in_tail)
         best = len(plan.rules)
         first = lower[0]
-        union, group_rule = plan.lower_unions.get(first) or self._union(plan, first, True)
-        if union is not None:
-            found = union.match(lower)
-            if found is not None:
-                best = group_rule[found.lastindex]
+        union = plan.lower_unions.get(first) or self._union(plan, first, True)
+        if union.pattern is not None:
+            best = _first_applicable(union, union.pattern.match(lower), lower, plan.position, best)
         other_first = first if first.isascii() else ""
-        union, group_rule = plan.other_unions.get(other_first) or self._union(
-            plan, other_first, False
-        )
-        if union is not None:
-            found = union.match(text)
-            if found is not None:
-                best = min(best, group_rule[found.lastindex])
+        union = plan.other_unions.get(other_first) or self._union(plan, other_first, False)
+        if union.pattern is not None:
+            best = _first_applicable(union, union.pattern.match(text), text, plan.position, best)
         for position, pattern, on_lower, anchored, needles in plan.singles:
             if position >= best:
                 break
@@ -142,40 +160,61 @@ class PatternIndex:
                 and (rule.zone != "tail" or in_tail)
             ):
                 position[index] = len(position)
-        patterns = [p for p in self._patterns if p.rule in position]
-        # Start-anchored patterns are joined unless they could start with anything
-        # and can be skipped by their required strings instead (`[^»›]{1,60}...`).
-        joined = [p for p in patterns if p.anchored and (p.first is not None or not p.needles)]
-        lower_joined = [p for p in joined if p.on_lower and p.joinable]
-        other_joined = [p for p in joined if not p.on_lower and p.joinable]
-        for group in (lower_joined, other_joined):
-            if group and _compile_union(group) is None:
-                group.clear()  # they do not compile together: each runs alone
-        rest = [p for p in patterns if p not in lower_joined and p not in other_joined]
         return _LinePlan(
             rules=tuple(self.rules[index] for index in position),
             position=position,
-            lower_joined=lower_joined,
-            other_joined=other_joined,
             singles=tuple(
-                (position[p.rule], p.pattern, p.on_lower, p.anchored, p.needles) for p in rest
+                (position[p.rule], p.pattern, p.on_lower, p.anchored, p.needles)
+                for p in self._singles
+                if p.rule in position
             ),
             lower_unions={},
             other_unions={},
         )
 
     def _union(self, plan: _LinePlan, first: str, on_lower: bool) -> _Union:
-        """The plan's joined patterns that a line starting with `first` can match
-        ("" = any first character), as one alternation."""
-        joined = plan.lower_joined if on_lower else plan.other_joined
-        chosen = [p for p in joined if p.first is None or not first or first in p.first]
-        group_rule = [-1]
-        for p in chosen:
-            group_rule.append(plan.position[p.rule])
-            group_rule.extend([-1] * p.pattern.groups)  # the pattern's own groups
-        union = (_compile_union(chosen) if chosen else None), tuple(group_rule)
+        """The plan's joined patterns a line starting with `first` can match ("" =
+        any first character), as one alternation (made once for every plan and
+        character that choose the same patterns)."""
+        joined = self._lower_joined if on_lower else self._other_joined
+        chosen = [
+            i
+            for i, p in enumerate(joined)
+            if p.rule in plan.position and (p.first is None or not first or first in p.first)
+        ]
+        key = (on_lower, *chosen)
+        union = self._unions_by_patterns.get(key)
+        if union is None:
+            patterns = tuple(joined[i] for i in chosen)
+            group_pattern = [-1]
+            for index, p in enumerate(patterns):
+                group_pattern.append(index)
+                group_pattern.extend([-1] * p.pattern.groups)  # the pattern's own groups
+            union = self._unions_by_patterns[key] = _Union(
+                pattern=_compile_union(list(patterns)) if patterns else None,
+                patterns=patterns,
+                group_pattern=tuple(group_pattern),
+            )
         (plan.lower_unions if on_lower else plan.other_unions)[first] = union
         return union
+
+
+def _first_applicable(
+    union: _Union, found: re.Match[str] | None, line: str, position: dict[int, int], best: int
+) -> int:
+    """The position of the first applicable rule with a matching pattern of the
+    union (or `best` if it comes first): the pattern that matched if its rule
+    applies, else the next of the union's patterns that applies and matches."""
+    if found is None:
+        return best
+    index = union.group_pattern[found.lastindex]
+    rule = union.patterns[index].rule
+    if rule in position:
+        return min(best, position[rule])
+    for p in union.patterns[index + 1 :]:
+        if p.rule in position and position[p.rule] < best and p.pattern.match(line):
+            return position[p.rule]
+    return best
 
 
 def _prepare(rule: int, pattern: re.Pattern[str]) -> _PatternPlan:

@@ -54,10 +54,16 @@ def whitespace_chars() -> frozenset[str]:
 def _parse(pattern: re.Pattern[str]):
     if _sre_parse is None or not isinstance(pattern.pattern, str):
         return None
+    return _parse_source(pattern.pattern, pattern.flags)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_source(source: str, flags: int):
+    """The parse tree (read-only: shared by every analysis of the same pattern)."""
     try:
-        return _sre_parse.parse(pattern.pattern, pattern.flags)
+        return _sre_parse.parse(source, flags)
     except Exception:  # noqa: BLE001 - an analysis failure only costs speed
-        log.debug("cannot analyse regex %r", pattern.pattern, exc_info=True)
+        log.debug("cannot analyse regex %r", source, exc_info=True)
         return None
 
 

@@ -202,9 +202,10 @@ class TextCleaner:
 
     # ------------------------------------------------------------------ public
 
-    def clean(self, text: str, *, title: str | None = None) -> CleanResult:
+    def clean(self, text: str, *, title: str | None = None, decisions: bool = True) -> CleanResult:
         """Clean one article text. `title`, when the record already carries one,
-        identifies the headline line in the text."""
+        identifies the headline line in the text. `decisions=False` leaves
+        `CleanResult.decisions` empty (cheaper when no one looks at them)."""
         lines = [self._features(i, t) for i, t in enumerate(normalize_lines(text)) if t]
         self._apply_patterns(lines)
         self._apply_repeats(lines)
@@ -214,22 +215,23 @@ class TextCleaner:
 
         kept = [line.text for line in lines if not line.removed]
         removed = Counter(line.reason for line in lines if line.reason is not None)
-        decisions = tuple(
-            LineDecision(
-                number=line.index + 1,
-                text=line.text,
-                kept=not line.removed,
-                rule=line.rule,
-                reason=line.reason,
-            )
-            for line in lines
-        )
         return CleanResult(
             text="\n\n".join(kept),
             removed=dict(sorted(removed.items())),
             title=found_title,
             authors=authors,
-            decisions=decisions,
+            decisions=tuple(
+                LineDecision(
+                    number=line.index + 1,
+                    text=line.text,
+                    kept=line.reason is None,
+                    rule=line.rule,
+                    reason=line.reason,
+                )
+                for line in lines
+            )
+            if decisions
+            else (),
         )
 
     # ---------------------------------------------------------------- features
