@@ -21,7 +21,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from newsbeam.transforms.clean.pattern_index import PatternIndex
-from newsbeam.transforms.clean.regex_analysis import is_start_anchored, required_literals
+from newsbeam.transforms.clean.regex_analysis import (
+    first_chars,
+    has_group_references,
+    is_start_anchored,
+    required_literals,
+)
 from newsbeam.transforms.clean.rules import RuleSet
 from newsbeam.transforms.clean.text_normalizer import normalize_line, normalize_lines
 
@@ -199,6 +204,12 @@ class TextCleaner:
             (prefix, is_start_anchored(prefix), tuple(sorted(required_literals(prefix) or ())))
             for prefix in ruleset.repeat.prefixes
         )
+        # Byline patterns are only tried on lines starting with a character one
+        # of them can start with (None: any line); date-line patterns as one
+        # alternation when they combine (any of them matching is all that counts).
+        self._byline_first = _first_chars_of(ruleset.byline.patterns)
+        self._date_line = _any_of(ruleset.date_line.patterns)
+        self._max_suffix_chars = max(map(len, ruleset.byline.name_suffixes), default=0)
 
     # ------------------------------------------------------------------ public
 
@@ -213,7 +224,7 @@ class TextCleaner:
         self._apply_headline_lists(lines)
         self._apply_trailing(lines)
 
-        kept = [line.text for line in lines if not line.removed]
+        kept = [line.text for line in lines if line.reason is None]
         removed = Counter(line.reason for line in lines if line.reason is not None)
         return CleanResult(
             text="\n\n".join(kept),
@@ -330,8 +341,12 @@ class TextCleaner:
     def _strip_prefix(self, text: str) -> str:
         """The text without its first matching source prefix ("(Bloomberg) — ")."""
         for prefix, anchored, needles in self._repeat_prefixes:
-            if needles and not any(needle in text for needle in needles):
-                continue
+            for needle in needles:
+                if needle in text:
+                    break
+            else:
+                if needles:
+                    continue
             if anchored:
                 found = prefix.match(text)
                 stripped = text[found.end() :] if found is not None else text
@@ -404,6 +419,9 @@ class TextCleaner:
         rule = self.rules.byline
         if line.words > 16 or line.question:
             return None
+        first = line.text[0].lower()[:1]
+        if self._byline_first is not None and first.isascii() and first not in self._byline_first:
+            return None
         for pattern in rule.patterns:
             match = pattern.match(line.text)
             if match:
@@ -413,7 +431,7 @@ class TextCleaner:
         return None
 
     def _is_date_line(self, line: _Line) -> bool:
-        return line.words <= 14 and any(p.match(line.text) for p in self.rules.date_line.patterns)
+        return line.words <= 14 and any(p.match(line.text) for p in self._date_line)
 
     def _is_headline(self, line: _Line) -> bool:
         rule = self.rules.title
@@ -455,10 +473,12 @@ class TextCleaner:
                 date_at.add(position)
         # A role line ("Senior Reporter") belongs to the byline around it.
         scan = min(len(open_lines), byline_rule.scan_lines)
+        # (Lower-casing never shortens a text: longer lines cannot be a role.)
         role_at = {
             p
             for p in range(scan)
-            if (open_lines[p].lower or open_lines[p].text.lower()) in byline_rule.name_suffixes
+            if len(open_lines[p].text) <= self._max_suffix_chars
+            and open_lines[p].text.lower() in byline_rule.name_suffixes
         }
         byline_at |= role_at
         # A bare name next to a date line (or next to a role line above one) is a
@@ -599,6 +619,30 @@ class TextCleaner:
                 line.rule, line.reason = "trailing", rule.reason_headline
             else:
                 line.rule, line.reason = "trailing", rule.reason_other
+
+
+def _first_chars_of(patterns: tuple[re.Pattern[str], ...]) -> frozenset[str] | None:
+    """What `line[0].lower()` can be for one of `patterns` to match at the line
+    start (a non-ASCII character: always possible); None when unknown."""
+    chars: set[str] = set()
+    for pattern in patterns:
+        first = first_chars(pattern, fold_case=True) if is_start_anchored(pattern) else None
+        if first is None:
+            return None
+        chars |= first
+    return frozenset(chars)
+
+
+def _any_of(patterns: tuple[re.Pattern[str], ...]) -> tuple[re.Pattern[str], ...]:
+    """The patterns as one alternation (same flags, no group references), else as they are."""
+    if len(patterns) < 2 or len({p.flags for p in patterns}) != 1:
+        return patterns
+    if any(has_group_references(p) for p in patterns):
+        return patterns
+    try:
+        return (re.compile("|".join(f"(?:{p.pattern})" for p in patterns), patterns[0].flags),)
+    except re.error:
+        return patterns
 
 
 def _key(lowered: str) -> str:

@@ -40,7 +40,7 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 def normalize_lines(text: str) -> list[str]:
     """Normalise a whole text into its lines (what `normalize_text` joins with "\\n")."""
     if not text.isascii():  # ASCII is NFC already and cannot be mojibake
-        if _MOJIBAKE_HINT.search(text) and is_bad(text):
+        if _may_be_mojibake(text) and is_bad(text):
             text = fix_encoding(text)
         text = unicodedata.normalize("NFC", text)
     # Most lines are printable: no control, format or separator character, and
@@ -55,10 +55,16 @@ def normalize_lines(text: str) -> list[str]:
             lines[i] = " ".join(line.split())
     else:
         return lines
-    lines = _LINE_BREAKS.sub("\n", text).split("\n")
-    for i, line in enumerate(lines):
-        lines[i] = " ".join(line.split()) if line.isprintable() else _normalize_unprintable(line)
-    return lines
+    return [
+        " ".join(line.split()) if line.isprintable() else _normalize_unprintable(line)
+        for line in _LINE_BREAKS.sub("\n", text).split("\n")
+    ]
+
+
+def _may_be_mojibake(text: str) -> bool:
+    # The hint's lead characters (U+00C2..U+00F4) are all 0xC3 0x.. in UTF-8: a
+    # byte search (memchr) spares the regex on texts without any of them.
+    return b"\xc3" in text.encode("utf-8", "surrogatepass") and bool(_MOJIBAKE_HINT.search(text))
 
 
 def _normalize_unprintable(line: str) -> str:
