@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass
 
 from newsbeam.transforms.clean.regex_analysis import (
+    RegexSource,
     first_chars,
     has_group_references,
     is_start_anchored,
@@ -50,8 +51,10 @@ class _PatternPlan:
     """One pattern of one rule, prepared for the index."""
 
     rule: int  # position of its rule in the rules file
-    pattern: re.Pattern[str]  # as it runs (see `on_lower`)
-    on_lower: bool  # runs on the lower-cased line
+    source: str
+    flags: int  # as it runs (see `on_lower`)
+    groups: int  # number of its own groups
+    on_lower: bool  # runs on the lower-cased line (case-sensitively)
     anchored: bool  # can only match at position 0: `match` instead of `search`
     needles: tuple[str, ...]  # the line must contain one of these to match; () = no gate
     # What the lower-cased line can start with for a match (None: anything);
@@ -60,13 +63,17 @@ class _PatternPlan:
     first: frozenset[str] | None
     joinable: bool  # may be embedded in an alternation
 
+    def compiled(self) -> re.Pattern[str]:
+        # Compiled on use (re keeps a cache): most run only inside an alternation.
+        return re.compile(self.source, self.flags)
+
 
 @dataclass(frozen=True, slots=True)
 class _Union:
     """The joined patterns a line starting with some character can match."""
 
-    pattern: re.Pattern[str] | None  # their alternation, in rule order
-    patterns: tuple[_PatternPlan, ...]
+    pattern: re.Pattern[str] | None  # their alternation, in rule order (None: none, or
+    patterns: tuple[_PatternPlan, ...]  # they do not compile together: each runs alone)
     group_pattern: tuple[int, ...]  # group index -> index in `patterns` (-1: inner group)
 
 
@@ -104,9 +111,6 @@ class PatternIndex:
         ]
         self._lower_joined = [p for p in joined if p.on_lower]
         self._other_joined = [p for p in joined if not p.on_lower]
-        for group in (self._lower_joined, self._other_joined):
-            if group and _compile_union(group) is None:
-                group.clear()  # they do not compile together: each runs alone
         self._singles = [
             p for p in patterns if p not in self._lower_joined and p not in self._other_joined
         ]
@@ -130,12 +134,12 @@ class PatternIndex:
         best = len(plan.rules)
         first = lower[0]
         union = plan.lower_unions.get(first) or self._union(plan, first, True)
-        if union.pattern is not None:
-            best = _first_applicable(union, union.pattern.match(lower), lower, plan.position, best)
+        if union.patterns:
+            best = _match_union(union, lower, plan.position, best)
         other_first = first if first.isascii() else ""
         union = plan.other_unions.get(other_first) or self._union(plan, other_first, False)
-        if union.pattern is not None:
-            best = _first_applicable(union, union.pattern.match(text), text, plan.position, best)
+        if union.patterns:
+            best = _match_union(union, text, plan.position, best)
         for position, pattern, on_lower, anchored, needles in plan.singles:
             if position >= best:
                 break
@@ -164,7 +168,7 @@ class PatternIndex:
             rules=tuple(self.rules[index] for index in position),
             position=position,
             singles=tuple(
-                (position[p.rule], p.pattern, p.on_lower, p.anchored, p.needles)
+                (position[p.rule], p.compiled(), p.on_lower, p.anchored, p.needles)
                 for p in self._singles
                 if p.rule in position
             ),
@@ -189,7 +193,7 @@ class PatternIndex:
             group_pattern = [-1]
             for index, p in enumerate(patterns):
                 group_pattern.append(index)
-                group_pattern.extend([-1] * p.pattern.groups)  # the pattern's own groups
+                group_pattern.extend([-1] * p.groups)  # the pattern's own groups
             union = self._unions_by_patterns[key] = _Union(
                 pattern=_compile_union(list(patterns)) if patterns else None,
                 patterns=patterns,
@@ -199,20 +203,22 @@ class PatternIndex:
         return union
 
 
-def _first_applicable(
-    union: _Union, found: re.Match[str] | None, line: str, position: dict[int, int], best: int
-) -> int:
-    """The position of the first applicable rule with a matching pattern of the
-    union (or `best` if it comes first): the pattern that matched if its rule
+def _match_union(union: _Union, line: str, position: dict[int, int], best: int) -> int:
+    """The position of the first applicable rule with a pattern of the union that
+    matches (or `best` if that comes first): the pattern that matched if its rule
     applies, else the next of the union's patterns that applies and matches."""
-    if found is None:
-        return best
-    index = union.group_pattern[found.lastindex]
-    rule = union.patterns[index].rule
-    if rule in position:
-        return min(best, position[rule])
-    for p in union.patterns[index + 1 :]:
-        if p.rule in position and position[p.rule] < best and p.pattern.match(line):
+    start = 0
+    if union.pattern is not None:
+        found = union.pattern.match(line)
+        if found is None:
+            return best
+        index = union.group_pattern[found.lastindex]
+        rule = union.patterns[index].rule
+        if rule in position:
+            return min(best, position[rule])
+        start = index + 1
+    for p in union.patterns[start:]:
+        if p.rule in position and position[p.rule] < best and p.compiled().match(line):
             return position[p.rule]
     return best
 
@@ -222,11 +228,13 @@ def _prepare(rule: int, pattern: re.Pattern[str]) -> _PatternPlan:
     insensitive = bool(pattern.flags & re.IGNORECASE)
     # No upper-case letters means no \S, \W, [A-Z]...: the same on the lower-cased line.
     on_lower = insensitive and source == source.lower()
-    runs = re.compile(source) if on_lower else pattern
+    runs = RegexSource(source, 0) if on_lower else pattern
     needles = required_literals(runs)
     return _PatternPlan(
         rule=rule,
-        pattern=runs,
+        source=source,
+        flags=runs.flags,
+        groups=pattern.groups,
         on_lower=on_lower,
         anchored=is_start_anchored(runs),
         needles=tuple(sorted(needles)) if needles else (),
@@ -240,8 +248,8 @@ def _compile_union(patterns: list[_PatternPlan]) -> re.Pattern[str] | None:
     None when they do not compile together (e.g. two with the same group name)."""
     parts = []
     for p in patterns:
-        flags = "i" if p.pattern.flags & re.IGNORECASE else "-i"
-        parts.append(f"((?{flags}:{p.pattern.pattern}))")
+        flags = "i" if p.flags & re.IGNORECASE else "-i"
+        parts.append(f"((?{flags}:{p.source}))")
     try:
         return re.compile("|".join(parts))
     except re.error:

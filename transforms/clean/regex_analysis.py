@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,17 @@ except ImportError:  # pragma: no cover - another Python implementation
     _sre = _sre_parse = None
 
 Literals = frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RegexSource:
+    """A regex not compiled (yet): what the analysis needs of a `re.Pattern`."""
+
+    pattern: str
+    flags: int = 0
+
+
+Regex = re.Pattern[str] | RegexSource
 # Character classes of at most this many single characters count as literals:
 # "[»›]" requires "»" or "›".
 _MAX_CLASS_LITERALS = 8
@@ -51,7 +63,7 @@ def whitespace_chars() -> frozenset[str]:
     return frozenset(filter(str.isspace, map(chr, range(0x10000))))
 
 
-def _parse(pattern: re.Pattern[str]):
+def _parse(pattern: Regex):
     if _sre_parse is None or not isinstance(pattern.pattern, str):
         return None
     return _parse_source(pattern.pattern, pattern.flags)
@@ -67,7 +79,7 @@ def _parse_source(source: str, flags: int):
         return None
 
 
-def is_start_anchored(pattern: re.Pattern[str]) -> bool:
+def is_start_anchored(pattern: Regex) -> bool:
     """True when every match of `pattern` starts at position 0 of the string."""
     parsed = _parse(pattern)
     if parsed is None or not len(parsed):
@@ -80,7 +92,7 @@ def is_start_anchored(pattern: re.Pattern[str]) -> bool:
     return av is _sre.AT_BEGINNING and not pattern.flags & re.MULTILINE
 
 
-def has_group_references(pattern: re.Pattern[str]) -> bool:
+def has_group_references(pattern: Regex) -> bool:
     """True when the pattern refers to its own groups (\\1, (?P=name), (?(1)...)),
     or cannot be analysed: such a pattern must not be embedded in a larger one,
     where its group numbers would shift."""
@@ -116,7 +128,7 @@ def _children(op, av) -> list:
     return []
 
 
-def required_literals(pattern: re.Pattern[str]) -> Literals | None:
+def required_literals(pattern: Regex) -> Literals | None:
     """Strings of which every match of `pattern` contains one (case as written),
     or None when nothing is known. Case-insensitive parts require nothing."""
     parsed = _parse(pattern)
@@ -188,7 +200,7 @@ def _item(op, av, ignore_case: bool) -> Literals | None:
     return None
 
 
-def first_chars(pattern: re.Pattern[str], *, fold_case: bool = False) -> Literals | None:
+def first_chars(pattern: Regex, *, fold_case: bool = False) -> Literals | None:
     """Characters one of which begins every match of `pattern`, or None when
     unknown or when the pattern can match the empty string.
 
