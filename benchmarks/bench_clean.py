@@ -21,17 +21,14 @@ Prints, measured in one run:
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -39,6 +36,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import lxml.html  # noqa: E402
 from clean_fixtures import html_cases, read_html_case, read_text_case, text_cases  # noqa: E402
+from cleaner_at_commit import baseline_text_cleaner  # noqa: E402
 from corpus import articles  # noqa: E402
 
 from newsbeam.schemas.article import Article, Source  # noqa: E402
@@ -78,33 +76,6 @@ def mean(scores: list[ShingleScore]) -> str:
     return f"P={p:.3f} R={r:.3f} F1={f:.3f} (n={n})"
 
 
-def baseline_package(ref: str, into: Path) -> ModuleType:
-    """transforms/clean as it was at git commit `ref`, importable as `baseline_clean`."""
-    names = subprocess.run(
-        ["git", "-C", str(REPO), "ls-tree", "--name-only", ref, "transforms/clean/"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    package = into / "baseline_clean"
-    package.mkdir()
-    for name in names:
-        source = subprocess.run(
-            ["git", "-C", str(REPO), "show", f"{ref}:{name}"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        source = source.replace("newsbeam.transforms.clean.", "baseline_clean.")
-        (package / Path(name).name).write_text(source, encoding="utf-8")
-    # rules.py finds the packaged rules.toml through importlib.resources.
-    source = (package / "rules.py").read_text(encoding="utf-8")
-    source = source.replace('files("newsbeam.transforms.clean")', 'files("baseline_clean")')
-    (package / "rules.py").write_text(source, encoding="utf-8")
-    sys.path.insert(0, str(into))
-    return importlib.import_module("baseline_clean")
-
-
 def result_tuple(result: object) -> tuple:
     decisions = [(d.number, d.text, d.kept, d.rule, d.reason) for d in result.decisions]
     return (result.text, result.removed, result.title, result.authors, decisions)
@@ -112,10 +83,7 @@ def result_tuple(result: object) -> tuple:
 
 def compare_with_baseline(ref: str, count: int, fixtures: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        baseline_package(ref, Path(tmp))
-        old_rules = importlib.import_module("baseline_clean.rules")
-        old_cleaner = importlib.import_module("baseline_clean.text_cleaner")
-        old = old_cleaner.TextCleaner(old_rules.load_rules())
+        old = baseline_text_cleaner(ref, Path(tmp))
         new = TextCleaner(load_rules())
         corpus = [(a["text"], a["title"]) for a in articles(count, seed=3)]
         sets = {"generated articles": corpus, "fixtures": [(t, None) for t in fixtures]}

@@ -1,6 +1,7 @@
 """Full batch pipeline vs a bare Beam baseline, in one process run.
 
     python benchmarks/bench_pipeline.py [--articles 20000] [--repeat 3] [--without-clean]
+                                        [--baseline REF]
 
 Generates N synthetic articles (benchmarks/corpus.py) into one .jsonl file, then
 runs (1) a bare Beam pipeline (read lines -> orjson parse -> one Map -> write)
@@ -13,6 +14,8 @@ seconds of this process are printed too, and their ratio, steadier than the
 wall-clock one when the machine is busy. `--without-clean` adds a diagnostic
 run of `newsbeam run` with the text cleaning replaced by a pass-through (in
 this process only): what the other stages and Beam leave of the ratio.
+`--baseline REF` adds a run with the TextCleaner of git commit REF in place of
+today's (everything else as it is): the text cleaner's share, before and after.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ import apache_beam as beam
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cleaner_at_commit import baseline_text_cleaner  # noqa: E402
 from corpus import articles  # noqa: E402
 
 from newsbeam.pipelines.batch import run_batch  # noqa: E402
 from newsbeam.pipelines.config import BatchRunConfig  # noqa: E402
+from newsbeam.transforms.clean import article_cleaner  # noqa: E402
 from newsbeam.transforms.clean.article_cleaner import ArticleCleaner, CleanOutcome  # noqa: E402
 
 
@@ -66,6 +71,28 @@ def newsbeam_run_without_clean(source: str, output: str, count: int) -> float:
         ArticleCleaner.clean = original
 
 
+class _OldTextCleaner:
+    """An earlier commit's TextCleaner behind today's call (it had no `decisions`)."""
+
+    def __init__(self, cleaner: object) -> None:
+        self._cleaner = cleaner
+
+    def clean(self, text: str, *, title: str | None = None, decisions: bool = True) -> object:
+        return self._cleaner.clean(text, title=title)
+
+
+def newsbeam_run_with_old_cleaner(
+    source: str, output: str, count: int, old_cleaner: object
+) -> float:
+    """The job with the text cleaner of another commit (set up by the DoFn as usual)."""
+    original = article_cleaner.TextCleaner
+    article_cleaner.TextCleaner = lambda rules: _OldTextCleaner(old_cleaner)
+    try:
+        return newsbeam_run(source, output, count)
+    finally:
+        article_cleaner.TextCleaner = original
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=20_000)
@@ -73,12 +100,21 @@ def main() -> None:
     parser.add_argument(
         "--without-clean", action="store_true", help="add a run with cleaning as a pass-through"
     )
+    parser.add_argument(
+        "--baseline", metavar="REF", help="add a run with the TextCleaner of git commit REF"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    code_dir = tempfile.TemporaryDirectory()
     runs = {
         "bare baseline (read -> parse -> write)": lambda s, o: bare_baseline(s, o),
         "newsbeam run (all stages)": lambda s, o: newsbeam_run(s, o, args.articles),
     }
+    if args.baseline:
+        old = baseline_text_cleaner(args.baseline, Path(code_dir.name))
+        runs[f"newsbeam run, TextCleaner at {args.baseline}"] = lambda s, o: (
+            newsbeam_run_with_old_cleaner(s, o, args.articles, old)
+        )
     if args.without_clean:
         runs["newsbeam run, cleaning a pass-through"] = lambda s, o: newsbeam_run_without_clean(
             s, o, args.articles
@@ -108,6 +144,7 @@ def main() -> None:
         )
     full_wall, full_cpu = best["newsbeam run (all stages)"]
     print(f"ratio full/bare: {base_wall / full_wall:.2f} (CPU time: {base_cpu / full_cpu:.2f})")
+    code_dir.cleanup()
 
 
 if __name__ == "__main__":

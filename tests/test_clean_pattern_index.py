@@ -64,6 +64,11 @@ patterns = ['^(?:maybe)?']
 name = "x-no-literals"
 reason = "x"
 patterns = ['\bQ\d+\b', '^«']
+
+[[pattern]]
+name = "x-nested-needles"
+reason = "x"
+patterns = ['ushers\d', '(?<=s)he\d']
 """
 
 SPECIAL_LINES = [
@@ -90,6 +95,9 @@ SPECIAL_LINES = [
     "İstanbul",
     "Home » News » World",
     "Related:",
+    "the ushers1 waited",
+    "she2 said",
+    "ushe3",
 ]
 
 
@@ -163,5 +171,6 @@ def test_extra_rules_are_reached() -> None:
         "x-kelvin",
         "x-empty-match",
         "x-no-literals",
+        "x-nested-needles",
     ):
         assert name in hits
