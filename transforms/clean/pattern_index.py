@@ -157,24 +157,35 @@ class PatternIndex:
         best = len(plan.rules)
         first = lower[0]
         union = plan.lower_unions.get(first) or self._union(plan, first, True)
-        if union.patterns:
-            best = _match_union(union, lower, plan.position, best)
+        if union.pattern is not None:  # (the common case inline: this runs on every line)
+            found = union.pattern.match(lower)
+            if found is not None:
+                best = _resolve(union, found, lower, plan.position, best)
+        elif union.patterns:
+            best = _one_by_one(union, 0, lower, plan.position, best)
         other_first = first if first.isascii() else ""
         union = plan.other_unions.get(other_first) or self._union(plan, other_first, False)
-        if union.patterns:
-            best = _match_union(union, text, plan.position, best)
+        if union.pattern is not None:
+            found = union.pattern.match(text)
+            if found is not None:
+                best = _resolve(union, found, text, plan.position, best)
+        elif union.patterns:
+            best = _one_by_one(union, 0, text, plan.position, best)
         candidates = plan.ungated
-        if plan.gated_lower or plan.gated_text:
-            found_needles = set()
-            if plan.gated_lower:
-                found_needles.update(number for _, number in self._lower_needles.iter(lower))
-            if plan.gated_text:
-                found_needles.update(number for _, number in self._text_needles.iter(text))
-            if found_needles:
-                chosen = set(candidates)
-                for number in found_needles:
-                    chosen.update(plan.by_needle.get(number, ()))
-                candidates = sorted(chosen)
+        found_needles: set[int] | None = None
+        if plan.gated_lower:
+            for _, number in self._lower_needles.iter(lower):
+                found_needles = found_needles or set()
+                found_needles.add(number)
+        if plan.gated_text:
+            for _, number in self._text_needles.iter(text):
+                found_needles = found_needles or set()
+                found_needles.add(number)
+        if found_needles:
+            chosen = set(candidates)
+            for number in found_needles:
+                chosen.update(plan.by_needle.get(number, ()))
+            candidates = sorted(chosen)
         for index in candidates:
             position, pattern, on_lower, anchored = plan.singles[index]
             if position >= best:
@@ -240,20 +251,23 @@ class PatternIndex:
         return union
 
 
-def _match_union(union: _Union, line: str, position: dict[int, int], best: int) -> int:
+def _resolve(
+    union: _Union, found: re.Match[str], line: str, position: dict[int, int], best: int
+) -> int:
     """The position of the first applicable rule with a pattern of the union that
-    matches (or `best` if that comes first): the pattern that matched if its rule
-    applies, else the next of the union's patterns that applies and matches."""
-    start = 0
-    if union.pattern is not None:
-        found = union.pattern.match(line)
-        if found is None:
-            return best
-        index = union.group_pattern[found.lastindex]
-        rule = union.patterns[index].rule
-        if rule in position:
-            return min(best, position[rule])
-        start = index + 1
+    matches `line` (or `best` if that comes first), given the union's match: the
+    pattern that matched if its rule applies, else the next one that applies
+    and matches."""
+    index = union.group_pattern[found.lastindex]
+    rule = union.patterns[index].rule
+    if rule in position:
+        return min(best, position[rule])
+    return _one_by_one(union, index + 1, line, position, best)
+
+
+def _one_by_one(union: _Union, start: int, line: str, position: dict[int, int], best: int) -> int:
+    """The first applicable rule among the union's patterns from `start` on that
+    matches `line`, trying them one by one (or `best` if that comes first)."""
     for p in union.patterns[start:]:
         if p.rule in position and position[p.rule] < best and p.compiled().match(line):
             return position[p.rule]
