@@ -50,7 +50,9 @@ TRICKY = [
 
 
 def _rule_patterns() -> list[re.Pattern[str]]:
-    return [p for rule in load_rules().patterns for p in rule.patterns]
+    rules = load_rules()
+    context = rules.byline.patterns + rules.date_line.patterns + rules.repeat.prefixes
+    return [p for rule in rules.patterns for p in rule.patterns] + list(context)
 
 
 def _runs(pattern: re.Pattern[str]) -> re.Pattern[str]:

@@ -38,7 +38,8 @@ _SENTENCE_MARKS = ".!?…:"
 _QUESTION_MARKS = "?!"
 _BULLET = re.compile(r"^([-*•·▪◦‣–—]|\d{1,2}[.)]|[a-zA-Z][.)])\s+")
 # What a _BULLET match needs in the line's second or third character (a cheap
-# test that spares the regex on almost every line).
+# test that spares the regex on almost every line; lines are normalised, so
+# their only whitespace is the ASCII space).
 _BULLET_SECOND = frozenset(".) ")
 _BULLET_THIRD = frozenset(".)")
 _EDGE_PUNCT = "\"'“”‘’«»()[]{}<>.,;:!?…–—-*•|/"
@@ -191,7 +192,8 @@ class _Line:
 
 
 class TextCleaner:
-    """Applies a `RuleSet` to article text. Stateless between calls; thread-safe."""
+    """Applies a `RuleSet` to article text. Keeps nothing between calls but caches of
+    compiled alternations (see PatternIndex); thread-safe."""
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.rules = ruleset
