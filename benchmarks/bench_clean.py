@@ -8,9 +8,14 @@ Prints, measured in one run:
   the page with lxml and takes its text;
 - word 4-shingle precision/recall/F1 (mean per document) on the text and HTML
   fixtures in tests/fixtures/clean (and the sample articles in ../shared/seeds
-  when present).
+  when present);
+- with `--baseline REF`: TextCleaner as it is against TextCleaner as it was at
+  git commit REF, in the same run (passes alternate, CPU time, best pass),
+  on generated articles (benchmarks/corpus.py, with their titles, as
+  `newsbeam run` sees them) and on the fixtures; and whether both give the
+  same results (text, removed counts, title, authors, line decisions).
 
-    python benchmarks/bench_clean.py [--seconds 3]
+    python benchmarks/bench_clean.py [--seconds 3] [--baseline REF] [--articles 1000]
 """
 
 from __future__ import annotations
@@ -20,15 +25,19 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 import lxml.html  # noqa: E402
 from clean_fixtures import html_cases, read_html_case, read_text_case, text_cases  # noqa: E402
+from cleaner_at_commit import baseline_text_cleaner  # noqa: E402
+from corpus import articles  # noqa: E402
 
 from newsbeam.schemas.article import Article, Source  # noqa: E402
 from newsbeam.transforms.clean.article_cleaner import ArticleCleaner  # noqa: E402
@@ -67,6 +76,37 @@ def mean(scores: list[ShingleScore]) -> str:
     return f"P={p:.3f} R={r:.3f} F1={f:.3f} (n={n})"
 
 
+def result_tuple(result: object) -> tuple:
+    decisions = [(d.number, d.text, d.kept, d.rule, d.reason) for d in result.decisions]
+    return (result.text, result.removed, result.title, result.authors, decisions)
+
+
+def compare_with_baseline(ref: str, count: int, fixtures: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        old = baseline_text_cleaner(ref, Path(tmp))
+        new = TextCleaner(load_rules())
+        corpus = [(a["text"], a["title"]) for a in articles(count, seed=3)]
+        sets = {"generated articles": corpus, "fixtures": [(t, None) for t in fixtures]}
+        print(f"\ntext, TextCleaner now vs at {ref} (CPU ms/article, best of 7 passes):")
+        for label, docs in sets.items():
+            same = sum(
+                result_tuple(old.clean(t, title=ti)) == result_tuple(new.clean(t, title=ti))
+                for t, ti in docs
+            )
+            best = {"old": float("inf"), "new": float("inf")}
+            for _ in range(7):
+                for name, cleaner in (("old", old), ("new", new)):
+                    started = time.process_time()
+                    for text, title in docs:
+                        cleaner.clean(text, title=title)
+                    spent = (time.process_time() - started) * 1000 / len(docs)
+                    best[name] = min(best[name], spent)
+            print(
+                f"  {label:<19} ({len(docs):>4}): before {best['old']:.3f}  now {best['new']:.3f}"
+                f"  speed-up {best['old'] / best['new']:.2f}x  identical {same}/{len(docs)}"
+            )
+
+
 def seeds_dir() -> Path:
     override = os.environ.get("NEWSBEAM_SHARED")
     return (Path(override) if override else REPO.parent / "shared") / "seeds"
@@ -75,6 +115,15 @@ def seeds_dir() -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument(
+        "--baseline", metavar="REF", help="also compare TextCleaner with its version at this commit"
+    )
+    parser.add_argument(
+        "--articles", type=int, default=1000, help="generated articles for --baseline"
+    )
+    parser.add_argument(
+        "--baseline-only", action="store_true", help="skip everything but the --baseline comparison"
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
 
@@ -87,6 +136,11 @@ def main() -> int:
         for name, entry in sorted(gold.items()):
             seed_cases.append(((seeds / name).read_text(encoding="utf-8"), entry["gold_text"]))
     pages = [read_html_case(name) for name in html_cases()]
+    if args.baseline:
+        fixtures = [raw for raw, _, _ in texts] + [raw for raw, _ in seed_cases]
+        compare_with_baseline(args.baseline, args.articles, fixtures)
+        if args.baseline_only:
+            return 0
 
     # Quality.
     print("quality (word 4-shingles, mean per document):")

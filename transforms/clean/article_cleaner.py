@@ -43,10 +43,16 @@ class CleanOutcome:
 
 class ArticleCleaner:
     def __init__(
-        self, text_cleaner: TextCleaner, extract_html: Callable[[str], HtmlExtraction]
+        self,
+        text_cleaner: TextCleaner,
+        extract_html: Callable[[str], HtmlExtraction],
+        *,
+        decisions: bool = True,
     ) -> None:
         self.text_cleaner = text_cleaner
         self.extract_html = extract_html
+        # False: results carry no line decisions (cheaper; only `inspect` shows them).
+        self.decisions = decisions
 
     def clean(self, article: Article) -> CleanOutcome:
         extraction: HtmlExtraction | None = None
@@ -60,7 +66,7 @@ class ArticleCleaner:
         else:
             text, title = article.text, article.title
 
-        result = self.text_cleaner.clean(text, title=title)
+        result = self.text_cleaner.clean(text, title=title, decisions=self.decisions)
         if not result.text.strip():
             detail = ", ".join(f"{k}={v}" for k, v in result.removed.items()) or "no text"
             return CleanOutcome(
@@ -92,9 +98,12 @@ class ArticleCleaner:
 
 
 @contextmanager
-def open_article_cleaner(config: CleanConfig | None = None) -> Iterator[ArticleCleaner]:
-    """An ArticleCleaner built from `config`; its extraction process (if any) is
-    stopped on exit. For one-off use such as `newsbeam inspect`:
+def open_article_cleaner(
+    config: CleanConfig | None = None, *, decisions: bool = True
+) -> Iterator[ArticleCleaner]:
+    """An ArticleCleaner built from `config` (`decisions`: see ArticleCleaner); its
+    extraction process (if any) is stopped on exit. For one-off use such as
+    `newsbeam inspect`:
 
         with open_article_cleaner(CleanConfig()) as cleaner:
             outcome = cleaner.clean(article)
@@ -104,14 +113,16 @@ def open_article_cleaner(config: CleanConfig | None = None) -> Iterator[ArticleC
     text_cleaner = TextCleaner(load_rules(config.rules_path))
     guards = HtmlGuards(max_chars=config.html_max_chars)
     if not config.isolate_html:
-        yield ArticleCleaner(text_cleaner, lambda html: extract_html(html, guards))
+        yield ArticleCleaner(
+            text_cleaner, lambda html: extract_html(html, guards), decisions=decisions
+        )
         return
     # The worker process starts on the first HTML page: text-only use never pays for it.
     worker = ExtractionWorker(
         config.html_time_limit_s, guards, max_memory_mb=config.html_worker_memory_mb
     )
     try:
-        yield ArticleCleaner(text_cleaner, worker.extract)
+        yield ArticleCleaner(text_cleaner, worker.extract, decisions=decisions)
     finally:
         worker.close()
 

@@ -20,13 +20,28 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from newsbeam.transforms.clean.pattern_index import PatternIndex
+from newsbeam.transforms.clean.regex_analysis import (
+    first_chars,
+    has_group_references,
+    is_start_anchored,
+    required_literals,
+)
 from newsbeam.transforms.clean.rules import RuleSet
-from newsbeam.transforms.clean.text_normalizer import normalize_line, normalize_text
+from newsbeam.transforms.clean.text_normalizer import normalize_line, normalize_lines
 
-# Ends like a sentence: . ! ? … or : then optional closing quotes/brackets.
-_SENTENCE_END = re.compile(r"[.!?…:][\"'”’»)\]]*$")
-_QUESTION_END = re.compile(r"[?!][\"'”’»)\]]*$")
+# A line ends like a sentence when, after stripping closing quotes/brackets, its
+# last character is one of . ! ? … : (a question/exclamation: ? or !). String
+# methods, not a regex: a "$"-anchored search tries every position of the line.
+_CLOSERS = "\"'”’»)]"
+_SENTENCE_MARKS = ".!?…:"
+_QUESTION_MARKS = "?!"
 _BULLET = re.compile(r"^([-*•·▪◦‣–—]|\d{1,2}[.)]|[a-zA-Z][.)])\s+")
+# What a _BULLET match needs in the line's second or third character (a cheap
+# test that spares the regex on almost every line; lines are normalised, so
+# their only whitespace is the ASCII space).
+_BULLET_SECOND = frozenset(".) ")
+_BULLET_THIRD = frozenset(".)")
 _EDGE_PUNCT = "\"'“”‘’«»()[]{}<>.,;:!?…–—-*•|/"
 # Words ignored by the title-case ratio: they are lower case in most headline styles.
 _MINOR_WORDS = frozenset(
@@ -76,7 +91,9 @@ _MINOR_WORDS = frozenset(
     ]
 )
 _KEY_DROP = re.compile(r"[^\w\s]+")
-_ELLIPSIS_END = re.compile(r"(…|\.\.\.)[\"'”’)]*$")
+# A teaser cut short: ends with … or ... before optional closing quotes/brackets.
+_ELLIPSIS_CLOSERS = "\"'”’)"
+_ELLIPSES = ("…", "...")
 _NAME_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
 _AND = re.compile(r"\s(?:and|&|und|et|y)\s", re.IGNORECASE)
 _BYLINE_CUT = re.compile(r"\s+(?:[|•·]|[–—-]{1,2}|/)\s+|\s*\|\s*")
@@ -149,74 +166,106 @@ class _Line:
     sentence: bool  # ends like a sentence
     prose: bool
     short: bool
-    title_ratio: float
+    # Title-case ratio of a short line (0.0 for others), computed once needed.
+    ratio: float | None
     bullet: bool
+    question: bool  # ends with ? or ! (before closing quotes/brackets)
     rule: str | None = None
     reason: str | None = None
     starts_list: bool = False
+    # Computed once needed: text.lower(); the same without its source prefix;
+    # the repeat key and its signature (see _key and _signature).
+    lower: str | None = None
+    key_source: str | None = None
+    key: str | None = None
+    signature: bytes | None = None
 
     @property
     def removed(self) -> bool:
         return self.reason is not None
 
+    @property
+    def title_ratio(self) -> float:
+        if self.ratio is None:
+            self.ratio = _title_case_ratio(self.text.split())
+        return self.ratio
+
 
 class TextCleaner:
-    """Applies a `RuleSet` to article text. Stateless between calls; thread-safe."""
+    """Applies a `RuleSet` to article text. Keeps nothing between calls but caches of
+    compiled alternations (see PatternIndex); thread-safe."""
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.rules = ruleset
-        self._prefilter = _Prefilter(ruleset)
+        self._patterns = PatternIndex(ruleset.patterns)
         limits = [rule.max_words for rule in ruleset.patterns]
         self._pattern_max_words = None if None in limits else max(limits, default=0)
+        # Repeat prefixes: start-anchored ones run as `match` and are skipped
+        # when the line lacks a string every match contains.
+        self._repeat_prefixes = tuple(
+            (prefix, is_start_anchored(prefix), tuple(sorted(required_literals(prefix) or ())))
+            for prefix in ruleset.repeat.prefixes
+        )
+        # Byline patterns are only tried on lines starting with a character one
+        # of them can start with (None: any line); date-line patterns as one
+        # alternation when they combine (any of them matching is all that counts).
+        self._byline_first = _first_chars_of(ruleset.byline.patterns)
+        self._date_line = _any_of(ruleset.date_line.patterns)
+        self._max_suffix_chars = max(map(len, ruleset.byline.name_suffixes), default=0)
 
     # ------------------------------------------------------------------ public
 
-    def clean(self, text: str, *, title: str | None = None) -> CleanResult:
+    def clean(self, text: str, *, title: str | None = None, decisions: bool = True) -> CleanResult:
         """Clean one article text. `title`, when the record already carries one,
-        identifies the headline line in the text."""
-        normalized = normalize_text(text)
-        lines = [self._features(i, t) for i, t in enumerate(normalized.split("\n")) if t]
+        identifies the headline line in the text. `decisions=False` leaves
+        `CleanResult.decisions` empty (cheaper when no one looks at them)."""
+        lines = [self._features(i, t) for i, t in enumerate(normalize_lines(text)) if t]
         self._apply_patterns(lines)
         self._apply_repeats(lines)
         found_title, authors = self._apply_header(lines, normalize_line(title) if title else None)
         self._apply_headline_lists(lines)
         self._apply_trailing(lines)
 
-        kept = [line.text for line in lines if not line.removed]
+        kept = [line.text for line in lines if line.reason is None]
         removed = Counter(line.reason for line in lines if line.reason is not None)
-        decisions = tuple(
-            LineDecision(
-                number=line.index + 1,
-                text=line.text,
-                kept=not line.removed,
-                rule=line.rule,
-                reason=line.reason,
-            )
-            for line in lines
-        )
         return CleanResult(
             text="\n\n".join(kept),
             removed=dict(sorted(removed.items())),
             title=found_title,
             authors=authors,
-            decisions=decisions,
+            decisions=tuple(
+                LineDecision(
+                    number=line.index + 1,
+                    text=line.text,
+                    kept=line.reason is None,
+                    rule=line.rule,
+                    reason=line.reason,
+                )
+                for line in lines
+            )
+            if decisions
+            else (),
         )
 
     # ---------------------------------------------------------------- features
 
     def _features(self, index: int, text: str) -> _Line:
         t = self.rules.thresholds
-        tokens = text.split()
-        words = len(tokens)
-        # Only short lines are judged by their capitalisation.
-        ratio = _title_case_ratio(tokens) if words <= t.short_line_max_words else 0.0
-        sentence = bool(_SENTENCE_END.search(text))
+        # A normalised line has single spaces between words and none at its ends.
+        words = text.count(" ") + 1
+        # Only short lines are judged by their capitalisation (computed once needed).
+        ratio = None if words <= t.short_line_max_words else 0.0
+        end = text.rstrip(_CLOSERS)[-1:]
+        sentence = end != "" and end in _SENTENCE_MARKS
+        question = end != "" and end in _QUESTION_MARKS
         prose = (sentence and words >= t.sentence_min_words) or (
             words >= t.prose_min_words_unpunctuated
         )
         # A title-case question or exclamation is a headline, not a sentence.
-        if prose and _QUESTION_END.search(text) and ratio >= 0.8 and words <= 15:
-            prose = False
+        if prose and question and words <= 15:
+            if ratio is None:
+                ratio = _title_case_ratio(text.split())
+            prose = ratio < 0.8
         return _Line(
             index=index,
             text=text,
@@ -224,38 +273,34 @@ class TextCleaner:
             sentence=sentence,
             prose=prose,
             short=not prose and words <= t.short_line_max_words,
-            title_ratio=ratio,
-            bullet=bool(_BULLET.match(text)),
+            ratio=ratio,
+            bullet=(text[1:2] in _BULLET_SECOND or text[2:3] in _BULLET_THIRD)
+            and _BULLET.match(text) is not None,
+            question=question,
         )
 
     # ----------------------------------------------------------- pattern rules
 
     def _apply_patterns(self, lines: list[_Line]) -> None:
         t = self.rules.thresholds
-        total = len(lines)
+        tail_start = len(lines) - t.tail_lines
         max_words = self._pattern_max_words
+        first_match = self._patterns.first_match
         for position, line in enumerate(lines):
             if len(line.text) > t.pattern_max_chars:
                 continue
             if max_words is not None and line.words > max_words:
                 continue
-            if not self._prefilter.may_match(line.text, line.words):
-                continue
-            lower = line.text.lower()
-            for rule in self.rules.patterns:
-                if rule.max_words is not None and line.words > rule.max_words:
-                    continue
-                if rule.zone == "header" and position >= t.header_lines:
-                    continue
-                if rule.zone == "tail" and position < total - t.tail_lines:
-                    continue
-                if rule.matches(line.text, lower):
-                    line.rule, line.reason, line.starts_list = (
-                        rule.name,
-                        rule.reason,
-                        rule.starts_list,
-                    )
-                    break
+            line.lower = line.text.lower()
+            rule = first_match(
+                line.text,
+                line.lower,
+                line.words,
+                position < t.header_lines,
+                position >= tail_start,
+            )
+            if rule is not None:
+                line.rule, line.reason, line.starts_list = rule.name, rule.reason, rule.starts_list
         # A list marker ("You may also like") claims the short lines after it,
         # or a series of teasers (headline + one-paragraph summary).
         for position, line in enumerate(lines):
@@ -295,31 +340,72 @@ class TextCleaner:
 
     # ----------------------------------------------------------------- repeats
 
-    def _repeat_key(self, text: str) -> str:
-        for prefix in self.rules.repeat.prefixes:
-            stripped = prefix.sub("", text, count=1)
+    def _strip_prefix(self, text: str) -> str:
+        """The text without its first matching source prefix ("(Bloomberg) — ")."""
+        for prefix, anchored, needles in self._repeat_prefixes:
+            for needle in needles:
+                if needle in text:
+                    break
+            else:
+                if needles:
+                    continue
+            if anchored:
+                found = prefix.match(text)
+                stripped = text[found.end() :] if found is not None else text
+            else:
+                stripped = prefix.sub("", text, count=1)
             if stripped != text:
-                text = stripped
-                break
-        return " ".join(_KEY_DROP.sub(" ", text.lower()).split())
+                return stripped
+        return text
+
+    def _repeat_key(self, text: str) -> str:
+        """The text without its source prefix, lower-cased, without punctuation, single-spaced."""
+        return _key(self._strip_prefix(text).lower())
+
+    def _key_source(self, line: _Line) -> str:
+        """The line without its source prefix, lower-cased (what its key is made of)."""
+        if line.key_source is None:
+            stripped = self._strip_prefix(line.text)
+            if stripped == line.text and line.lower is not None:
+                line.key_source = line.lower
+            else:
+                line.key_source = stripped.lower()
+        return line.key_source
+
+    def _line_key(self, line: _Line) -> str:
+        if line.key is None:
+            line.key = _key(self._key_source(line))
+        return line.key
+
+    def _line_signature(self, line: _Line) -> bytes:
+        if line.signature is None:
+            line.signature = _signature(self._key_source(line))
+        return line.signature
 
     def _apply_repeats(self, lines: list[_Line]) -> None:
         rule = self.rules.repeat
         candidates = [line for line in lines if not line.removed and line.words >= rule.min_words]
-        keys = {id(line): self._repeat_key(line.text) for line in candidates}
-        seen: set[str] = set()
+        line_key, line_signature = self._line_key, self._line_signature
+        # Earlier lines by signature: only lines with the same signature can have
+        # the same key, so most lines never need theirs (a regex pass per line).
+        seen: dict[bytes, list[_Line]] = {}
         for position, line in enumerate(candidates):
-            key = keys[id(line)]
-            if key in seen:
-                line.rule, line.reason = "repeat", rule.reason
-                continue
-            seen.add(key)
+            same_signature = seen.setdefault(line_signature(line), [])
+            if same_signature:
+                key = line_key(line)
+                if any(line_key(other) == key for other in same_signature):
+                    line.rule, line.reason = "repeat", rule.reason
+                    continue
+            same_signature.append(line)
             # A teaser cut short with an ellipsis repeats the start of a longer line
             # close to it (a bounded look, so that a text of many "…" lines stays linear).
-            if _ELLIPSIS_END.search(line.text) and len(key.split()) >= rule.min_words:
+            if not line.text.rstrip(_ELLIPSIS_CLOSERS).endswith(_ELLIPSES):
+                continue
+            key = line_key(line)
+            if len(key.split()) >= rule.min_words:
                 nearby = candidates[max(0, position - 5) : position + 6]
                 for other in nearby:
-                    other_key = keys[id(other)]
+                    other_key = line_key(other)
                     if (
                         other is not line
                         and len(other_key) > len(key)
@@ -333,7 +419,10 @@ class TextCleaner:
     def _is_byline(self, line: _Line) -> list[str] | None:
         """The author names when the line is a byline, else None."""
         rule = self.rules.byline
-        if line.words > 16 or (_QUESTION_END.search(line.text)):
+        if line.words > 16 or line.question:
+            return None
+        first = line.text[0].lower()[:1]
+        if self._byline_first is not None and first.isascii() and first not in self._byline_first:
             return None
         for pattern in rule.patterns:
             match = pattern.match(line.text)
@@ -344,7 +433,7 @@ class TextCleaner:
         return None
 
     def _is_date_line(self, line: _Line) -> bool:
-        return line.words <= 14 and any(p.match(line.text) for p in self.rules.date_line.patterns)
+        return line.words <= 14 and any(p.match(line.text) for p in self._date_line)
 
     def _is_headline(self, line: _Line) -> bool:
         rule = self.rules.title
@@ -386,8 +475,12 @@ class TextCleaner:
                 date_at.add(position)
         # A role line ("Senior Reporter") belongs to the byline around it.
         scan = min(len(open_lines), byline_rule.scan_lines)
+        # (Lower-casing never shortens a text: longer lines cannot be a role.)
         role_at = {
-            p for p in range(scan) if open_lines[p].text.lower() in byline_rule.name_suffixes
+            p
+            for p in range(scan)
+            if len(open_lines[p].text) <= self._max_suffix_chars
+            and open_lines[p].text.lower() in byline_rule.name_suffixes
         }
         byline_at |= role_at
         # A bare name next to a date line (or next to a role line above one) is a
@@ -412,8 +505,9 @@ class TextCleaner:
         prose_seen = 0
         if given_title:
             key = self._repeat_key(given_title)
+            signature = _signature(key)
             for position, line in enumerate(scan):
-                if self._repeat_key(line.text) == key:
+                if self._line_signature(line) == signature and self._line_key(line) == key:
                     title_pos = position
                     break
         if title_pos is None:
@@ -529,70 +623,44 @@ class TextCleaner:
                 line.rule, line.reason = "trailing", rule.reason_other
 
 
-class _Prefilter:
-    """Answers "could any pattern rule match this line?" cheaply.
+def _first_chars_of(patterns: tuple[re.Pattern[str], ...]) -> frozenset[str] | None:
+    """What `line[0].lower()` can be for one of `patterns` to match at the line
+    start (a non-ASCII character: always possible); None when unknown."""
+    chars: set[str] = set()
+    for pattern in patterns:
+        first = first_chars(pattern, fold_case=True) if is_start_anchored(pattern) else None
+        if first is None:
+            return None
+        chars |= first
+    return frozenset(chars)
 
-    Most lines are article prose that no rule matches; running every rule's
-    case-insensitive regexes on every line made pattern rules most of the
-    cleaning time. Here patterns are grouped by their rule's `max_words`, so a
-    long prose line is only tried against the few rules that allow long lines;
-    within a group, patterns anchored at the line start are combined into one
-    `match`; the others run one by one without a leading \\b (so that `re`
-    can jump to their first literal); lower-case patterns run without
-    IGNORECASE on the lower-cased line. All of this only widens what matches:
-    a hit means the rules are then checked in order, as written.
-    """
 
-    def __init__(self, ruleset: RuleSet) -> None:
-        groups: dict[float, tuple[list[str], list[str], list[re.Pattern[str]], list]] = {}
-        for rule in ruleset.patterns:
-            limit = float("inf") if rule.max_words is None else float(rule.max_words)
-            anchored_lower, anchored_other, floating_lower, floating_other = groups.setdefault(
-                limit, ([], [], [], [])
-            )
-            for pattern in rule.patterns:
-                source = pattern.pattern
-                insensitive = bool(pattern.flags & re.IGNORECASE)
-                # No upper-case letters means no \\S, \\W, [A-Z]...: safe on lower-cased text.
-                lower_safe = insensitive and source == source.lower()
-                if source.startswith("^"):
-                    if lower_safe:
-                        anchored_lower.append(f"(?:{source})")
-                    else:
-                        anchored_other.append(f"(?{'i' if insensitive else '-i'}:{source})")
-                elif lower_safe:
-                    floating_lower.append(re.compile(source.removeprefix("\\b")))
-                else:
-                    floating_other.append(pattern)
-        self._groups = [
-            (
-                limit,
-                re.compile("|".join(al)) if al else None,
-                re.compile("|".join(ao)) if ao else None,
-                tuple(fl),
-                tuple(fo),
-            )
-            for limit, (al, ao, fl, fo) in sorted(groups.items())
-        ]
+def _any_of(patterns: tuple[re.Pattern[str], ...]) -> tuple[re.Pattern[str], ...]:
+    """The patterns as one alternation (same flags, no group references), else as they are."""
+    if len(patterns) < 2 or len({p.flags for p in patterns}) != 1:
+        return patterns
+    if any(has_group_references(p) for p in patterns):
+        return patterns
+    try:
+        return (re.compile("|".join(f"(?:{p.pattern})" for p in patterns), patterns[0].flags),)
+    except re.error:
+        return patterns
 
-    def may_match(self, text: str, words: int) -> bool:
-        lower = text.lower()
-        for limit, anchored_lower, anchored_other, floating_lower, floating_other in reversed(
-            self._groups
-        ):
-            if words > limit:
-                return False  # groups are visited from the largest limit down
-            if anchored_lower is not None and anchored_lower.match(lower):
-                return True
-            if anchored_other is not None and anchored_other.match(text):
-                return True
-            for pattern in floating_lower:
-                if pattern.search(lower):
-                    return True
-            for pattern in floating_other:
-                if pattern.search(text):
-                    return True
-        return False
+
+def _key(lowered: str) -> str:
+    """A repeat key: the words (runs of \\w) of a lower-cased line, single-spaced."""
+    return " ".join(_KEY_DROP.sub(" ", lowered).split())
+
+
+# Every byte but ASCII letters, digits and "_" (the ASCII characters of \w).
+_NOT_ASCII_WORD = bytes(b for b in range(256) if not (b < 128 and (chr(b).isalnum() or b == 95)))
+
+
+def _signature(lowered: str) -> bytes:
+    """The ASCII word characters of a lower-cased line, in order: equal keys have
+    equal signatures (a key keeps the line's \\w characters in order and adds only
+    spaces), at a fraction of a key's cost (no per-character Unicode lookups)."""
+    return lowered.encode("utf-8", "surrogatepass").translate(None, _NOT_ASCII_WORD)
 
 
 def _title_case_ratio(tokens: list[str]) -> float:

@@ -37,19 +37,51 @@ _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
-def normalize_text(text: str) -> str:
-    """Normalise a whole text; keeps the line structure (one output line per input line)."""
-    if _MOJIBAKE_HINT.search(text) and is_bad(text):
-        text = fix_encoding(text)
-    text = unicodedata.normalize("NFC", text)
-    text = _LINE_BREAKS.sub("\n", text)
-    text = _DROP.sub("", text)  # (a regex: str.translate with a dict is ~40x slower)
-    if "\u200c" in text or "\u200d" in text:
-        text = _STRAY_JOINERS.sub("", text)
-    text = _CONTROLS.sub("", text)
+def normalize_lines(text: str) -> list[str]:
+    """Normalise a whole text into its lines (what `normalize_text` joins with "\\n")."""
+    if not text.isascii():  # ASCII is NFC already and cannot be mojibake
+        if _may_be_mojibake(text) and is_bad(text):
+            text = fix_encoding(text)
+        text = unicodedata.normalize("NFC", text)
+    # Most lines are printable: no control, format or separator character, and
+    # the ASCII space as their only whitespace. Such a line has nothing to drop
+    # and at most spaces to collapse; a text of such lines has no line break
+    # other than "\n". (This fast path spares a regex pass per character class.)
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line.isprintable():
+            break
+        if "  " in line or line[:1] == " " or line[-1:] == " ":
+            lines[i] = " ".join(line.split())
+    else:
+        return lines
+    return [
+        " ".join(line.split()) if line.isprintable() else _normalize_unprintable(line)
+        for line in _LINE_BREAKS.sub("\n", text).split("\n")
+    ]
+
+
+def _may_be_mojibake(text: str) -> bool:
+    # The hint's lead characters (U+00C2..U+00F4) are all 0xC3 0x.. in UTF-8: a
+    # byte search (memchr) spares the regex on texts without any of them.
+    return b"\xc3" in text.encode("utf-8", "surrogatepass") and bool(_MOJIBAKE_HINT.search(text))
+
+
+def _normalize_unprintable(line: str) -> str:
+    line = _DROP.sub("", line)  # (a regex: str.translate with a dict is ~40x slower)
+    if "\u200c" in line or "\u200d" in line:
+        # Per line is the same as on the whole text: at a line's edge the
+        # joiner touches "\n" (ASCII) there and the line's start/end here.
+        line = _STRAY_JOINERS.sub("", line)
+    line = _CONTROLS.sub("", line)
     # str.split() splits on every Unicode space (NBSP, thin space, ideographic
     # space, tabs), so this both collapses and unifies them.
-    return "\n".join(" ".join(line.split()) for line in text.split("\n"))
+    return " ".join(line.split())
+
+
+def normalize_text(text: str) -> str:
+    """Normalise a whole text; keeps the line structure (one output line per input line)."""
+    return "\n".join(normalize_lines(text))
 
 
 def normalize_line(line: str) -> str:

@@ -13,6 +13,7 @@ PCollection[Article] -> DoOutputsTuple with `.main` (cleaned Articles) and
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from contextlib import AbstractContextManager
 
 import apache_beam as beam
@@ -34,12 +35,28 @@ class _CleanFn(beam.DoFn):
         self._config = config
         self._cleaner: ArticleCleaner | None = None
         self._context: AbstractContextManager[ArticleCleaner] | None = None
-        self._articles = Metrics.counter(METRICS_NAMESPACE, "articles")
-        self._html = Metrics.counter(METRICS_NAMESPACE, "html_extracted")
+        # Counts are added up per bundle and given to Beam's counters once per
+        # name in finish_bundle: a counter update per article and reason cost
+        # more than some of the cleaning. (A failed bundle's counts are
+        # discarded by Beam either way.)
+        self._counters: dict[str, Metrics.DelegatingCounter] = {}
+        self._pending: Counter[str] = Counter()
 
     def setup(self) -> None:
-        self._context = open_article_cleaner(self._config)
+        # The line decisions are for `newsbeam inspect`; the stage needs none.
+        self._context = open_article_cleaner(self._config, decisions=False)
         self._cleaner = self._context.__enter__()
+
+    def start_bundle(self) -> None:
+        self._pending.clear()
+
+    def finish_bundle(self) -> None:
+        for name, count in self._pending.items():
+            counter = self._counters.get(name)
+            if counter is None:
+                counter = self._counters[name] = Metrics.counter(METRICS_NAMESPACE, name)
+            counter.inc(count)
+        self._pending.clear()
 
     def teardown(self) -> None:
         if self._context is not None:
@@ -62,20 +79,20 @@ class _CleanFn(beam.DoFn):
                 raw=article.raw,
                 id=article.id,
             )
-            Metrics.counter(METRICS_NAMESPACE, "dead_letter.clean_error").inc()
+            self._pending["dead_letter.clean_error"] += 1
             yield beam.pvalue.TaggedOutput(DEAD_LETTER_TAG, outcome_dead)
             return
+        pending = self._pending
         if outcome.result is not None:
             for reason, count in outcome.result.removed.items():
-                Metrics.counter(METRICS_NAMESPACE, f"removed.{reason}").inc(count)
+                pending["removed." + reason] += count
         if outcome.dead_letter is not None:
-            reason = outcome.dead_letter.reason
-            Metrics.counter(METRICS_NAMESPACE, f"dead_letter.{reason}").inc()
+            pending["dead_letter." + outcome.dead_letter.reason] += 1
             yield beam.pvalue.TaggedOutput(DEAD_LETTER_TAG, outcome.dead_letter)
             return
         if is_html:
-            self._html.inc()
-        self._articles.inc()
+            pending["html_extracted"] += 1
+        pending["articles"] += 1
         yield outcome.article
 
 
