@@ -35,7 +35,8 @@ from cleaner_at_commit import baseline_text_cleaner  # noqa: E402
 from corpus import articles  # noqa: E402
 
 from newsbeam.pipelines.batch import run_batch  # noqa: E402
-from newsbeam.pipelines.config import BatchRunConfig  # noqa: E402
+from newsbeam.pipelines.config import BatchRunConfig, PipelineConfig  # noqa: E402
+from newsbeam.transforms.classify import ClassifyConfig  # noqa: E402
 from newsbeam.transforms.clean import article_cleaner  # noqa: E402
 from newsbeam.transforms.clean.article_cleaner import ArticleCleaner, CleanOutcome  # noqa: E402
 
@@ -54,11 +55,22 @@ def bare_baseline(source: str, output: str) -> float:
     return time.perf_counter() - started
 
 
-def newsbeam_run(source: str, output: str, count: int) -> float:
-    config = BatchRunConfig(inputs=(source,), output_dir=output)
+def newsbeam_run(
+    source: str, output: str, count: int, pipeline: PipelineConfig | None = None
+) -> float:
+    config = BatchRunConfig(
+        inputs=(source,), output_dir=output, pipeline=pipeline or PipelineConfig()
+    )
     report = run_batch(config, [source])
     assert report["articles_written"] + sum(report["filtered"].values()) <= count
     return report["wall_seconds"]
+
+
+def newsbeam_run_without_classify(source: str, output: str, count: int) -> float:
+    """The job with the classify stage passing every article through unclassified
+    (no language is in its list), to measure what classification adds."""
+    skip_all = ClassifyConfig(languages=frozenset({"none"}))
+    return newsbeam_run(source, output, count, PipelineConfig(classify=skip_all))
 
 
 def newsbeam_run_without_clean(source: str, output: str, count: int) -> float:
@@ -101,6 +113,11 @@ def main() -> None:
         "--without-clean", action="store_true", help="add a run with cleaning as a pass-through"
     )
     parser.add_argument(
+        "--without-classify",
+        action="store_true",
+        help="add a run with the classify stage passing articles through unclassified",
+    )
+    parser.add_argument(
         "--baseline", metavar="REF", help="add a run with the TextCleaner of git commit REF"
     )
     args = parser.parse_args()
@@ -114,6 +131,10 @@ def main() -> None:
         old = baseline_text_cleaner(args.baseline, Path(code_dir.name))
         runs[f"newsbeam run, TextCleaner at {args.baseline}"] = lambda s, o: (
             newsbeam_run_with_old_cleaner(s, o, args.articles, old)
+        )
+    if args.without_classify:
+        runs["newsbeam run, classify a pass-through"] = lambda s, o: newsbeam_run_without_classify(
+            s, o, args.articles
         )
     if args.without_clean:
         runs["newsbeam run, cleaning a pass-through"] = lambda s, o: newsbeam_run_without_clean(

@@ -91,3 +91,37 @@ def test_config_is_validated_and_round_trips():
     assert FeatureConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="unknown feature settings"):
         FeatureConfig.from_dict({**config.to_dict(), "mystery": 1})
+
+
+def test_long_texts_normalise_as_if_read_whole():
+    """The prefix shortcut for long texts gives exactly the words of the whole text."""
+    import random
+
+    from newsbeam.transforms.classify import features
+
+    rng = random.Random(3)
+    pieces = [
+        "Iraq's",
+        "&amp;",
+        "#39;s",
+        "quot;x quot;",
+        "2024",
+        "Ünïcödé",
+        "ﬁnance",
+        "e\u0301",
+        "word",
+        "—",
+        "a_b",
+        "\n\n",
+        "don't",
+        "U.S.",
+        "&#8217;",
+        "x" * 30,
+        "42%",
+    ]
+    for _ in range(300):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 900)))
+        for max_words in (1, 5, 150, 250):
+            whole = features._normalized_words(text, True)[:max_words]
+            expected = " " + " ".join(whole) + " " if whole else " "
+            assert normalize_text(text, max_words=max_words) == expected

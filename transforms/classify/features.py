@@ -39,6 +39,9 @@ _BROKEN_NUMERIC_ENTITY = re.compile(r"(?<!&)#(\d{2,5});")
 _BROKEN_NAMED_ENTITY = re.compile(r"(?<![&\w])(quot|amp|lt|gt|apos|nbsp);")
 _NON_WORD = re.compile(r"[\W_]+")
 _DIGIT = re.compile(r"\d")
+_WHITESPACE = re.compile(r"\s")
+# Raw characters read per wanted word before falling back to the whole text.
+_PREFIX_CHARS_PER_WORD = 12
 
 
 @dataclass(frozen=True)
@@ -97,15 +100,31 @@ def normalize_text(text: str | None, *, fold_digits: bool = True, max_words: int
     """
     if not text:
         return " "
+    words: list[str] | None = None
+    if max_words and len(text) > max_words * _PREFIX_CHARS_PER_WORD:
+        # Long article: normalise only a prefix cut at whitespace. Every step is
+        # local (no pattern spans whitespace), so the prefix's words are the
+        # text's first words; the last one is dropped in case the cut split a
+        # token, and the whole text is used if the prefix is too short.
+        cut = _WHITESPACE.search(text, max_words * _PREFIX_CHARS_PER_WORD)
+        if cut is not None:
+            prefix_words = _normalized_words(text[: cut.start()], fold_digits)
+            if len(prefix_words) > max_words:
+                words = prefix_words[:max_words]
+    if words is None:
+        words = _normalized_words(text, fold_digits)
+        if max_words:
+            words = words[:max_words]
+    return " " + " ".join(words) + " " if words else " "
+
+
+def _normalized_words(text: str, fold_digits: bool) -> list[str]:
     text = _BROKEN_NUMERIC_ENTITY.sub(r"&#\1;", text)
     text = _BROKEN_NAMED_ENTITY.sub(r"&\1;", text)
     text = unicodedata.normalize("NFKC", html.unescape(text)).casefold()
     if fold_digits:
         text = _DIGIT.sub("0", text)
-    words = _NON_WORD.sub(" ", text).split()
-    if max_words:
-        words = words[:max_words]
-    return " " + " ".join(words) + " " if words else " "
+    return _NON_WORD.sub(" ", text).split()
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
