@@ -97,8 +97,9 @@ def test_other_format_version_is_refused_clearly(model_file, tmp_path):
             return json.dumps(meta)
         return data
 
-    path = _rewrite(model_file, tmp_path / "v2.npz", bump)
-    with pytest.raises(ModelFormatError, match=r"format version 2 is not supported.*retrain"):
+    path = _rewrite(model_file, tmp_path / "next.npz", bump)
+    message = rf"format version {FORMAT_VERSION + 1} is not supported.*retrain"
+    with pytest.raises(ModelFormatError, match=message):
         TopicModel.load(path)
 
 

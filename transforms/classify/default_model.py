@@ -47,6 +47,7 @@ DEFAULT_TRAINING_CONFIG = TrainingConfig(
         sublinear_tf=True,
         use_idf=True,
         fold_digits=True,
+        capitalised_weight=0.5,
         max_words=150,
     ),
     svm_c=0.3,

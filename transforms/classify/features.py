@@ -1,9 +1,10 @@
 """Text -> hashed sparse feature rows for the topic model (pure, Beam-free).
 
-Features are hashed word unigrams, word bigrams and character n-grams, each
-group weighted by sublinear term frequency (1 + log tf), optionally scaled by
-an inverse document frequency learned at training time, L2-normalised per
-group and summed into one vector of ``2**hash_bits`` columns.
+Features are hashed word unigrams, word bigrams, character n-grams and
+(optionally) the capitalised words as written, each group weighted by
+sublinear term frequency (1 + log tf), optionally scaled by an inverse
+document frequency learned at training time, L2-normalised per group and
+summed into one vector of ``2**hash_bits`` columns.
 
 The hash is our own and fully specified here (a polynomial hash over Unicode
 code points mod 2**64 followed by the splitmix64 finaliser), computed with
@@ -32,6 +33,7 @@ _SPACE = ord(" ")
 _SALT_WORD = 0x9E3779B97F4A7C15
 _SALT_BIGRAM = 0xC2B2AE3D27D4EB4F
 _SALT_CHAR = 0x165667B19E3779F9
+_SALT_CAPITALISED = 0x27D4EB2F165667C5
 
 # AG News and many feeds carry HTML entities with the leading '&' lost
 # ("Japan #39;s", "quot;abhorrent quot;"); repair them before unescaping.
@@ -57,6 +59,10 @@ class FeatureConfig:
     sublinear_tf: bool = True
     use_idf: bool = True
     fold_digits: bool = True
+    # Words that start with a capital letter, kept as written ("Apple",
+    # "NASA", "Bush"): names and acronyms carry the topic, and case tells the
+    # company from the fruit. 0 turns the group off.
+    capitalised_weight: float = 0.0
     # Only the headline and lead are read: AG News-style training text is a
     # headline plus one or two sentences, and long bodies cost time for
     # little gain (see benchmarks/README.md).
@@ -69,7 +75,8 @@ class FeatureConfig:
             raise ValueError("need 1 <= char_min <= char_max <= 8")
         if self.max_words < 1:
             raise ValueError("max_words must be >= 1")
-        if min(self.word_weight, self.bigram_weight, self.char_weight) < 0:
+        weights = (self.word_weight, self.bigram_weight, self.char_weight, self.capitalised_weight)
+        if min(weights) < 0:
             raise ValueError("feature group weights must be >= 0")
 
     @property
@@ -88,6 +95,16 @@ class FeatureConfig:
         return cls(**data)
 
 
+def _decoded(text: str) -> str:
+    text = _BROKEN_NUMERIC_ENTITY.sub(r"&#\1;", text)
+    text = _BROKEN_NAMED_ENTITY.sub(r"&\1;", text)
+    return unicodedata.normalize("NFKC", html.unescape(text))
+
+
+def _padded(words: list[str]) -> str:
+    return " " + " ".join(words) + " " if words else " "
+
+
 def normalize_text(text: str | None, *, fold_digits: bool = True, max_words: int = 0) -> str:
     """Lower-cased words separated by single spaces, padded by one space each side.
 
@@ -97,15 +114,29 @@ def normalize_text(text: str | None, *, fold_digits: bool = True, max_words: int
     """
     if not text:
         return " "
-    text = _BROKEN_NUMERIC_ENTITY.sub(r"&#\1;", text)
-    text = _BROKEN_NAMED_ENTITY.sub(r"&\1;", text)
-    text = unicodedata.normalize("NFKC", html.unescape(text)).casefold()
+    text = _decoded(text).casefold()
     if fold_digits:
         text = _DIGIT.sub("0", text)
     words = _NON_WORD.sub(" ", text).split()
     if max_words:
         words = words[:max_words]
-    return " " + " ".join(words) + " " if words else " "
+    return _padded(words)
+
+
+def capitalised_words(text: str | None, *, fold_digits: bool = True, max_words: int = 0) -> str:
+    """The words (of the first ``max_words``) that start with an upper-case letter, as written.
+
+    Same tokens as `normalize_text` without case folding, padded the same way.
+    """
+    if not text:
+        return " "
+    text = _decoded(text)
+    if fold_digits:
+        text = _DIGIT.sub("0", text)
+    words = _NON_WORD.sub(" ", text).split()
+    if max_words:
+        words = words[:max_words]
+    return _padded([word for word in words if word[0].isupper()])
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -202,6 +233,16 @@ def _assemble(
     return sparse.csr_matrix((data, indices, indptr), shape=(n_docs, config.n_features))
 
 
+def _word_spans(is_space: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop of every word in a batch of " w1 w2 ... wn " documents.
+
+    Every document starts and ends with a space, so words never run across
+    documents.
+    """
+    boundary = np.flatnonzero(np.diff(is_space.astype(np.int8)))
+    return boundary[0::2] + 1, boundary[1::2] + 1
+
+
 def hashed_features(
     texts: Sequence[str | None],
     config: FeatureConfig,
@@ -224,10 +265,7 @@ def hashed_features(
 
     batch = _Batch(docs)
     is_space = batch.codes == _SPACE
-    # Every document is " w1 w2 ... wn ", so words never run across documents.
-    boundary = np.flatnonzero(np.diff(is_space.astype(np.int8)))
-    word_start = boundary[0::2] + 1
-    word_stop = boundary[1::2] + 1
+    word_start, word_stop = _word_spans(is_space)
 
     if len(word_start) and (config.word_weight or config.bigram_weight):
         word_hash = batch.span_hash(word_start, word_stop)
@@ -262,5 +300,17 @@ def hashed_features(
             char_docs.append(batch.doc_of[start])
         if char_hashes:
             add_group(np.concatenate(char_docs), np.concatenate(char_hashes), config.char_weight)
+
+    if config.capitalised_weight:
+        capitalised = _Batch(
+            [
+                capitalised_words(t, fold_digits=config.fold_digits, max_words=config.max_words)
+                for t in texts
+            ]
+        )
+        start, stop = _word_spans(capitalised.codes == _SPACE)
+        if len(start):
+            hashes = capitalised.span_hash(start, stop) ^ np.uint64(_SALT_CAPITALISED)
+            add_group(capitalised.doc_of[start], hashes, config.capitalised_weight)
 
     return _assemble(keys, values, n_docs, config)
