@@ -1,6 +1,7 @@
 """Classify stage: held-out accuracy of the default recipe, and its speed.
 
     python benchmarks/bench_classify.py [--articles 2000] [--skip-holdout] [--plain-split]
+                                        [--baseline-model OLD.npz]
 
 1. Trains the default model's recipe on 80% of shared/data/ag_news_train.jsonl
    (stratified, near-copies kept on one side, seed 8), scores the stored
@@ -9,6 +10,8 @@
 2. Speed of the shipped model: the pure core (articles/s, short AG News items
    and long sample articles), and the ClassifyTopics stage on the DirectRunner
    against the same pipeline without it (ratio, measured in the same run).
+   --baseline-model also times the pure core with another model file (e.g.
+   the previous default model) in the same run, for a speed ratio.
 """
 
 from __future__ import annotations
@@ -72,8 +75,8 @@ def articles_for_speed(examples, n: int) -> dict[str, list[Article]]:
     return sets
 
 
-def core_speed(articles: list[Article]) -> float:
-    model = load_model()
+def core_speed(articles: list[Article], model_path: Path | None = None) -> float:
+    model = load_model(model_path)
     start = time.perf_counter()
     for i in range(0, len(articles), 256):
         assign_topics(model, articles[i : i + 256], threshold=0.3)
@@ -95,6 +98,7 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--skip-holdout", action="store_true")
     parser.add_argument("--plain-split", action="store_true")
+    parser.add_argument("--baseline-model", type=Path, help="also time this model's core")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     data = ag_news_path(REPO)
@@ -124,6 +128,12 @@ def main() -> int:
             f"without stage {base:.2f} s ({n / base:,.0f}/s), "
             f"with stage {staged:.2f} s ({n / staged:,.0f}/s), ratio {staged / base:.2f}"
         )
+        if args.baseline_model:
+            old = core_speed(articles, args.baseline_model)
+            print(
+                f"{name}: core with {args.baseline_model.name} {old:,.0f} articles/s; "
+                f"shipped / baseline speed {core / old:.2f}"
+            )
     return 0
 
 

@@ -46,6 +46,17 @@ def test_capitalised_group_tells_names_from_common_words():
     assert float(named.multiply(named).sum()) == pytest.approx(1 + 1 + 0.25, rel=1e-3)
 
 
+@pytest.mark.parametrize("word", ["Vote", "x" * 30, "&amp;", "İstanbul"])
+def test_long_texts_read_only_their_first_words(word):
+    # A long body is decoded only as far as needed; the words read must be
+    # exactly the first max_words words of the whole text.
+    config = FeatureConfig(hash_bits=18, capitalised_weight=0.5, max_words=20)
+    words = [f"{word}{i % 7} minister" for i in range(400)]
+    whole = hashed_features([" ".join(words)], config)
+    first = hashed_features([" ".join(words[:12])], config)  # 24 words, more than 20
+    assert (whole != first).nnz == 0
+
+
 def test_hash_values_are_fixed():
     # The hash is part of the model file format: if these change, every
     # saved model silently means something else.

@@ -40,6 +40,8 @@ _SALT_CAPITALISED = 0x27D4EB2F165667C5
 _BROKEN_NUMERIC_ENTITY = re.compile(r"(?<!&)#(\d{2,5});")
 _BROKEN_NAMED_ENTITY = re.compile(r"(?<![&\w])(quot|amp|lt|gt|apos|nbsp);")
 _NON_WORD = re.compile(r"[\W_]+")
+# How much of a long text is decoded first (`_lead`): generous for English.
+_LEAD_CHARS_PER_WORD = 8
 _DIGIT = re.compile(r"\d")
 
 
@@ -95,14 +97,59 @@ class FeatureConfig:
         return cls(**data)
 
 
-def _decoded(text: str) -> str:
+def _decoded(text: str | None, fold_digits: bool) -> str:
+    """Entities decoded, NFKC, digits optionally folded to 0; case kept."""
+    if not text:
+        return ""
     text = _BROKEN_NUMERIC_ENTITY.sub(r"&#\1;", text)
     text = _BROKEN_NAMED_ENTITY.sub(r"&\1;", text)
-    return unicodedata.normalize("NFKC", html.unescape(text))
+    text = unicodedata.normalize("NFKC", html.unescape(text))
+    # Digits have no case, so folding them before case folding is the same.
+    return _DIGIT.sub("0", text) if fold_digits else text
+
+
+def _lead(text: str | None, fold_digits: bool, max_words: int) -> str:
+    """`_decoded` text, cut early when that leaves its first ``max_words`` words as they are.
+
+    Decoding is local, so a prefix of the text decodes to a prefix of the
+    decoded text; once that prefix holds two words more than are read (with
+    and without case folding), the words read are the same as from the whole
+    text, and a long body is not decoded to its end.
+    """
+    if not text or not max_words or len(text) <= _LEAD_CHARS_PER_WORD * max_words:
+        return _decoded(text, fold_digits)
+    head = _decoded(text[: _LEAD_CHARS_PER_WORD * max_words], fold_digits)
+    enough = max_words + 3  # parts when max_words + 2 separators were found
+    if all(len(_NON_WORD.split(h, maxsplit=enough - 1)) == enough for h in (head, head.casefold())):
+        return head
+    return _decoded(text, fold_digits)
 
 
 def _padded(words: list[str]) -> str:
     return " " + " ".join(words) + " " if words else " "
+
+
+def _first_words(text: str, max_words: int) -> list[str]:
+    """The words of ``text`` (runs between `_NON_WORD` separators), at most ``max_words``.
+
+    Splitting stops after the words needed, so long bodies are not tokenised
+    to the end (one more split covers a leading separator; the last part is
+    then the unsplit rest).
+    """
+    if not max_words:
+        return [part for part in _NON_WORD.split(text) if part]
+    parts = _NON_WORD.split(text, maxsplit=max_words + 1)
+    if len(parts) == max_words + 2:
+        parts.pop()
+    return [part for part in parts if part][:max_words]
+
+
+def _folded_doc(decoded: str, max_words: int) -> str:
+    return _padded(_first_words(decoded.casefold(), max_words))
+
+
+def _capitalised_doc(decoded: str, max_words: int) -> str:
+    return _padded([w for w in _first_words(decoded, max_words) if w[:1].isupper()])
 
 
 def normalize_text(text: str | None, *, fold_digits: bool = True, max_words: int = 0) -> str:
@@ -112,15 +159,7 @@ def normalize_text(text: str | None, *, fold_digits: bool = True, max_words: int
     entities are decoded, digits optionally become 0 so that "28 points" and
     "31 points" share features.
     """
-    if not text:
-        return " "
-    text = _decoded(text).casefold()
-    if fold_digits:
-        text = _DIGIT.sub("0", text)
-    words = _NON_WORD.sub(" ", text).split()
-    if max_words:
-        words = words[:max_words]
-    return _padded(words)
+    return _folded_doc(_decoded(text, fold_digits), max_words)
 
 
 def capitalised_words(text: str | None, *, fold_digits: bool = True, max_words: int = 0) -> str:
@@ -128,15 +167,7 @@ def capitalised_words(text: str | None, *, fold_digits: bool = True, max_words: 
 
     Same tokens as `normalize_text` without case folding, padded the same way.
     """
-    if not text:
-        return " "
-    text = _decoded(text)
-    if fold_digits:
-        text = _DIGIT.sub("0", text)
-    words = _NON_WORD.sub(" ", text).split()
-    if max_words:
-        words = words[:max_words]
-    return _padded([word for word in words if word[0].isupper()])
+    return _capitalised_doc(_decoded(text, fold_digits), max_words)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -249,9 +280,8 @@ def hashed_features(
     idf: np.ndarray | None = None,
 ) -> sparse.csr_matrix:
     """One feature row per text (float32 CSR, ``config.n_features`` columns)."""
-    docs = [
-        normalize_text(t, fold_digits=config.fold_digits, max_words=config.max_words) for t in texts
-    ]
+    decoded = [_lead(t, config.fold_digits, config.max_words) for t in texts]
+    docs = [_folded_doc(d, config.max_words) for d in decoded]
     n_docs = len(docs)
     keys: list[np.ndarray] = []
     values: list[np.ndarray] = []
@@ -302,12 +332,7 @@ def hashed_features(
             add_group(np.concatenate(char_docs), np.concatenate(char_hashes), config.char_weight)
 
     if config.capitalised_weight:
-        capitalised = _Batch(
-            [
-                capitalised_words(t, fold_digits=config.fold_digits, max_words=config.max_words)
-                for t in texts
-            ]
-        )
+        capitalised = _Batch([_capitalised_doc(d, config.max_words) for d in decoded])
         start, stop = _word_spans(capitalised.codes == _SPACE)
         if len(start):
             hashes = capitalised.span_hash(start, stop) ^ np.uint64(_SALT_CAPITALISED)
