@@ -1,12 +1,15 @@
 """Classify stage: held-out accuracy of the default recipe, and its speed.
 
     python benchmarks/bench_classify.py [--articles 2000] [--skip-holdout] [--plain-split]
-                                        [--baseline-model OLD.npz]
+                                        [--cv K] [--compare-previous] [--baseline-model OLD.npz]
 
 1. Trains the default model's recipe on 80% of shared/data/ag_news_train.jsonl
    (stratified, near-copies kept on one side, seed 8), scores the stored
    model on the other 20%: accuracy, macro-F1 (and per-label figures).
-   --plain-split also reports a plain stratified random 80/20 split.
+   --plain-split also reports a plain stratified random 80/20 split, --cv K
+   grouped stratified K-fold cross-validation over the whole sample (lower
+   variance than one 20% split), --compare-previous the same splits for the
+   recipe without the capitalised-words group (the recipe before it).
 2. Speed of the shipped model: the pure core (articles/s, short AG News items
    and long sample articles), and the ClassifyTopics stage on the DirectRunner
    against the same pipeline without it (ratio, measured in the same run).
@@ -17,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -37,27 +41,98 @@ from newsbeam.transforms.classify.default_model import (
     load_ag_news,
     shared_dir,
 )
-from newsbeam.transforms.classify.evaluation import evaluate_model
+from newsbeam.transforms.classify.evaluation import EvaluationReport, evaluate_model
+from newsbeam.transforms.classify.holdout import near_duplicate_groups
 from newsbeam.transforms.classify.model import TopicModel, load_model
 from newsbeam.transforms.classify.topics import assign_topics
-from newsbeam.transforms.classify.training import train_topic_model
+from newsbeam.transforms.classify.training import TrainingConfig, train_topic_model
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def held_out(examples, mask, label: str) -> None:
+def held_out(examples, mask, config: TrainingConfig) -> tuple[EvaluationReport, float]:
+    """Train on the rows outside mask, score the stored (float16) model on the rows in it."""
     train = [e for e, h in zip(examples, mask, strict=True) if not h]
     test = [e for e, h in zip(examples, mask, strict=True) if h]
     start = time.perf_counter()
-    model = train_topic_model(train, DEFAULT_TRAINING_CONFIG)
+    model = train_topic_model(train, config)
     seconds = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp) / "m.npz")
         model = TopicModel.load(Path(tmp) / "m.npz")
-    report = evaluate_model(model, test)
-    print(f"\n## held-out ({label}): trained on {len(train)} in {seconds:.0f} s,", end=" ")
-    print(f"{len(test)} held out")
-    print(report.format_text())
+    return evaluate_model(model, test), seconds
+
+
+def plain_split(examples) -> np.ndarray:
+    """A plain stratified random 20% (near-copies may land on both sides)."""
+    rng = np.random.default_rng(SEED)
+    labels = np.array([e.labels[0] for e in examples])
+    mask = np.zeros(len(examples), dtype=bool)
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        mask[rng.permutation(rows)[: round(0.2 * len(rows))]] = True
+    return mask
+
+
+def grouped_folds(examples, k: int) -> list[np.ndarray]:
+    """k stratified folds, near-copies together: each group joins its label's smallest fold."""
+    groups = near_duplicate_groups([e.text for e in examples])
+    members: dict[int, list[int]] = {}
+    for row, group in enumerate(groups.tolist()):
+        members.setdefault(group, []).append(row)
+    rng = np.random.default_rng(SEED)
+    fold = np.zeros(len(examples), dtype=np.int64)
+    for label in sorted({e.labels[0] for e in examples}):
+        label_groups = sorted(
+            g for g, rows in members.items() if examples[rows[0]].labels[0] == label
+        )
+        sizes = np.zeros(k, dtype=np.int64)
+        for index in rng.permutation(len(label_groups)):
+            rows = members[label_groups[index]]
+            target = int(np.argmin(sizes))
+            fold[rows] = target
+            sizes[target] += len(rows)
+    return [fold == f for f in range(k)]
+
+
+def recipes(compare_previous: bool) -> dict[str, TrainingConfig]:
+    chosen = {"default recipe": DEFAULT_TRAINING_CONFIG}
+    if compare_previous:
+        # The recipe before the capitalised-words group (same code otherwise).
+        features = dataclasses.replace(DEFAULT_TRAINING_CONFIG.features, capitalised_weight=0.0)
+        chosen["without capitalised words"] = dataclasses.replace(
+            DEFAULT_TRAINING_CONFIG, features=features
+        )
+    return chosen
+
+
+def accuracy_figures(examples, args) -> None:
+    splits = {"near-copies grouped, stratified 20%, seed 8": [holdout_mask(examples)]}
+    if args.plain_split:
+        splits["plain stratified random 20%, seed 8"] = [plain_split(examples)]
+    if args.cv:
+        splits[f"grouped {args.cv}-fold cross-validation, seed 8"] = grouped_folds(
+            examples, args.cv
+        )
+    summary = []
+    for recipe, config in recipes(args.compare_previous).items():
+        for split, masks in splits.items():
+            reports, seconds = zip(
+                *(held_out(examples, mask, config) for mask in masks), strict=True
+            )
+            n = sum(r.examples for r in reports)
+            accuracy = sum(r.accuracy * r.examples for r in reports) / n
+            macro_f1 = float(np.mean([r.macro_f1 for r in reports]))
+            summary.append((recipe, split, n, accuracy, macro_f1, max(seconds)))
+            if len(reports) == 1 and recipe == "default recipe":
+                print(f"\n## {recipe}, held-out ({split}): {n} held out,", end=" ")
+                print(f"trained in {seconds[0]:.0f} s")
+                print(reports[0].format_text())
+    print("\n## accuracy summary (macro-F1: mean over folds)")
+    print("| recipe | split | held out | accuracy | macro-F1 | training s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for recipe, split, n, accuracy, macro_f1, seconds in summary:
+        print(f"| {recipe} | {split} | {n} | {accuracy:.4f} | {macro_f1:.4f} | {seconds:.0f} |")
 
 
 def articles_for_speed(examples, n: int) -> dict[str, list[Article]]:
@@ -97,7 +172,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--skip-holdout", action="store_true")
-    parser.add_argument("--plain-split", action="store_true")
+    parser.add_argument("--plain-split", action="store_true", help="also a plain random split")
+    parser.add_argument("--cv", type=int, default=0, metavar="K", help="also grouped K-fold CV")
+    parser.add_argument(
+        "--compare-previous",
+        action="store_true",
+        help="also score the recipe without the capitalised-words group on the same splits",
+    )
     parser.add_argument("--baseline-model", type=Path, help="also time this model's core")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -107,15 +188,7 @@ def main() -> int:
         return 2
     examples = load_ag_news(data)
     if not args.skip_holdout:
-        held_out(examples, holdout_mask(examples), "near-copies grouped, stratified, seed 8")
-        if args.plain_split:
-            rng = np.random.default_rng(SEED)
-            labels = np.array([e.labels[0] for e in examples])
-            mask = np.zeros(len(examples), dtype=bool)
-            for label in np.unique(labels):
-                rows = np.flatnonzero(labels == label)
-                mask[rng.permutation(rows)[: round(0.2 * len(rows))]] = True
-            held_out(examples, mask, "plain stratified random split, seed 8")
+        accuracy_figures(examples, args)
 
     print("\n## speed of the shipped model")
     for name, articles in articles_for_speed(examples, args.articles).items():
