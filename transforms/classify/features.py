@@ -108,48 +108,62 @@ def _decoded(text: str | None, fold_digits: bool) -> str:
     return _DIGIT.sub("0", text) if fold_digits else text
 
 
-def _lead(text: str | None, fold_digits: bool, max_words: int) -> str:
-    """`_decoded` text, cut early when that leaves its first ``max_words`` words as they are.
+class _Lead:
+    """The decoded start of a text: all of it when short, a prefix when long.
 
     Decoding is local, so a prefix of the text decodes to a prefix of the
-    decoded text; once that prefix holds two words more than are read (with
-    and without case folding), the words read are the same as from the whole
-    text, and a long body is not decoded to its end.
+    decoded text. A long body is decoded and split only as far as the words
+    read; when the prefix turns out to hold too few words, the whole text is.
     """
-    if not text or not max_words or len(text) <= _LEAD_CHARS_PER_WORD * max_words:
-        return _decoded(text, fold_digits)
-    head = _decoded(text[: _LEAD_CHARS_PER_WORD * max_words], fold_digits)
-    enough = max_words + 3  # parts when max_words + 2 separators were found
-    if all(len(_NON_WORD.split(h, maxsplit=enough - 1)) == enough for h in (head, head.casefold())):
-        return head
-    return _decoded(text, fold_digits)
+
+    __slots__ = ("cut", "fold_digits", "head", "text")
+
+    def __init__(self, text: str | None, fold_digits: bool, max_words: int) -> None:
+        limit = _LEAD_CHARS_PER_WORD * max_words
+        self.text = text
+        self.fold_digits = fold_digits
+        self.cut = bool(text) and max_words > 0 and len(text) > limit
+        self.head = _decoded(text[:limit] if self.cut else text, fold_digits)
+
+    def words(self, max_words: int, *, casefold: bool) -> list[str]:
+        """The first ``max_words`` words (all when 0), case-folded or as written."""
+        head = self.head.casefold() if casefold else self.head
+        words = _first_words(head, max_words, complete=not self.cut)
+        if words is None:
+            whole = _decoded(self.text, self.fold_digits)
+            words = _first_words(whole.casefold() if casefold else whole, max_words)
+        assert words is not None
+        return words
 
 
 def _padded(words: list[str]) -> str:
     return " " + " ".join(words) + " " if words else " "
 
 
-def _first_words(text: str, max_words: int) -> list[str]:
+def _first_words(text: str, max_words: int, *, complete: bool = True) -> list[str] | None:
     """The words of ``text`` (runs between `_NON_WORD` separators), at most ``max_words``.
 
-    Splitting stops after the words needed, so long bodies are not tokenised
-    to the end (one more split covers a leading separator; the last part is
-    then the unsplit rest).
+    Splitting stops two words after the words needed, so long bodies are not
+    tokenised to the end; the last part is then the unsplit rest. For a text
+    cut short (``complete`` False) that runs out of separators first, None:
+    the words read may go on past the cut.
     """
     if not max_words:
         return [part for part in _NON_WORD.split(text) if part]
-    parts = _NON_WORD.split(text, maxsplit=max_words + 1)
-    if len(parts) == max_words + 2:
+    parts = _NON_WORD.split(text, maxsplit=max_words + 2)
+    if len(parts) == max_words + 3:
         parts.pop()
+    elif not complete:
+        return None
     return [part for part in parts if part][:max_words]
 
 
-def _folded_doc(decoded: str, max_words: int) -> str:
-    return _padded(_first_words(decoded.casefold(), max_words))
+def _folded_doc(lead: _Lead, max_words: int) -> str:
+    return _padded(lead.words(max_words, casefold=True))
 
 
-def _capitalised_doc(decoded: str, max_words: int) -> str:
-    return _padded([w for w in _first_words(decoded, max_words) if w[:1].isupper()])
+def _capitalised_doc(lead: _Lead, max_words: int) -> str:
+    return _padded([w for w in lead.words(max_words, casefold=False) if w[:1].isupper()])
 
 
 def normalize_text(text: str | None, *, fold_digits: bool = True, max_words: int = 0) -> str:
@@ -159,7 +173,7 @@ def normalize_text(text: str | None, *, fold_digits: bool = True, max_words: int
     entities are decoded, digits optionally become 0 so that "28 points" and
     "31 points" share features.
     """
-    return _folded_doc(_decoded(text, fold_digits), max_words)
+    return _folded_doc(_Lead(text, fold_digits, max_words), max_words)
 
 
 def capitalised_words(text: str | None, *, fold_digits: bool = True, max_words: int = 0) -> str:
@@ -167,7 +181,7 @@ def capitalised_words(text: str | None, *, fold_digits: bool = True, max_words: 
 
     Same tokens as `normalize_text` without case folding, padded the same way.
     """
-    return _capitalised_doc(_decoded(text, fold_digits), max_words)
+    return _capitalised_doc(_Lead(text, fold_digits, max_words), max_words)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -280,8 +294,8 @@ def hashed_features(
     idf: np.ndarray | None = None,
 ) -> sparse.csr_matrix:
     """One feature row per text (float32 CSR, ``config.n_features`` columns)."""
-    decoded = [_lead(t, config.fold_digits, config.max_words) for t in texts]
-    docs = [_folded_doc(d, config.max_words) for d in decoded]
+    leads = [_Lead(t, config.fold_digits, config.max_words) for t in texts]
+    docs = [_folded_doc(lead, config.max_words) for lead in leads]
     n_docs = len(docs)
     keys: list[np.ndarray] = []
     values: list[np.ndarray] = []
@@ -332,7 +346,7 @@ def hashed_features(
             add_group(np.concatenate(char_docs), np.concatenate(char_hashes), config.char_weight)
 
     if config.capitalised_weight:
-        capitalised = _Batch([_capitalised_doc(d, config.max_words) for d in decoded])
+        capitalised = _Batch([_capitalised_doc(lead, config.max_words) for lead in leads])
         start, stop = _word_spans(capitalised.codes == _SPACE)
         if len(start):
             hashes = capitalised.span_hash(start, stop) ^ np.uint64(_SALT_CAPITALISED)
