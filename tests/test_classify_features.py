@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from newsbeam.transforms.classify.features import FeatureConfig, hashed_features, normalize_text
+from newsbeam.transforms.classify.features import (
+    FeatureConfig,
+    capitalised_words,
+    hashed_features,
+    normalize_text,
+)
 
 
 def test_normalize_repairs_broken_entities_and_splits_apostrophes():
@@ -18,6 +23,38 @@ def test_normalize_folds_digits_and_caps_words():
     assert normalize_text("Won 28-21", fold_digits=False) == " won 28 21 "
     assert normalize_text("one two three four", max_words=2) == " one two "
     assert normalize_text("") == normalize_text(None) == normalize_text(" ,; ") == " "
+
+
+def test_capitalised_words_keep_case_and_skip_the_rest():
+    text = "Apple #39;s iPod beats NASA in 2004 as 3M and Éclair rise"
+    assert capitalised_words(text) == " Apple NASA Éclair "
+    assert capitalised_words(text, max_words=3) == " Apple "
+    assert capitalised_words("Won in G8", fold_digits=False) == " Won G8 "
+    assert capitalised_words("all lower case") == capitalised_words(None) == " "
+
+
+def test_capitalised_group_tells_names_from_common_words():
+    caps = FeatureConfig(
+        hash_bits=16, word_weight=0, bigram_weight=0, char_weight=0, capitalised_weight=1.0
+    )
+    assert sorted(hashed_features(["Markets rally as Apple gains"], caps).indices) == [56887, 64133]
+    assert hashed_features(["apple"], caps).nnz == 0
+    both = FeatureConfig(hash_bits=20, char_weight=0, capitalised_weight=0.5)
+    # "Apple" adds a column of its own (weight 0.5) to the word and bigram groups.
+    plain, named = hashed_features(["apple pie", "Apple pie"], both)
+    assert named.nnz == plain.nnz + 1
+    assert float(named.multiply(named).sum()) == pytest.approx(1 + 1 + 0.25, rel=1e-3)
+
+
+@pytest.mark.parametrize("word", ["Vote", "x" * 30, "&amp;", "İstanbul"])
+def test_long_texts_read_only_their_first_words(word):
+    # A long body is decoded only as far as needed; the words read must be
+    # exactly the first max_words words of the whole text.
+    config = FeatureConfig(hash_bits=18, capitalised_weight=0.5, max_words=20)
+    words = [f"{word}{i % 7} minister" for i in range(400)]
+    whole = hashed_features([" ".join(words)], config)
+    first = hashed_features([" ".join(words[:12])], config)  # 24 words, more than 20
+    assert (whole != first).nnz == 0
 
 
 def test_hash_values_are_fixed():

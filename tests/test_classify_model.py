@@ -97,9 +97,27 @@ def test_other_format_version_is_refused_clearly(model_file, tmp_path):
             return json.dumps(meta)
         return data
 
-    path = _rewrite(model_file, tmp_path / "v2.npz", bump)
-    with pytest.raises(ModelFormatError, match=r"format version 2 is not supported.*retrain"):
+    path = _rewrite(model_file, tmp_path / "next.npz", bump)
+    message = rf"format version {FORMAT_VERSION + 1} is not supported.*retrain"
+    with pytest.raises(ModelFormatError, match=message):
         TopicModel.load(path)
+
+
+def test_version_1_files_still_load(model, model_file, tmp_path):
+    # Version 1 had no capitalised-words group: its files mean the same with it off.
+    def downgrade(name, data):
+        if name == "meta.json":
+            meta = json.loads(data)
+            meta["format_version"] = 1
+            del meta["features"]["capitalised_weight"]
+            return json.dumps(meta)
+        return data
+
+    assert model.features.capitalised_weight == 0
+    old = TopicModel.load(_rewrite(model_file, tmp_path / "v1.npz", downgrade))
+    assert old.features == model.features
+    texts = ["Parliament votes on the budget", "New phone has a faster chip"]
+    np.testing.assert_allclose(old.predict_proba(texts), model.predict_proba(texts), atol=2e-3)
 
 
 @pytest.mark.parametrize(

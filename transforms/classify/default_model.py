@@ -47,7 +47,11 @@ DEFAULT_TRAINING_CONFIG = TrainingConfig(
         sublinear_tf=True,
         use_idf=True,
         fold_digits=True,
-        max_words=150,
+        capitalised_weight=0.5,
+        # 60 words: the headline and lead. Same held-out accuracy as 150 (AG
+        # News items are ~36 words) at a third of the cost on long articles,
+        # which keeps the stage within 10% of the full pipeline's time.
+        max_words=60,
     ),
     svm_c=0.3,
     nb_alpha=0.03,

@@ -1,9 +1,10 @@
 """Text -> hashed sparse feature rows for the topic model (pure, Beam-free).
 
-Features are hashed word unigrams, word bigrams and character n-grams, each
-group weighted by sublinear term frequency (1 + log tf), optionally scaled by
-an inverse document frequency learned at training time, L2-normalised per
-group and summed into one vector of ``2**hash_bits`` columns.
+Features are hashed word unigrams, word bigrams, character n-grams and
+(optionally) the capitalised words as written, each group weighted by
+sublinear term frequency (1 + log tf), optionally scaled by an inverse
+document frequency learned at training time, L2-normalised per group and
+summed into one vector of ``2**hash_bits`` columns.
 
 The hash is our own and fully specified here (a polynomial hash over Unicode
 code points mod 2**64 followed by the splitmix64 finaliser), computed with
@@ -32,16 +33,16 @@ _SPACE = ord(" ")
 _SALT_WORD = 0x9E3779B97F4A7C15
 _SALT_BIGRAM = 0xC2B2AE3D27D4EB4F
 _SALT_CHAR = 0x165667B19E3779F9
+_SALT_CAPITALISED = 0x27D4EB2F165667C5
 
 # AG News and many feeds carry HTML entities with the leading '&' lost
 # ("Japan #39;s", "quot;abhorrent quot;"); repair them before unescaping.
 _BROKEN_NUMERIC_ENTITY = re.compile(r"(?<!&)#(\d{2,5});")
 _BROKEN_NAMED_ENTITY = re.compile(r"(?<![&\w])(quot|amp|lt|gt|apos|nbsp);")
 _NON_WORD = re.compile(r"[\W_]+")
+# How much of a long text is decoded first (`_lead`): generous for English.
+_LEAD_CHARS_PER_WORD = 8
 _DIGIT = re.compile(r"\d")
-_WHITESPACE = re.compile(r"\s")
-# Raw characters read per wanted word before falling back to the whole text.
-_PREFIX_CHARS_PER_WORD = 12
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class FeatureConfig:
     sublinear_tf: bool = True
     use_idf: bool = True
     fold_digits: bool = True
+    # Words that start with a capital letter, kept as written ("Apple",
+    # "NASA", "Bush"): names and acronyms carry the topic, and case tells the
+    # company from the fruit. 0 turns the group off.
+    capitalised_weight: float = 0.0
     # Only the headline and lead are read: AG News-style training text is a
     # headline plus one or two sentences, and long bodies cost time for
     # little gain (see benchmarks/README.md).
@@ -72,7 +77,8 @@ class FeatureConfig:
             raise ValueError("need 1 <= char_min <= char_max <= 8")
         if self.max_words < 1:
             raise ValueError("max_words must be >= 1")
-        if min(self.word_weight, self.bigram_weight, self.char_weight) < 0:
+        weights = (self.word_weight, self.bigram_weight, self.char_weight, self.capitalised_weight)
+        if min(weights) < 0:
             raise ValueError("feature group weights must be >= 0")
 
     @property
@@ -91,6 +97,75 @@ class FeatureConfig:
         return cls(**data)
 
 
+def _decoded(text: str | None, fold_digits: bool) -> str:
+    """Entities decoded, NFKC, digits optionally folded to 0; case kept."""
+    if not text:
+        return ""
+    text = _BROKEN_NUMERIC_ENTITY.sub(r"&#\1;", text)
+    text = _BROKEN_NAMED_ENTITY.sub(r"&\1;", text)
+    text = unicodedata.normalize("NFKC", html.unescape(text))
+    # Digits have no case, so folding them before case folding is the same.
+    return _DIGIT.sub("0", text) if fold_digits else text
+
+
+class _Lead:
+    """The decoded start of a text: all of it when short, a prefix when long.
+
+    Decoding is local, so a prefix of the text decodes to a prefix of the
+    decoded text. A long body is decoded and split only as far as the words
+    read; when the prefix turns out to hold too few words, the whole text is.
+    """
+
+    __slots__ = ("cut", "fold_digits", "head", "text")
+
+    def __init__(self, text: str | None, fold_digits: bool, max_words: int) -> None:
+        limit = _LEAD_CHARS_PER_WORD * max_words
+        self.text = text
+        self.fold_digits = fold_digits
+        self.cut = bool(text) and max_words > 0 and len(text) > limit
+        self.head = _decoded(text[:limit] if self.cut else text, fold_digits)
+
+    def words(self, max_words: int, *, casefold: bool) -> list[str]:
+        """The first ``max_words`` words (all when 0), case-folded or as written."""
+        head = self.head.casefold() if casefold else self.head
+        words = _first_words(head, max_words, complete=not self.cut)
+        if words is None:
+            whole = _decoded(self.text, self.fold_digits)
+            words = _first_words(whole.casefold() if casefold else whole, max_words)
+        assert words is not None
+        return words
+
+
+def _padded(words: list[str]) -> str:
+    return " " + " ".join(words) + " " if words else " "
+
+
+def _first_words(text: str, max_words: int, *, complete: bool = True) -> list[str] | None:
+    """The words of ``text`` (runs between `_NON_WORD` separators), at most ``max_words``.
+
+    Splitting stops two words after the words needed, so long bodies are not
+    tokenised to the end; the last part is then the unsplit rest. For a text
+    cut short (``complete`` False) that runs out of separators first, None:
+    the words read may go on past the cut.
+    """
+    if not max_words:
+        return [part for part in _NON_WORD.split(text) if part]
+    parts = _NON_WORD.split(text, maxsplit=max_words + 2)
+    if len(parts) == max_words + 3:
+        parts.pop()
+    elif not complete:
+        return None
+    return [part for part in parts if part][:max_words]
+
+
+def _folded_doc(lead: _Lead, max_words: int) -> str:
+    return _padded(lead.words(max_words, casefold=True))
+
+
+def _capitalised_doc(lead: _Lead, max_words: int) -> str:
+    return _padded([w for w in lead.words(max_words, casefold=False) if w[:1].isupper()])
+
+
 def normalize_text(text: str | None, *, fold_digits: bool = True, max_words: int = 0) -> str:
     """Lower-cased words separated by single spaces, padded by one space each side.
 
@@ -98,33 +173,15 @@ def normalize_text(text: str | None, *, fold_digits: bool = True, max_words: int
     entities are decoded, digits optionally become 0 so that "28 points" and
     "31 points" share features.
     """
-    if not text:
-        return " "
-    words: list[str] | None = None
-    if max_words and len(text) > max_words * _PREFIX_CHARS_PER_WORD:
-        # Long article: normalise only a prefix cut at whitespace. Every step is
-        # local (no pattern spans whitespace), so the prefix's words are the
-        # text's first words; the last one is dropped in case the cut split a
-        # token, and the whole text is used if the prefix is too short.
-        cut = _WHITESPACE.search(text, max_words * _PREFIX_CHARS_PER_WORD)
-        if cut is not None:
-            prefix_words = _normalized_words(text[: cut.start()], fold_digits)
-            if len(prefix_words) > max_words:
-                words = prefix_words[:max_words]
-    if words is None:
-        words = _normalized_words(text, fold_digits)
-        if max_words:
-            words = words[:max_words]
-    return " " + " ".join(words) + " " if words else " "
+    return _folded_doc(_Lead(text, fold_digits, max_words), max_words)
 
 
-def _normalized_words(text: str, fold_digits: bool) -> list[str]:
-    text = _BROKEN_NUMERIC_ENTITY.sub(r"&#\1;", text)
-    text = _BROKEN_NAMED_ENTITY.sub(r"&\1;", text)
-    text = unicodedata.normalize("NFKC", html.unescape(text)).casefold()
-    if fold_digits:
-        text = _DIGIT.sub("0", text)
-    return _NON_WORD.sub(" ", text).split()
+def capitalised_words(text: str | None, *, fold_digits: bool = True, max_words: int = 0) -> str:
+    """The words (of the first ``max_words``) that start with an upper-case letter, as written.
+
+    Same tokens as `normalize_text` without case folding, padded the same way.
+    """
+    return _capitalised_doc(_Lead(text, fold_digits, max_words), max_words)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -221,15 +278,24 @@ def _assemble(
     return sparse.csr_matrix((data, indices, indptr), shape=(n_docs, config.n_features))
 
 
+def _word_spans(is_space: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop of every word in a batch of " w1 w2 ... wn " documents.
+
+    Every document starts and ends with a space, so words never run across
+    documents.
+    """
+    boundary = np.flatnonzero(np.diff(is_space.astype(np.int8)))
+    return boundary[0::2] + 1, boundary[1::2] + 1
+
+
 def hashed_features(
     texts: Sequence[str | None],
     config: FeatureConfig,
     idf: np.ndarray | None = None,
 ) -> sparse.csr_matrix:
     """One feature row per text (float32 CSR, ``config.n_features`` columns)."""
-    docs = [
-        normalize_text(t, fold_digits=config.fold_digits, max_words=config.max_words) for t in texts
-    ]
+    leads = [_Lead(t, config.fold_digits, config.max_words) for t in texts]
+    docs = [_folded_doc(lead, config.max_words) for lead in leads]
     n_docs = len(docs)
     keys: list[np.ndarray] = []
     values: list[np.ndarray] = []
@@ -243,10 +309,7 @@ def hashed_features(
 
     batch = _Batch(docs)
     is_space = batch.codes == _SPACE
-    # Every document is " w1 w2 ... wn ", so words never run across documents.
-    boundary = np.flatnonzero(np.diff(is_space.astype(np.int8)))
-    word_start = boundary[0::2] + 1
-    word_stop = boundary[1::2] + 1
+    word_start, word_stop = _word_spans(is_space)
 
     if len(word_start) and (config.word_weight or config.bigram_weight):
         word_hash = batch.span_hash(word_start, word_stop)
@@ -281,5 +344,12 @@ def hashed_features(
             char_docs.append(batch.doc_of[start])
         if char_hashes:
             add_group(np.concatenate(char_docs), np.concatenate(char_hashes), config.char_weight)
+
+    if config.capitalised_weight:
+        capitalised = _Batch([_capitalised_doc(lead, config.max_words) for lead in leads])
+        start, stop = _word_spans(capitalised.codes == _SPACE)
+        if len(start):
+            hashes = capitalised.span_hash(start, stop) ^ np.uint64(_SALT_CAPITALISED)
+            add_group(capitalised.doc_of[start], hashes, config.capitalised_weight)
 
     return _assemble(keys, values, n_docs, config)

@@ -8,7 +8,8 @@ scores into probabilities:
 - ``softmax`` (every training example had one label): p = softmax(score / T);
 - ``sigmoid`` (multi-label training data): p_k = 1 / (1 + exp(-(a_k * score_k + b_k))).
 
-File format (``format_version`` 1): a zip archive, readable with
+File format (``format_version`` 2; version 1 files are still read, they
+are version 2 without the capitalised-words feature group): a zip archive, readable with
 ``numpy.load``, holding
 
 - ``meta.json``: format name and version, labels, feature settings, output
@@ -44,7 +45,10 @@ from newsbeam.transforms.classify.features import FeatureConfig, hashed_features
 log = logging.getLogger(__name__)
 
 FORMAT_NAME = "newsbeam-topic-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Versions this code reads: 2 added the ``capitalised_weight`` feature
+# setting, whose absence (version 1) means the group is off.
+READABLE_FORMAT_VERSIONS = (1, 2)
 DEFAULT_MODEL_RESOURCE = "default_topic_model.npz"
 OUTPUTS = ("softmax", "sigmoid")
 _ARRAYS = ("columns", "weights", "bias", "idf")
@@ -302,10 +306,11 @@ def _read_meta(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
             f"{path}: not a newsbeam topic model (format is not {FORMAT_NAME!r})"
         )
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_FORMAT_VERSIONS or isinstance(version, bool):
+        readable = ", ".join(str(v) for v in READABLE_FORMAT_VERSIONS)
         raise ModelFormatError(
             f"{path}: model file format version {version!r} is not supported: this newsbeam "
-            f"reads version {FORMAT_VERSION}; retrain the model with "
+            f"reads versions {readable}; retrain the model with "
             "`newsbeam train-classifier`"
         )
     if not isinstance(meta.get("sha256"), dict):
