@@ -141,17 +141,18 @@ class TopicModel:
         scores = np.asarray(matrix @ self.weights) + self.bias
         proba = self.probabilities_from_scores(scores)
         has_words = np.diff(matrix.indptr) > 0
+        orders = np.argsort(-proba, axis=1, kind="stable").tolist()  # one call per batch
+        rows = proba.tolist()
         results: list[list[Topic]] = []
-        for row, words in zip(proba, has_words, strict=True):
+        for row, order, words in zip(rows, orders, has_words.tolist(), strict=True):
             if not words:
                 results.append([])
                 continue
-            order = np.argsort(-row, kind="stable")
-            topics = [Topic(self.labels[order[0]], round(float(row[order[0]]), 4))]
+            topics = [Topic(self.labels[order[0]], round(row[order[0]], 4))]
             for index in order[1:]:
                 if row[index] < threshold:
                     break
-                topics.append(Topic(self.labels[index], round(float(row[index]), 4)))
+                topics.append(Topic(self.labels[index], round(row[index], 4)))
             results.append(topics)
         return results
 
