@@ -19,15 +19,14 @@ from newsbeam.pipelines.report import build_report, counters_by_stage
 from newsbeam.pipelines.stages import ProcessArticles
 from newsbeam.schemas.dead_letter import utc_now
 from newsbeam.transforms.io.file_source import DEAD_LETTER, ReadArticleFiles
+from newsbeam.transforms.io.jsonl import ARTICLES_PREFIX, DEAD_LETTERS_PREFIX
 from newsbeam.transforms.io.sinks import JsonLinesSink, SinkUnavailable, WriteRecords, check_sink
 
 logger = logging.getLogger(__name__)
 
-ARTICLES_PREFIX = "articles"
-DEAD_LETTER_PREFIX = "dead-letter"
 REPORT_NAME = "run-report.json"
 # Files a previous run left behind are removed so shards never mix runs.
-OUTPUT_PATTERNS = (f"{ARTICLES_PREFIX}-*.jsonl", f"{DEAD_LETTER_PREFIX}-*.jsonl", REPORT_NAME)
+OUTPUT_PATTERNS = (f"{ARTICLES_PREFIX}-*.jsonl", f"{DEAD_LETTERS_PREFIX}-*.jsonl", REPORT_NAME)
 
 
 class OutputError(OSError):

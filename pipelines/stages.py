@@ -25,7 +25,9 @@ class _ToRecordFn(beam.DoFn):
         yield article.to_record(pipeline_version=self._version)
 
 
-class _DeadLetterToRecordFn(beam.DoFn):
+class DeadLetterToRecordFn(beam.DoFn):
+    """DeadLetter -> record dict, counted as written (shared by the batch and stream jobs)."""
+
     def __init__(self, pipeline_version: str) -> None:
         self._version = pipeline_version
         self._written = Metrics.counter("newsbeam.write", "dead_letters")
@@ -91,6 +93,6 @@ class ProcessArticles(beam.PTransform):
             dead or [articles.pipeline | "NoDeadLetters" >> beam.Create([])]
         ) | "AllDeadLetters" >> beam.Flatten()
         dead_records = dead_letters | "DeadLetterToRecord" >> beam.ParDo(
-            _DeadLetterToRecordFn(version)
+            DeadLetterToRecordFn(version)
         )
         return {"articles": records, "dead_letters": dead_records}

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from kafka import KafkaConsumer
 from kafka.errors import KafkaError
@@ -40,8 +39,8 @@ from newsbeam.pipelines.heartbeat import Heartbeat
 from newsbeam.pipelines.local_runner import streaming_fn_api_runner
 from newsbeam.pipelines.progress import ReportProgress
 from newsbeam.pipelines.report import counters_by_stage
-from newsbeam.pipelines.stages import ProcessArticles
-from newsbeam.schemas.dead_letter import DeadLetter, utc_now
+from newsbeam.pipelines.stages import DeadLetterToRecordFn, ProcessArticles
+from newsbeam.schemas.dead_letter import utc_now
 from newsbeam.transforms.io.kafka_offsets import consumer_config
 from newsbeam.transforms.io.kafka_sink import (
     KafkaSinkConfig,
@@ -140,18 +139,6 @@ def _check_kafka(config: StreamRunConfig) -> None:
         raise TopicError(f"the input topic {source.topic!r} cannot also be an output topic")
 
 
-class _ReadDeadLetterToRecordFn(beam.DoFn):
-    """DeadLetter -> record dict, counted like the chain's own dead letters."""
-
-    def __init__(self, pipeline_version: str) -> None:
-        self._version = pipeline_version
-        self._written = Metrics.counter("newsbeam.write", "dead_letters")
-
-    def process(self, letter: DeadLetter) -> Iterator[dict[str, Any]]:
-        self._written.inc()
-        yield letter.to_record(pipeline_version=self._version)
-
-
 def build_stream_pipeline(pipeline: beam.Pipeline, config: StreamRunConfig) -> None:
     read = pipeline | "ReadKafka" >> ReadArticlesFromKafka(config.source)
     articles = read.main
@@ -172,7 +159,7 @@ def build_stream_pipeline(pipeline: beam.Pipeline, config: StreamRunConfig) -> N
     (
         read.dead_letter
         | "ReadDeadLetterToRecord"
-        >> beam.ParDo(_ReadDeadLetterToRecordFn(config.pipeline.pipeline_version))
+        >> beam.ParDo(DeadLetterToRecordFn(config.pipeline.pipeline_version))
         | "WriteReadDeadLetters" >> WriteDeadLettersToKafka(config.dead_letters)
     )
 
