@@ -1,7 +1,7 @@
 """Full batch pipeline vs a bare Beam baseline, in one process run.
 
     python benchmarks/bench_pipeline.py [--articles 20000] [--repeat 3] [--without-clean]
-                                        [--baseline REF]
+                                        [--baseline REF] [--dedup-baseline REF]
 
 Generates N synthetic articles (benchmarks/corpus.py) into one .jsonl file, then
 runs (1) a bare Beam pipeline (read lines -> orjson parse -> one Map -> write)
@@ -16,6 +16,8 @@ run of `newsbeam run` with the text cleaning replaced by a pass-through (in
 this process only): what the other stages and Beam leave of the ratio.
 `--baseline REF` adds a run with the TextCleaner of git commit REF in place of
 today's (everything else as it is): the text cleaner's share, before and after.
+`--dedup-baseline REF` adds a run with DeduplicateBatch (transforms/dedup/batch.py)
+of commit REF.
 """
 
 from __future__ import annotations
@@ -25,15 +27,17 @@ import logging
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 import apache_beam as beam
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cleaner_at_commit import baseline_text_cleaner  # noqa: E402
+from cleaner_at_commit import _git, baseline_text_cleaner  # noqa: E402
 from corpus import articles  # noqa: E402
 
+from newsbeam.pipelines import stages  # noqa: E402
 from newsbeam.pipelines.batch import run_batch  # noqa: E402
 from newsbeam.pipelines.config import BatchRunConfig, PipelineConfig  # noqa: E402
 from newsbeam.transforms.classify import ClassifyConfig  # noqa: E402
@@ -105,6 +109,24 @@ def newsbeam_run_with_old_cleaner(
         article_cleaner.TextCleaner = original
 
 
+def dedup_batch_at_commit(ref: str) -> type:
+    """DeduplicateBatch as it was at commit `ref` (the other dedup modules as today)."""
+    module = types.ModuleType("baseline_dedup_batch")
+    source = _git("show", f"{ref}:transforms/dedup/batch.py")
+    exec(compile(source, f"{ref}:transforms/dedup/batch.py", "exec"), module.__dict__)
+    sys.modules[module.__name__] = module  # so Beam can pickle its functions by reference
+    return module.DeduplicateBatch
+
+
+def newsbeam_run_with_dedup(source: str, output: str, count: int, dedup: type) -> float:
+    original = stages.DeduplicateBatch
+    stages.DeduplicateBatch = dedup
+    try:
+        return newsbeam_run(source, output, count)
+    finally:
+        stages.DeduplicateBatch = original
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=20_000)
@@ -120,6 +142,9 @@ def main() -> None:
     parser.add_argument(
         "--baseline", metavar="REF", help="add a run with the TextCleaner of git commit REF"
     )
+    parser.add_argument(
+        "--dedup-baseline", metavar="REF", help="add a run with DeduplicateBatch of commit REF"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     code_dir = tempfile.TemporaryDirectory()
@@ -131,6 +156,11 @@ def main() -> None:
         old = baseline_text_cleaner(args.baseline, Path(code_dir.name))
         runs[f"newsbeam run, TextCleaner at {args.baseline}"] = lambda s, o: (
             newsbeam_run_with_old_cleaner(s, o, args.articles, old)
+        )
+    if args.dedup_baseline:
+        old_dedup = dedup_batch_at_commit(args.dedup_baseline)
+        runs[f"newsbeam run, DeduplicateBatch at {args.dedup_baseline}"] = lambda s, o: (
+            newsbeam_run_with_dedup(s, o, args.articles, old_dedup)
         )
     if args.without_classify:
         runs["newsbeam run, classify a pass-through"] = lambda s, o: newsbeam_run_without_classify(

@@ -66,3 +66,39 @@ def test_metrics_do_not_pile_up_per_bundle():
     result.wait_until_finish()
     ticks = result.metrics().query(beam.metrics.MetricsFilter().with_name("ticks"))["counters"]
     assert sum(c.committed for c in ticks) == BUNDLES  # totals unchanged by the fix
+
+
+class _GaugePerBundleFn(beam.DoFn):
+    """Sets a gauge in every bundle (one tick each), as the dedup window gauge does."""
+
+    def process(self, element, tracker=beam.DoFn.RestrictionParam(_Ticks())):  # noqa: B008
+        position = tracker.current_restriction().start
+        if tracker.try_claim(position):
+            Metrics.gauge("test", "position").set(position)
+            yield position
+            tracker.defer_remainder(Duration(0))
+
+
+def test_gauges_keep_only_their_latest_value():
+    from apache_beam.metrics.cells import GaugeData
+    from apache_beam.metrics.monitoring_infos import extract_gauge_value, int64_user_gauge
+
+    from newsbeam.pipelines.local_runner import _consolidate_now
+
+    newest_first = [
+        int64_user_gauge("test", "g", GaugeData(value, timestamp=1000 + value), ptransform="s")
+        for value in range(50, 0, -1)
+    ]
+    other = int64_user_gauge("test", "h", GaugeData(7, timestamp=5), ptransform="s")
+    merged = _consolidate_now([*newest_first, other])
+    # Unfixed, `consolidate` keeps all 51: one more per bundle, forever.
+    assert sorted(extract_gauge_value(info)[1] for info in merged) == [7, 50]
+
+
+def test_gauge_set_per_bundle_reports_the_last_value():
+    pipeline = beam.Pipeline(runner=streaming_fn_api_runner())
+    _ = pipeline | beam.Create([BUNDLES]) | beam.ParDo(_GaugePerBundleFn())
+    result = pipeline.run()
+    result.wait_until_finish()
+    gauges = result.metrics().query(beam.metrics.MetricsFilter().with_name("position"))["gauges"]
+    assert [g.committed.value for g in gauges] == [BUNDLES - 1]

@@ -1,7 +1,8 @@
 """DeduplicateBatch: exact and near-duplicate labels across a whole batch run.
 
 Every step is a keyed Beam transform, so the work spreads over workers; no
-step holds the articles, or their sketches, in one place:
+step holds the articles, or their sketches, in one place (the clusters and the
+labels of articles that have a duplicate are held whole):
 
 1. Sketch each article (content hash, shingle sets, LSH band keys) and set
    its `content_hash`. A compact record per id (hash, order key, band keys)
@@ -22,7 +23,9 @@ step holds the articles, or their sketches, in one place:
    with the measured Jaccard between the article's text and the
    representative's, computed on the sketches of verified articles only. In a
    chain A~B~C that value can be below the threshold: C reached A through B.
-7. Join labels back by id; every input copy gets the same label.
+7. Labels reach the articles as a side input (id -> label of every article
+   with a duplicate; the rest are unique), so articles are never shuffled;
+   every input copy of an id gets the same label.
 """
 
 from __future__ import annotations
@@ -127,8 +130,8 @@ def _route(item: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, tuple[
 class _GatherPairs(beam.PTransform):
     """Pairs (a, b) -> (b, (sketch of b, [sketches of every a paired with b])).
 
-    One CoGroupByKey over `sketches` routes each sketch to where it is needed,
-    then only the routed sketches are grouped.
+    One CoGroupByKey over the sketches of paired articles routes each sketch
+    to where it is needed, then only the routed sketches are grouped.
     """
 
     def __init__(self, sketches: beam.PCollection, label: str | None = None) -> None:
@@ -137,8 +140,18 @@ class _GatherPairs(beam.PTransform):
 
     def expand(self, pairs: beam.PCollection) -> beam.PCollection:
         targets = pairs | "Target" >> beam.MapTuple(lambda a, b: (b, None))
+        # Most articles are in no pair: drop their sketches before the join
+        # rather than shuffle them all (the ids in pairs go to every worker).
+        paired_ids = (
+            pairs
+            | "PairedIds" >> beam.FlatMap(lambda pair: [(pair[0], None), (pair[1], None)])
+            | "DistinctIds" >> beam.CombinePerKey(lambda _: None)
+        )
+        needed = self._sketches | "Paired" >> beam.Filter(
+            lambda item, ids: item[0] in ids, ids=beam.pvalue.AsDict(paired_ids)
+        )
         return (
-            {"sketch": self._sketches, "to": pairs, "is_target": targets}
+            {"sketch": needed, "to": pairs, "is_target": targets}
             | "Route" >> beam.CoGroupByKey()
             | "Send" >> beam.FlatMap(_route)
             | "Gather" >> beam.GroupByKey()
@@ -226,15 +239,40 @@ def _near_labels(item: tuple[tuple[str, str], dict[str, list[Any]]]):
         yield article_id, near_label(representative, value)
 
 
-def _apply_label(item: tuple[str, dict[str, list[Any]]]) -> Iterator[Article]:
-    _, joined = item
-    label = joined["label"][0] if joined["label"] else unique_label()
-    copies = joined["article"]
-    if len(copies) > 1:
-        _REPLAYED.inc(len(copies) - 1)
-    for article in copies:
-        _STATUS_COUNTERS[label["status"]].inc()
-        yield article.replace(duplicate=dict(label))
+class _OneVersionPerIdFn(beam.CombineFn):
+    """Compact records of one id -> (the chosen version, number of copies).
+
+    `min` picks the version every step uses (see `_chosen`); the count tells
+    how often the id was replayed, without grouping the articles themselves.
+    """
+
+    def create_accumulator(self) -> tuple[_Compact | None, int]:
+        return None, 0
+
+    def add_input(self, accumulator: tuple, compact: _Compact) -> tuple[_Compact | None, int]:
+        best, count = accumulator
+        return (compact if best is None else min(best, compact)), count + 1
+
+    def merge_accumulators(self, accumulators: Iterable[tuple]) -> tuple[_Compact | None, int]:
+        accumulators = list(accumulators)
+        versions = [best for best, _ in accumulators if best is not None]
+        return (min(versions) if versions else None), sum(count for _, count in accumulators)
+
+    def extract_output(self, accumulator: tuple) -> tuple[_Compact | None, int]:
+        return accumulator
+
+
+def _count_replays(article_id: str, chosen: tuple[_Compact, int]) -> tuple[str, _Compact]:
+    compact, copies = chosen
+    if copies > 1:
+        _REPLAYED.inc(copies - 1)
+    return article_id, compact
+
+
+def _apply_label(article: Article, labels: dict[str, dict[str, Any]]) -> Article:
+    label = labels.get(article.id) or unique_label()
+    _STATUS_COUNTERS[label["status"]].inc()
+    return article.replace(duplicate=dict(label))
 
 
 class DeduplicateBatch(beam.PTransform):
@@ -247,12 +285,13 @@ class DeduplicateBatch(beam.PTransform):
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
         config = self._config
         sketched = articles | "Sketch" >> beam.ParDo(_SketchFn(config))
-        keyed_articles = sketched | "KeyArticle" >> beam.MapTuple(lambda i, pair: (i, pair[0]))
+        hashed_articles = sketched | "Article" >> beam.MapTuple(lambda _, pair: pair[0])
         sketches = sketched | "KeySketch" >> beam.MapTuple(lambda i, pair: (i, pair[1]))
         compact = (
             sketches
             | "Compact" >> beam.MapTuple(_compact)
-            | "OneVersionPerId" >> beam.CombinePerKey(min)
+            | "OneVersionPerId" >> beam.CombinePerKey(_OneVersionPerIdFn())
+            | "CountReplays" >> beam.MapTuple(_count_replays)
         )
 
         exact_edges = (
@@ -296,8 +335,9 @@ class DeduplicateBatch(beam.PTransform):
             | "NearLabels" >> beam.FlatMap(_near_labels)
         )
         labels = (plan.exact, near_labels) | "AllLabels" >> beam.Flatten()
-        return (
-            {"article": keyed_articles, "label": labels}
-            | "JoinLabels" >> beam.CoGroupByKey()
-            | "ApplyLabel" >> beam.FlatMap(_apply_label)
+        # Only articles with a duplicate have a label: they come to every worker as a
+        # side input (no larger than the forest above), so the articles themselves,
+        # text and all, are never shuffled.
+        return hashed_articles | "ApplyLabel" >> beam.Map(
+            _apply_label, labels=beam.pvalue.AsDict(labels)
         )
