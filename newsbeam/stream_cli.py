@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 
@@ -27,6 +28,25 @@ def _positive_float(value: str) -> float:
     if number <= 0:
         raise argparse.ArgumentTypeError("must be a positive number")
     return number
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(value: str) -> float:
+    """'7d', '36h', '90m', '3600s' (or plain seconds) -> seconds, > 0."""
+    text = value.strip().lower()
+    unit = _DURATION_UNITS.get(text[-1:]) if text else None
+    try:
+        number = float(text[:-1] if unit else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a duration (e.g. 7d, 36h, 90m, 3600s)"
+        ) from None
+    seconds = number * (unit or 1)
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive duration")
+    return seconds
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = None) -> None:
@@ -94,6 +114,14 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
         help="touch this file while bundles complete, for liveness probes "
         "(`python -m newsbeam.pipelines.health PATH --max-age 60`)",
     )
+    stream.add_argument(
+        "--dedup-retention",
+        type=duration_seconds,
+        default=None,
+        metavar="DURATION",
+        help="how long (event time) an article stays comparable for deduplication, e.g. 7d, "
+        "36h, 90m; memory grows with articles in this window (default: 7d)",
+    )
     from newsbeam.cli import add_stage_options
 
     add_stage_options(stream)
@@ -113,6 +141,10 @@ def _stream_command(args: argparse.Namespace) -> int:
     from newsbeam.transforms.io.kafka_source import KafkaSourceConfig
 
     servers = args.bootstrap_servers
+    pipeline = stage_config(args)
+    if args.dedup_retention is not None:
+        dedup = dataclasses.replace(pipeline.dedup, retention_seconds=args.dedup_retention)
+        pipeline = dataclasses.replace(pipeline, dedup=dedup)
     config = StreamRunConfig(
         source=KafkaSourceConfig(
             bootstrap_servers=servers,
@@ -128,7 +160,7 @@ def _stream_command(args: argparse.Namespace) -> int:
             overflow_topic=args.dead_letter_topic,
         ),
         dead_letters=KafkaSinkConfig(bootstrap_servers=servers, topic=args.dead_letter_topic),
-        pipeline=stage_config(args),
+        pipeline=pipeline,
         sinks=tuple(args.sink),
         health_file=args.health_file,
         beam_args=tuple(getattr(args, "beam_args", ())),

@@ -49,3 +49,44 @@ def test_console_script_is_installed(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().endswith("input path does not exist: missing-input")
+
+
+STREAM_ARGS = ["stream", "--bootstrap-servers", "127.0.0.1:1", "--topic", "raw"]
+STREAM_ARGS += ["--output-topic", "out", "--dead-letter-topic", "dlq"]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("7d", 604800.0), ("36h", 129600.0), ("90m", 5400.0), ("3600s", 3600.0), ("45", 45.0)],
+)
+def test_dedup_retention_durations(text, seconds):
+    from newsbeam.stream_cli import duration_seconds
+
+    assert duration_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "d", "7w", "-1d", "0h", "soon", "nan", "infd"])
+def test_bad_dedup_retention_is_a_usage_error(text, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*STREAM_ARGS, "--dedup-retention", text])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--dedup-retention" in err
+    assert "Traceback" not in err
+
+
+def test_dedup_retention_reaches_the_stream_stage(monkeypatch, capsys):
+    import newsbeam.pipelines.stream as stream
+
+    configs = []
+
+    def fake_run(config):
+        configs.append(config)
+        return {"stages": {}}
+
+    monkeypatch.setattr(stream, "check_kafka", lambda config: None)
+    monkeypatch.setattr(stream, "run_stream", fake_run)
+    assert main([*STREAM_ARGS, "--dedup-retention", "36h"]) == 0
+    assert main(STREAM_ARGS) == 0
+    retention = [c.pipeline.dedup.retention_seconds for c in configs]
+    assert retention == [36 * 3600, 7 * 86400]
