@@ -91,6 +91,8 @@ def test_window_size_stays_bounded_in_a_long_stream() -> None:
         text = f"Bulletin {i}.\n\n" + texts[i % 3].replace("the", f"the{i}")
         index.observe(build_sketch(f"id-{i}", text, None, config), T0 + i * 3600)
         assert len(index) <= 11
+        # Expired articles leave no LSH buckets behind (no per-bucket leak).
+        assert len(index._buckets) <= len(index) * config.bands
 
 
 def test_late_and_undated_articles() -> None:

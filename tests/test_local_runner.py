@@ -102,3 +102,46 @@ def test_gauge_set_per_bundle_reports_the_last_value():
     result.wait_until_finish()
     gauges = result.metrics().query(beam.metrics.MetricsFilter().with_name("position"))["gauges"]
     assert [g.committed.value for g in gauges] == [BUNDLES - 1]
+
+
+class _BagAfterClearFn(beam.DoFn):
+    """Clears its bag every 10 elements, then appends: the pattern whose cached
+    list the SDK re-measured on every append. Emits the bag size and the state
+    cache setting seen while running."""
+
+    from apache_beam.coders import VarIntCoder
+    from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
+
+    BAG = BagStateSpec("bag", VarIntCoder())
+    SEEN = ReadModifyWriteStateSpec("seen", VarIntCoder())
+
+    def process(
+        self,
+        element,
+        bag=beam.DoFn.StateParam(BAG),  # noqa: B008
+        seen=beam.DoFn.StateParam(SEEN),  # noqa: B008
+    ):
+        from apache_beam.runners.portability.fn_api_runner import worker_handlers
+
+        count = (seen.read() or 0) + 1
+        seen.write(count)
+        if count % 10 == 1:
+            bag.clear()
+        bag.add(element[1])
+        yield len(list(bag.read())), worker_handlers.STATE_CACHE_SIZE_MB
+
+
+def test_streaming_runner_turns_the_user_state_cache_off_for_its_run_only():
+    from apache_beam.runners.portability.fn_api_runner import worker_handlers
+
+    before = worker_handlers.STATE_CACHE_SIZE_MB
+    pipeline = beam.Pipeline(runner=streaming_fn_api_runner())
+    seen = (
+        pipeline
+        | beam.Create([("k", i) for i in range(30)])
+        | beam.ParDo(_BagAfterClearFn())
+    )
+    # State stays right without the cache: 1..10 after each clear.
+    assert_that(seen, equal_to([(size, 0) for size in range(1, 11)] * 3))
+    pipeline.run().wait_until_finish()
+    assert worker_handlers.STATE_CACHE_SIZE_MB == before > 0

@@ -66,7 +66,10 @@ class StreamIndex:
         self.clock = -math.inf
         self.next_seq = 0
         self._entries: dict[str, StreamEntry] = {}
-        self._buckets: dict[bytes, dict[str, None]] = {}
+        # LSH bucket -> its members in arrival order. Most buckets hold one
+        # article: that one is stored as its id alone (a dict per band and
+        # article was ~60% of the index's memory).
+        self._buckets: dict[bytes, str | dict[str, None]] = {}
         # content hash -> ids with that text, in arrival order.
         self._by_hash: dict[str, dict[str, None]] = {}
         self._expiry: list[tuple[float, int, str]] = []
@@ -111,11 +114,7 @@ class StreamIndex:
                     del self._by_hash[entry.content_hash]
             if entry.sketch is not None:
                 for band in entry.sketch.bands:
-                    members = self._buckets.get(band)
-                    if members is not None:
-                        members.pop(article_id, None)
-                        if not members:
-                            del self._buckets[band]
+                    self._remove_from_bucket(band, article_id)
         return dropped
 
     def observe(self, sketch: ArticleSketch, event_time: float | None) -> Observation:
@@ -186,7 +185,10 @@ class StreamIndex:
         hot_limit = self.config.hot_bucket_neighbours
         for band in sketch.bands:
             members = self._buckets.get(band)
-            if not members:
+            if members is None:
+                continue
+            if isinstance(members, str):
+                candidates[members] = None
                 continue
             if len(members) > self.config.max_bucket_size:
                 # Hot bucket (shared boilerplate): only its latest arrivals, as in
@@ -231,5 +233,28 @@ class StreamIndex:
             self._by_hash.setdefault(entry.content_hash, {})[entry.id] = None
         if entry.sketch is not None:
             for band in entry.sketch.bands:
-                self._buckets.setdefault(band, {})[entry.id] = None
+                self._add_to_bucket(band, entry.id)
         heapq.heappush(self._expiry, (entry.event_time, entry.seq, entry.id))
+
+    def _add_to_bucket(self, band: bytes, article_id: str) -> None:
+        members = self._buckets.get(band)
+        if members is None:
+            self._buckets[band] = article_id
+        elif isinstance(members, str):
+            self._buckets[band] = {members: None, article_id: None}
+        else:
+            members[article_id] = None
+
+    def _remove_from_bucket(self, band: bytes, article_id: str) -> None:
+        members = self._buckets.get(band)
+        if members is None:
+            return
+        if isinstance(members, str):
+            if members == article_id:
+                del self._buckets[band]
+            return
+        members.pop(article_id, None)
+        if len(members) == 1:
+            self._buckets[band] = next(iter(members))
+        elif not members:
+            del self._buckets[band]
