@@ -4,14 +4,22 @@ import gc
 from types import GeneratorType
 
 import apache_beam as beam
+from apache_beam.coders import VarIntCoder
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.metrics import Metrics
-from apache_beam.metrics.monitoring_infos import consolidate
+from apache_beam.metrics.cells import GaugeData
+from apache_beam.metrics.monitoring_infos import (
+    consolidate,
+    extract_gauge_value,
+    int64_user_gauge,
+)
+from apache_beam.runners.portability.fn_api_runner import worker_handlers
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
 from apache_beam.utils.timestamp import Duration
 
-from newsbeam.pipelines.local_runner import streaming_fn_api_runner
+from newsbeam.pipelines.local_runner import _consolidate_now, streaming_fn_api_runner
 
 BUNDLES = 300
 
@@ -80,11 +88,6 @@ class _GaugePerBundleFn(beam.DoFn):
 
 
 def test_gauges_keep_only_their_latest_value():
-    from apache_beam.metrics.cells import GaugeData
-    from apache_beam.metrics.monitoring_infos import extract_gauge_value, int64_user_gauge
-
-    from newsbeam.pipelines.local_runner import _consolidate_now
-
     newest_first = [
         int64_user_gauge("test", "g", GaugeData(value, timestamp=1000 + value), ptransform="s")
         for value in range(50, 0, -1)
@@ -109,9 +112,6 @@ class _BagAfterClearFn(beam.DoFn):
     list the SDK re-measured on every append. Emits the bag size and the state
     cache setting seen while running."""
 
-    from apache_beam.coders import VarIntCoder
-    from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
-
     BAG = BagStateSpec("bag", VarIntCoder())
     SEEN = ReadModifyWriteStateSpec("seen", VarIntCoder())
 
@@ -121,8 +121,6 @@ class _BagAfterClearFn(beam.DoFn):
         bag=beam.DoFn.StateParam(BAG),  # noqa: B008
         seen=beam.DoFn.StateParam(SEEN),  # noqa: B008
     ):
-        from apache_beam.runners.portability.fn_api_runner import worker_handlers
-
         count = (seen.read() or 0) + 1
         seen.write(count)
         if count % 10 == 1:
@@ -132,8 +130,6 @@ class _BagAfterClearFn(beam.DoFn):
 
 
 def test_streaming_runner_turns_the_user_state_cache_off_for_its_run_only():
-    from apache_beam.runners.portability.fn_api_runner import worker_handlers
-
     before = worker_handlers.STATE_CACHE_SIZE_MB
     pipeline = beam.Pipeline(runner=streaming_fn_api_runner())
     seen = (

@@ -76,7 +76,7 @@ def _compact(article_id: str, sketch: ArticleSketch) -> tuple[str, _Compact]:
 
 
 def _chosen(sketches: Iterable[ArticleSketch]) -> ArticleSketch:
-    # The version of a replayed id that `CombinePerKey(min)` picks for its compact
+    # The version of a replayed id that `_OneVersionPerIdFn` picks for its compact
     # record (lowest content hash, then order): every step must use the same one.
     return min(sketches, key=lambda s: (s.content_hash, s.order))
 
@@ -130,8 +130,8 @@ def _route(item: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, tuple[
 class _GatherPairs(beam.PTransform):
     """Pairs (a, b) -> (b, (sketch of b, [sketches of every a paired with b])).
 
-    One CoGroupByKey over the sketches of paired articles routes each sketch
-    to where it is needed, then only the routed sketches are grouped.
+    One CoGroupByKey over `sketches` routes each sketch to where it is needed,
+    then only the routed sketches are grouped.
     """
 
     def __init__(self, sketches: beam.PCollection, label: str | None = None) -> None:
@@ -140,22 +140,34 @@ class _GatherPairs(beam.PTransform):
 
     def expand(self, pairs: beam.PCollection) -> beam.PCollection:
         targets = pairs | "Target" >> beam.MapTuple(lambda a, b: (b, None))
-        # Most articles are in no pair: drop their sketches before the join
-        # rather than shuffle them all (the ids in pairs go to every worker).
-        paired_ids = (
-            pairs
-            | "PairedIds" >> beam.FlatMap(lambda pair: [(pair[0], None), (pair[1], None)])
-            | "DistinctIds" >> beam.CombinePerKey(lambda _: None)
-        )
-        needed = self._sketches | "Paired" >> beam.Filter(
-            lambda item, ids: item[0] in ids, ids=beam.pvalue.AsDict(paired_ids)
-        )
         return (
-            {"sketch": needed, "to": pairs, "is_target": targets}
+            {"sketch": self._sketches, "to": pairs, "is_target": targets}
             | "Route" >> beam.CoGroupByKey()
             | "Send" >> beam.FlatMap(_route)
             | "Gather" >> beam.GroupByKey()
             | "Split" >> beam.FlatMap(_split_gathered)
+        )
+
+
+class _PairedOnly(beam.PTransform):
+    """(id, sketch) -> the same, for ids in at least one of `pairs` only.
+
+    Most articles are in no candidate pair: dropping their sketches before the
+    join beats shuffling them all (the paired ids go to every worker).
+    """
+
+    def __init__(self, pairs: beam.PCollection, label: str | None = None) -> None:
+        super().__init__(label)
+        self._pairs = pairs
+
+    def expand(self, sketches: beam.PCollection) -> beam.PCollection:
+        paired_ids = (
+            self._pairs
+            | "PairedIds" >> beam.FlatMap(lambda pair: [(pair[0], None), (pair[1], None)])
+            | "DistinctIds" >> beam.CombinePerKey(lambda _: None)
+        )
+        return sketches | "Paired" >> beam.Filter(
+            lambda item, ids: item[0] in ids, ids=beam.pvalue.AsDict(paired_ids)
         )
 
 
@@ -311,7 +323,8 @@ class DeduplicateBatch(beam.PTransform):
         )
         verified = (
             candidate_pairs
-            | "GatherCandidates" >> _GatherPairs(sketches)
+            | "GatherCandidates"
+            >> _GatherPairs(sketches | "PairedSketches" >> _PairedOnly(candidate_pairs))
             | "Verify" >> beam.ParDo(_VerifyFn(config)).with_outputs(_SUBSET, main="edges")
         )
         verified_sketches = verified[_SUBSET] | "OnePerVerifiedId" >> beam.CombinePerKey(_chosen)
