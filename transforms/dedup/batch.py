@@ -241,12 +241,14 @@ def _pair_similarity(
         yield (text.id, representative_id), similarity(text, representative)
 
 
-def _near_labels(item: tuple[tuple[str, str], dict[str, list[Any]]]):
+def _near_labels(item: tuple[tuple[str, str], dict[str, Iterable[Any]]]):
+    # CoGroupByKey's values are iterables (lists on some runners, lazy on others).
     (_, representative), joined = item
-    if not joined["similarity"]:  # cannot happen: every request is measured
+    similarities = list(joined["similarity"])
+    if not similarities:  # cannot happen: every request is measured
         LOG.error("no similarity measured for %s", item[0])
         return
-    value = joined["similarity"][0]
+    value = similarities[0]
     for article_id in joined["member"]:
         yield article_id, near_label(representative, value)
 

@@ -20,6 +20,7 @@ format's `batch_size`; rows the format refuses come out as DeadLetters.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import uuid
@@ -102,11 +103,15 @@ class WriteRecordFiles(beam.PTransform):
                 | "All files" >> beam.combiners.ToList()
                 | "Name shards"
                 >> beam.Map(
-                    finalize_shards,
-                    directory=self._directory,
-                    prefix=self._prefix,
-                    file_format=self._format,
-                    temp_dir=temp_dir,
+                    # Bound here, not as Map's keyword arguments: Beam >= 2.78 checks
+                    # those against the hints and cannot check a Protocol.
+                    functools.partial(
+                        finalize_shards,
+                        directory=self._directory,
+                        prefix=self._prefix,
+                        file_format=self._format,
+                        temp_dir=temp_dir,
+                    )
                 )
             )
         return written[DEAD_LETTER]

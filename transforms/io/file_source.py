@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Literal
 
 import apache_beam as beam
 from apache_beam import pvalue
@@ -17,6 +18,9 @@ from newsbeam.transforms.parse import parse_payload
 logger = logging.getLogger(__name__)
 
 DEAD_LETTER = "dead_letter"
+# Beam >= 2.78 reads the tagged output's type from this hint; a bare TaggedOutput
+# would leak into the main output's element type.
+DeadLetterOutput = pvalue.TaggedOutput[Literal["dead_letter"], DeadLetter]
 
 
 class _ReadAndParseFileFn(beam.DoFn):
@@ -25,7 +29,7 @@ class _ReadAndParseFileFn(beam.DoFn):
         self._files = Metrics.counter("newsbeam.read", "files")
         self._parsed = Metrics.counter("newsbeam.parse", "articles")
 
-    def process(self, path: str) -> Iterator[Article | pvalue.TaggedOutput]:
+    def process(self, path: str) -> Iterator[Article | DeadLetterOutput]:
         self._files.inc()
         try:
             for item in read_payloads(path):
@@ -51,7 +55,7 @@ class _ReadAndParseFileFn(beam.DoFn):
             )
 
     @staticmethod
-    def _dead(letter: DeadLetter) -> pvalue.TaggedOutput:
+    def _dead(letter: DeadLetter) -> DeadLetterOutput:
         Metrics.counter(f"newsbeam.{letter.stage}", f"dead_letter.{letter.reason}").inc()
         return pvalue.TaggedOutput(DEAD_LETTER, letter)
 
