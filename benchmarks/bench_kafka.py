@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from corpus import articles  # noqa: E402
 from kafka_broker import TansuBroker  # noqa: E402
 
-from newsbeam.transforms.io.kafka_offsets import true_end_offsets  # noqa: E402
+from newsbeam.transforms.io.kafka.offsets import true_end_offsets  # noqa: E402
 
 
 def produce(bootstrap: str, topic: str, docs, partitions: int) -> None:

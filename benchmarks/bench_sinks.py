@@ -33,9 +33,9 @@ from corpus import article_body, headline  # noqa: E402
 
 from newsbeam import PIPELINE_VERSION  # noqa: E402
 from newsbeam.schemas.article import Article, Source  # noqa: E402
-from newsbeam.transforms.io.jsonl import WriteJsonLines  # noqa: E402
-from newsbeam.transforms.io.parquet_sink import WriteParquet  # noqa: E402
-from newsbeam.transforms.io.postgres_sink import WriteToPostgres  # noqa: E402
+from newsbeam.transforms.io.files.jsonl import WriteJsonLines  # noqa: E402
+from newsbeam.transforms.io.parquet.sink import WriteParquet  # noqa: E402
+from newsbeam.transforms.io.postgres.sink import WriteToPostgres  # noqa: E402
 from newsbeam.transforms.io.sink_specs import parse_sink  # noqa: E402
 
 DEFAULT_DSN = os.environ.get("NEWSBEAM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")

@@ -10,77 +10,18 @@ from collections.abc import Sequence
 import orjson
 
 from newsbeam import __version__, stream_cli
+from newsbeam.cli_options import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    add_stage_options,
+    add_verbosity,
+    stage_config,
+    verbosity_options,
+)
 
 logger = logging.getLogger("newsbeam")
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A problem with what the user asked for: reported in one line, exit 2."""
-
-
-def _language_list(value: str) -> frozenset[str]:
-    from newsbeam.transforms.language.codes import parse_languages
-
-    try:
-        return parse_languages(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"{exc} (expected a comma-separated list such as en,de)"
-        ) from exc
-
-
-def add_stage_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by `run` and `stream`: what to keep, the topic model, extra sinks."""
-    parser.add_argument(
-        "--languages",
-        type=_language_list,
-        metavar="CODES",
-        help="keep only these detected languages (e.g. en,de); others are counted, not written",
-    )
-    parser.add_argument(
-        "--drop-duplicates",
-        action="store_true",
-        help="write only representatives; exact/near duplicates are counted, not written",
-    )
-    parser.add_argument(
-        "--classifier-model",
-        metavar="MODEL",
-        help="topic model file from `newsbeam train-classifier` (default: the model shipped "
-        "in the package)",
-    )
-    parser.add_argument(
-        "--classifier-languages",
-        default="en",
-        metavar="CODES",
-        help="classify only articles detected in these languages, or `all` (default: en, the "
-        "language of the default model); others get no topics",
-    )
-    parser.add_argument(
-        "--sink",
-        action="append",
-        default=[],
-        type=_sink,
-        metavar="URI",
-        help="also write to this sink (repeatable): DIR or jsonl:DIR, parquet:DIR, "
-        "postgresql://user@host:5432/db?table=articles",
-    )
-
-
-def stage_config(args: argparse.Namespace):
-    """PipelineConfig from the shared options; checks the model and the sinks first."""
-    from newsbeam.pipelines.config import PipelineConfig
-
-    _check_sinks(args.sink)
-    return PipelineConfig(
-        languages=args.languages,
-        drop_duplicates=args.drop_duplicates,
-        classify=_classify_config(args.classifier_model, args.classifier_languages),
-    )
-
 
 def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
@@ -100,16 +41,10 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     run.set_defaults(func=_run_command)
 
 
-def _sink(value: str):
-    from newsbeam.transforms.io.sinks import parse_sink_option
-
-    return parse_sink_option(value)
-
-
 def _run_command(args: argparse.Namespace) -> int:
     from newsbeam.pipelines.batch import OutputError, run_batch
     from newsbeam.pipelines.config import BatchRunConfig
-    from newsbeam.transforms.io.files import InputError, discover_inputs
+    from newsbeam.transforms.io.files.reading import InputError, discover_inputs
 
     try:
         paths = discover_inputs(args.inputs)
@@ -142,53 +77,6 @@ def _run_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _classify_config(model_path: str | None, languages: str):
-    """Load the model once up front so a bad file is one clear error, not a worker crash."""
-    from newsbeam.transforms.classify import ClassifyConfig, ModelFormatError, load_model
-    from newsbeam.transforms.language.codes import parse_languages
-
-    try:
-        codes = None if languages.strip().lower() == "all" else parse_languages(languages)
-    except ValueError as exc:
-        raise UsageError(f"--classifier-languages: {exc}") from exc
-    config = ClassifyConfig(model_path=model_path, languages=codes)
-    if model_path is not None:
-        try:
-            load_model(model_path)
-        except (ModelFormatError, OSError) as exc:
-            raise UsageError(f"--classifier-model {model_path}: {exc}") from exc
-    return config
-
-
-def _check_sinks(specs) -> None:
-    """Fail before the pipeline starts when a sink cannot be written to."""
-    from newsbeam.transforms.io.sinks import SinkUnavailable, check_sink
-
-    for spec in specs:
-        try:
-            check_sink(spec)
-        except SinkUnavailable as exc:
-            raise UsageError(str(exc)) from exc
-
-
-def _add_verbosity(parser: argparse.ArgumentParser, default: object) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "-v", "--verbose", action="store_true", default=default, help="debug logging"
-    )
-    group.add_argument(
-        "-q", "--quiet", action="store_true", default=default, help="warnings and errors only"
-    )
-
-
-def verbosity_options() -> argparse.ArgumentParser:
-    """-v/-q accepted after the command too (`newsbeam run ... -q`); subcommands
-    take it as a parent. SUPPRESS keeps a global -v from being reset."""
-    parent = argparse.ArgumentParser(add_help=False)
-    _add_verbosity(parent, default=argparse.SUPPRESS)
-    return parent
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbeam",
@@ -196,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         "deduplicate, classify and write articles.",
     )
     parser.add_argument("--version", action="version", version=f"newsbeam {__version__}")
-    _add_verbosity(parser, default=False)
+    add_verbosity(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run_parser(subparsers)
     from newsbeam.inspect_command import add_parser as add_inspect_parser

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import orjson
 
 from newsbeam import PIPELINE_VERSION
+from newsbeam.cli_options import UsageError
 from newsbeam.schemas.dead_letter import DeadLetter, utc_now
 from newsbeam.transforms.classify import ClassifyConfig, load_model
 from newsbeam.transforms.classify.topics import assign_topics
@@ -22,7 +23,7 @@ from newsbeam.transforms.clean.article_cleaner import open_article_cleaner
 from newsbeam.transforms.clean.config import CleanConfig
 from newsbeam.transforms.dedup.config import DedupConfig
 from newsbeam.transforms.dedup.sketch import build_sketch
-from newsbeam.transforms.io.files import Payload, read_payloads
+from newsbeam.transforms.io.files.reading import Payload, read_payloads
 from newsbeam.transforms.language.detector import LanguageConfig, LanguageDetector
 from newsbeam.transforms.language.labeling import detection_text, with_language
 from newsbeam.transforms.parse import parse_payload
@@ -196,8 +197,7 @@ def print_view(view: dict[str, Any], out: TextIO) -> None:
 
 
 def inspect_command(args: argparse.Namespace) -> int:
-    from newsbeam.cli import UsageError
-    from newsbeam.transforms.io.files import InputError, discover_inputs
+    from newsbeam.transforms.io.files.reading import InputError, discover_inputs
 
     try:
         paths = discover_inputs([args.file])

@@ -9,49 +9,22 @@ import sys
 
 import orjson
 
+from newsbeam.cli_options import (
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    UsageError,
+    add_stage_options,
+    duration_seconds,
+    positive_float,
+    positive_int,
+    stage_config,
+)
+
 logger = logging.getLogger("newsbeam")
 
-# The broker could not be reached at start (sysexits.h EX_UNAVAILABLE): a supervisor
-# can tell "retry later" apart from bad options (2) and failures (1).
-EXIT_UNAVAILABLE = 69
-
-
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return number
-
-
-def _positive_float(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return number
-
-
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def duration_seconds(value: str) -> float:
-    """'7d', '36h', '90m', '3600s' (or plain seconds) -> seconds, > 0."""
-    text = value.strip().lower()
-    unit = _DURATION_UNITS.get(text[-1:]) if text else None
-    try:
-        number = float(text[:-1] if unit else text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a duration (e.g. 7d, 36h, 90m, 3600s)"
-        ) from None
-    seconds = number * (unit or 1)
-    if not seconds > 0 or seconds == float("inf"):
-        raise argparse.ArgumentTypeError("must be a positive duration")
-    return seconds
-
-
 def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = None) -> None:
-    from newsbeam.transforms.io.kafka_message import DEFAULT_MAX_MESSAGE_BYTES
-    from newsbeam.transforms.io.kafka_offsets import START_OFFSET_MODES
+    from newsbeam.transforms.io.kafka.message import DEFAULT_MAX_MESSAGE_BYTES
+    from newsbeam.transforms.io.kafka.offsets import START_OFFSET_MODES
 
     stream = subparsers.add_parser(
         "stream",
@@ -96,14 +69,14 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
     )
     stream.add_argument(
         "--max-message-bytes",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_MAX_MESSAGE_BYTES,
         metavar="BYTES",
         help=f"larger values are dead-lettered (default: {DEFAULT_MAX_MESSAGE_BYTES})",
     )
     stream.add_argument(
         "--connect-timeout",
-        type=_positive_float,
+        type=positive_float,
         default=10.0,
         metavar="SECONDS",
         help=f"give up (exit {EXIT_UNAVAILABLE}) if no broker answers at start (default: 10)",
@@ -122,14 +95,11 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
         help="how long (event time) an article stays comparable for deduplication, e.g. 7d, "
         "36h, 90m; memory grows with articles in this window (default: 7d)",
     )
-    from newsbeam.cli import add_stage_options
-
     add_stage_options(stream)
     stream.set_defaults(func=_stream_command)
 
 
 def _stream_command(args: argparse.Namespace) -> int:
-    from newsbeam.cli import EXIT_OK, UsageError, stage_config
     from newsbeam.pipelines.stream import (
         BrokerUnavailable,
         StreamRunConfig,
@@ -137,8 +107,8 @@ def _stream_command(args: argparse.Namespace) -> int:
         check_kafka,
         run_stream,
     )
-    from newsbeam.transforms.io.kafka_sink import KafkaSinkConfig
-    from newsbeam.transforms.io.kafka_source import KafkaSourceConfig
+    from newsbeam.transforms.io.kafka.sink import KafkaSinkConfig
+    from newsbeam.transforms.io.kafka.source import KafkaSourceConfig
 
     servers = args.bootstrap_servers
     pipeline = stage_config(args)

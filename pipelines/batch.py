@@ -18,8 +18,8 @@ from newsbeam.pipelines.progress import ReportProgress
 from newsbeam.pipelines.report import build_report, counters_by_stage
 from newsbeam.pipelines.stages import ProcessArticles
 from newsbeam.schemas.dead_letter import utc_now
-from newsbeam.transforms.io.file_source import DEAD_LETTER, ReadArticleFiles
-from newsbeam.transforms.io.jsonl import ARTICLES_PREFIX, DEAD_LETTERS_PREFIX
+from newsbeam.transforms.io.files.jsonl import ARTICLES_PREFIX, DEAD_LETTERS_PREFIX
+from newsbeam.transforms.io.files.source import DEAD_LETTER, ReadArticleFiles
 from newsbeam.transforms.io.sinks import JsonLinesSink, SinkUnavailable, WriteRecords, check_sink
 
 logger = logging.getLogger(__name__)

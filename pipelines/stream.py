@@ -41,13 +41,13 @@ from newsbeam.pipelines.progress import ReportProgress
 from newsbeam.pipelines.report import counters_by_stage
 from newsbeam.pipelines.stages import DeadLetterToRecordFn, ProcessArticles
 from newsbeam.schemas.dead_letter import utc_now
-from newsbeam.transforms.io.kafka_offsets import consumer_config
-from newsbeam.transforms.io.kafka_sink import (
+from newsbeam.transforms.io.kafka.offsets import consumer_config
+from newsbeam.transforms.io.kafka.sink import (
     KafkaSinkConfig,
     WriteArticlesToKafka,
     WriteDeadLettersToKafka,
 )
-from newsbeam.transforms.io.kafka_source import (
+from newsbeam.transforms.io.kafka.source import (
     KafkaSourceConfig,
     ReadArticlesFromKafka,
     clear_stop,

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 from sink_helpers import article_records, dead_letter_records
 
-from newsbeam.transforms.io.arrow_schema import (
+from newsbeam.transforms.io.parquet.arrow_schema import (
     ARTICLE_SCHEMA_FILE,
     DEAD_LETTER_SCHEMA_FILE,
     RecordShapeError,

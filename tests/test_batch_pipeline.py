@@ -14,8 +14,8 @@ from newsbeam.pipelines.batch import run_batch
 from newsbeam.pipelines.config import BatchRunConfig, PipelineConfig
 from newsbeam.pipelines.stages import ProcessArticles
 from newsbeam.schemas.validation import DEAD_LETTER_SCHEMA, validation_errors
-from newsbeam.transforms.io.file_source import DEAD_LETTER, ReadArticleFiles
-from newsbeam.transforms.io.files import discover_inputs
+from newsbeam.transforms.io.files.reading import discover_inputs
+from newsbeam.transforms.io.files.source import DEAD_LETTER, ReadArticleFiles
 
 
 def _read_jsonl(pattern):

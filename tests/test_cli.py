@@ -60,7 +60,7 @@ STREAM_ARGS += ["--output-topic", "out", "--dead-letter-topic", "dlq"]
     [("7d", 604800.0), ("36h", 129600.0), ("90m", 5400.0), ("3600s", 3600.0), ("45", 45.0)],
 )
 def test_dedup_retention_durations(text, seconds):
-    from newsbeam.stream_cli import duration_seconds
+    from newsbeam.cli_options import duration_seconds
 
     assert duration_seconds(text) == seconds
 

@@ -1,6 +1,6 @@
 import codecs
 
-from newsbeam.transforms.io.decoding import bytes_for_dead_letter, decode_bytes
+from newsbeam.transforms.io.files.decoding import bytes_for_dead_letter, decode_bytes
 
 TEXT = "Zürich: Präsident Müller sagte, die Straße bleibe gesperrt – «vorerst»."
 

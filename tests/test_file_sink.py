@@ -11,12 +11,12 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from sink_helpers import article_records, dead_letter_records, normalise_times
 
-from newsbeam.transforms.io.arrow_schema import ARTICLE_SCHEMA_FILE, RecordShaper
-from newsbeam.transforms.io.file_sink import WriteRecordFiles
-from newsbeam.transforms.io.jsonl import WriteJsonLines
-from newsbeam.transforms.io.jsonl_format import JsonLinesFormat, read_json_lines
-from newsbeam.transforms.io.parquet_format import read_parquet_records
-from newsbeam.transforms.io.parquet_sink import WriteParquet
+from newsbeam.transforms.io.files.jsonl import WriteJsonLines
+from newsbeam.transforms.io.files.jsonl_format import JsonLinesFormat, read_json_lines
+from newsbeam.transforms.io.files.sink import WriteRecordFiles
+from newsbeam.transforms.io.parquet.arrow_schema import ARTICLE_SCHEMA_FILE, RecordShaper
+from newsbeam.transforms.io.parquet.format import read_parquet_records
+from newsbeam.transforms.io.parquet.sink import WriteParquet
 from newsbeam.transforms.io.rejections import Rejection
 
 

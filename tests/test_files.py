@@ -4,7 +4,7 @@ import json
 import pytest
 
 from newsbeam.schemas.dead_letter import DeadLetter
-from newsbeam.transforms.io.files import InputError, Payload, discover_inputs, read_payloads
+from newsbeam.transforms.io.files.reading import InputError, Payload, discover_inputs, read_payloads
 
 
 def _read(path):

@@ -7,7 +7,7 @@ import pytest
 
 from newsbeam.schemas.article import Article
 from newsbeam.schemas.dead_letter import DeadLetter
-from newsbeam.transforms.io.kafka_message import (
+from newsbeam.transforms.io.kafka.message import (
     KafkaMessage,
     article_message,
     dead_letter_message,

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from newsbeam.transforms.io.kafka_offsets import (
+from newsbeam.transforms.io.kafka.offsets import (
     OffsetCommitter,
     resolve_start_offsets,
     true_end_offsets,

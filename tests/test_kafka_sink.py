@@ -7,8 +7,8 @@ import uuid
 import orjson
 import pytest
 
-from newsbeam.transforms.io.kafka_message import article_message
-from newsbeam.transforms.io.kafka_sink import KafkaSinkConfig, _WriteMessagesFn
+from newsbeam.transforms.io.kafka.message import article_message
+from newsbeam.transforms.io.kafka.sink import KafkaSinkConfig, _WriteMessagesFn
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ def test_bundle_waits_out_a_broker_outage_and_loses_nothing(kafka_broker, caplog
         restart.start()
         # Sends fail for longer than one delivery attempt; finish_bundle must re-send
         # until the broker is back rather than return (which would let offsets commit).
-        with caplog.at_level(logging.WARNING, logger="newsbeam.transforms.io.kafka_sink"):
+        with caplog.at_level(logging.WARNING, logger="newsbeam.transforms.io.kafka.sink"):
             run_bundle(fn, records(40, "o"))
     finally:
         fn.teardown()

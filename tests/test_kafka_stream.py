@@ -25,8 +25,8 @@ from kafka_broker import free_port
 
 from conftest import REPO_ROOT
 from newsbeam.pipelines.stream import StreamRunConfig, build_stream_pipeline
-from newsbeam.transforms.io.kafka_sink import KafkaSinkConfig
-from newsbeam.transforms.io.kafka_source import KafkaSourceConfig, ReadFromKafka
+from newsbeam.transforms.io.kafka.sink import KafkaSinkConfig
+from newsbeam.transforms.io.kafka.source import KafkaSourceConfig, ReadFromKafka
 from newsbeam.transforms.io.sink_specs import JsonLinesSink, ParquetSink
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ import pytest
 from conftest import EXAMPLES
 from newsbeam.pipelines.batch import run_batch
 from newsbeam.pipelines.config import BatchRunConfig
-from newsbeam.transforms.io.files import discover_inputs
+from newsbeam.transforms.io.files.reading import discover_inputs
 
 pytestmark = pytest.mark.slow
 

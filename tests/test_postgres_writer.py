@@ -15,7 +15,7 @@ from sink_helpers import (
     scratch_schema,
 )
 
-from newsbeam.transforms.io.postgres_writer import (
+from newsbeam.transforms.io.postgres.writer import (
     ARTICLES,
     DEAD_LETTERS,
     PostgresSinkError,

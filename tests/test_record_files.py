@@ -6,9 +6,9 @@ import pyarrow.parquet as pq
 import pytest
 from sink_helpers import article_records, normalise_times
 
-from newsbeam.transforms.io.arrow_schema import ARTICLE_SCHEMA_FILE
-from newsbeam.transforms.io.jsonl_format import JsonLinesFormat, read_json_lines
-from newsbeam.transforms.io.parquet_format import ParquetFormat, read_parquet_records
+from newsbeam.transforms.io.files.jsonl_format import JsonLinesFormat, read_json_lines
+from newsbeam.transforms.io.parquet.arrow_schema import ARTICLE_SCHEMA_FILE
+from newsbeam.transforms.io.parquet.format import ParquetFormat, read_parquet_records
 
 
 def test_json_lines_round_trip_and_refusals():

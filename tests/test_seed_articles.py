@@ -13,7 +13,7 @@ from conftest import SEEDS, needs_seeds
 from newsbeam.pipelines.batch import run_batch
 from newsbeam.pipelines.config import BatchRunConfig
 from newsbeam.schemas.validation import validation_errors
-from newsbeam.transforms.io.files import discover_inputs
+from newsbeam.transforms.io.files.reading import discover_inputs
 
 pytestmark = [needs_seeds, pytest.mark.slow]
 

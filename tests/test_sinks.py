@@ -17,13 +17,13 @@ from sink_helpers import (
     scratch_schema,
 )
 
-from newsbeam.transforms.io.arrow_schema import (
+from newsbeam.transforms.io.files.jsonl_format import read_json_lines
+from newsbeam.transforms.io.parquet.arrow_schema import (
     ARTICLE_SCHEMA_FILE,
     DEAD_LETTER_SCHEMA_FILE,
     RecordShaper,
 )
-from newsbeam.transforms.io.jsonl_format import read_json_lines
-from newsbeam.transforms.io.parquet_format import read_parquet_records
+from newsbeam.transforms.io.parquet.format import read_parquet_records
 from newsbeam.transforms.io.sinks import (
     JsonLinesSink,
     ParquetSink,

@@ -16,7 +16,7 @@ from typing import Any
 
 from newsbeam.schemas.article import Article, Source
 from newsbeam.schemas.dead_letter import DeadLetter
-from newsbeam.transforms.io.files import Payload
+from newsbeam.transforms.io.files.reading import Payload
 
 STAGE = "parse"
 

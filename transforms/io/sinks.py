@@ -25,10 +25,10 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from newsbeam import PIPELINE_VERSION
-from newsbeam.transforms.io.jsonl import DEAD_LETTERS_PREFIX, WriteJsonLines
-from newsbeam.transforms.io.parquet_sink import WriteParquet
-from newsbeam.transforms.io.postgres_sink import WriteToPostgres
-from newsbeam.transforms.io.postgres_writer import (
+from newsbeam.transforms.io.files.jsonl import DEAD_LETTERS_PREFIX, WriteJsonLines
+from newsbeam.transforms.io.parquet.sink import WriteParquet
+from newsbeam.transforms.io.postgres.sink import WriteToPostgres
+from newsbeam.transforms.io.postgres.writer import (
     ARTICLES,
     DEAD_LETTERS,
     PostgresSinkError,

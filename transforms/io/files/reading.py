@@ -21,7 +21,7 @@ import orjson
 
 from newsbeam.schemas.article import Source
 from newsbeam.schemas.dead_letter import DeadLetter
-from newsbeam.transforms.io.decoding import bytes_for_dead_letter, decode_bytes
+from newsbeam.transforms.io.files.decoding import bytes_for_dead_letter, decode_bytes
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from newsbeam.transforms.io.arrow_schema import RecordShapeError, RecordShaper
+from newsbeam.transforms.io.parquet.arrow_schema import RecordShapeError, RecordShaper
 from newsbeam.transforms.io.rejections import Rejection
 
 logger = logging.getLogger(__name__)

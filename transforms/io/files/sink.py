@@ -36,7 +36,7 @@ from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.transforms.batching import BatchingDoFn
-from newsbeam.transforms.io.record_files import RecordFileFormat, RecordFileWriter
+from newsbeam.transforms.io.files.record_format import RecordFileFormat, RecordFileWriter
 from newsbeam.transforms.io.rejections import armored_dead_letter, rejected_dead_letter
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 A format opens a writer on a binary stream; the writer takes records in
 batches and returns the rows it refused, so the Beam layer can turn them into
-dead letters. The Beam side (file_sink.py) owns file names and finalisation.
+dead letters. The Beam side (files/sink.py) owns file names and finalisation.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from newsbeam.transforms.io.arrow_schema import ARTICLE_SCHEMA_FILE, DEAD_LETTER_SCHEMA_FILE
-from newsbeam.transforms.io.file_sink import WriteRecordFiles
-from newsbeam.transforms.io.parquet_format import ParquetFormat
+from newsbeam.transforms.io.files.sink import WriteRecordFiles
+from newsbeam.transforms.io.parquet.arrow_schema import ARTICLE_SCHEMA_FILE, DEAD_LETTER_SCHEMA_FILE
+from newsbeam.transforms.io.parquet.format import ParquetFormat
 
 ARTICLES_PREFIX = "articles"
 DEAD_LETTERS_PREFIX = "dead-letter"

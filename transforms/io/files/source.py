@@ -12,7 +12,7 @@ from apache_beam.metrics import Metrics
 
 from newsbeam.schemas.article import Article, Source
 from newsbeam.schemas.dead_letter import DeadLetter
-from newsbeam.transforms.io.files import file_uri, read_payloads
+from newsbeam.transforms.io.files.reading import file_uri, read_payloads
 from newsbeam.transforms.parse import parse_payload
 
 logger = logging.getLogger(__name__)

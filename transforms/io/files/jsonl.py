@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from newsbeam.transforms.io.file_sink import WriteRecordFiles
-from newsbeam.transforms.io.jsonl_format import JsonLinesFormat
+from newsbeam.transforms.io.files.jsonl_format import JsonLinesFormat
+from newsbeam.transforms.io.files.sink import WriteRecordFiles
 
 ARTICLES_PREFIX = "articles"
 DEAD_LETTERS_PREFIX = "dead-letter"
@@ -15,7 +15,7 @@ class WriteJsonLines(beam.PTransform):
     """Write record dicts as JSON Lines; returns DeadLetters for unencodable rows.
 
     `dead_letter_rows=True` for dead-letter dicts (refused ones are kept in
-    base64 form instead of being returned). See file_sink for batch/streaming
+    base64 form instead of being returned). See files/sink.py for batch/streaming
     file naming.
     """
 

@@ -51,13 +51,13 @@ from kafka.errors import KafkaError
 
 from newsbeam.schemas.article import Source
 from newsbeam.schemas.dead_letter import DeadLetter
-from newsbeam.transforms.io.kafka_message import (
+from newsbeam.transforms.io.kafka.message import (
     DEFAULT_MAX_MESSAGE_BYTES,
     KafkaMessage,
     decode_message,
     source_uri,
 )
-from newsbeam.transforms.io.kafka_offsets import (
+from newsbeam.transforms.io.kafka.offsets import (
     START_OFFSET_MODES,
     OffsetCommitter,
     consumer_config,
@@ -227,7 +227,7 @@ class _ReadPartitionFn(beam.DoFn):
         bundle_finalizer=beam.DoFn.BundleFinalizerParam,
         tracker=_TRACKER,
         watermark=_WATERMARK,
-    ) -> Iterator[TimestampedValue]:
+    ) -> Iterator[KafkaMessage]:  # each wrapped in a TimestampedValue (its Kafka time)
         yield from self._read(element, bundle_finalizer, tracker, watermark)
 
     def _consumer(self, tp: TopicPartition, offset: int) -> KafkaConsumer:
@@ -363,7 +363,7 @@ class _ReadPartitionUnboundedFn(_ReadPartitionFn):
         bundle_finalizer=beam.DoFn.BundleFinalizerParam,
         tracker=_TRACKER,
         watermark=_WATERMARK,
-    ) -> Iterator[TimestampedValue]:
+    ) -> Iterator[KafkaMessage]:  # each wrapped in a TimestampedValue (its Kafka time)
         yield from self._read(element, bundle_finalizer, tracker, watermark)
 
 

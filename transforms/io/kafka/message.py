@@ -22,8 +22,8 @@ import orjson
 
 from newsbeam.schemas.article import Article, Source
 from newsbeam.schemas.dead_letter import DeadLetter
-from newsbeam.transforms.io.decoding import bytes_for_dead_letter
-from newsbeam.transforms.io.files import Payload
+from newsbeam.transforms.io.files.decoding import bytes_for_dead_letter
+from newsbeam.transforms.io.files.reading import Payload
 from newsbeam.transforms.parse import parse_payload
 
 STAGE = "read"

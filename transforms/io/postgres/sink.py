@@ -18,7 +18,7 @@ from apache_beam import pvalue
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.transforms.batching import BatchingDoFn
-from newsbeam.transforms.io.postgres_writer import (
+from newsbeam.transforms.io.postgres.writer import (
     ARTICLES,
     DEAD_LETTERS,
     PostgresWriter,

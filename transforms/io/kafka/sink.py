@@ -25,13 +25,13 @@ from kafka.errors import KafkaError, MessageSizeTooLargeError
 from newsbeam import PIPELINE_VERSION
 from newsbeam.schemas.article import Source
 from newsbeam.schemas.dead_letter import DeadLetter
-from newsbeam.transforms.io.kafka_message import (
+from newsbeam.transforms.io.kafka.message import (
     OutgoingMessage,
     article_message,
     dead_letter_message,
     source_uri,
 )
-from newsbeam.transforms.io.kafka_source import stop_requested
+from newsbeam.transforms.io.kafka.source import stop_requested
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,9 @@ class _WriteMessagesFn(beam.DoFn):
         # (topic, message, future or the exception send() raised)
         self._pending: list[tuple[str, OutgoingMessage, Any]] = []
 
-    def process(self, record: dict[str, Any]) -> None:
+    # No return hint: the DoFn emits nothing, and Beam >= 2.78 rejects `-> None` as
+    # "not iterable".
+    def process(self, record: dict[str, Any]):
         message = self._encode(record)
         self._pending.append((self._config.topic, message, self._send(self._config.topic, message)))
 

@@ -1,0 +1,168 @@
+"""Command-line pieces shared by `newsbeam run`, `stream` and `inspect`: exit codes,
+the usage error, option types and the stage options both jobs take.
+
+Kept apart from the commands so that they import it and never each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: reported in one line, exit 2."""
+
+
+def language_list(value: str) -> frozenset[str]:
+    from newsbeam.transforms.language.codes import parse_languages
+
+    try:
+        return parse_languages(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{exc} (expected a comma-separated list such as en,de)"
+        ) from exc
+
+
+def add_stage_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `run` and `stream`: what to keep, the topic model, extra sinks."""
+    parser.add_argument(
+        "--languages",
+        type=language_list,
+        metavar="CODES",
+        help="keep only these detected languages (e.g. en,de); others are counted, not written",
+    )
+    parser.add_argument(
+        "--drop-duplicates",
+        action="store_true",
+        help="write only representatives; exact/near duplicates are counted, not written",
+    )
+    parser.add_argument(
+        "--classifier-model",
+        metavar="MODEL",
+        help="topic model file from `newsbeam train-classifier` (default: the model shipped "
+        "in the package)",
+    )
+    parser.add_argument(
+        "--classifier-languages",
+        default="en",
+        metavar="CODES",
+        help="classify only articles detected in these languages, or `all` (default: en, the "
+        "language of the default model); others get no topics",
+    )
+    parser.add_argument(
+        "--sink",
+        action="append",
+        default=[],
+        type=sink_option,
+        metavar="URI",
+        help="also write to this sink (repeatable): DIR or jsonl:DIR, parquet:DIR, "
+        "postgresql://user@host:5432/db?table=articles",
+    )
+
+
+def stage_config(args: argparse.Namespace):
+    """PipelineConfig from the shared options; checks the model and the sinks first."""
+    from newsbeam.pipelines.config import PipelineConfig
+
+    _check_sinks(args.sink)
+    return PipelineConfig(
+        languages=args.languages,
+        drop_duplicates=args.drop_duplicates,
+        classify=_classify_config(args.classifier_model, args.classifier_languages),
+    )
+
+
+# The broker could not be reached at start (sysexits.h EX_UNAVAILABLE): a supervisor
+# can tell "retry later" apart from bad options (2) and failures (1).
+EXIT_UNAVAILABLE = 69
+
+
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return number
+
+
+def positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return number
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(value: str) -> float:
+    """'7d', '36h', '90m', '3600s' (or plain seconds) -> seconds, > 0."""
+    text = value.strip().lower()
+    unit = _DURATION_UNITS.get(text[-1:]) if text else None
+    try:
+        number = float(text[:-1] if unit else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a duration (e.g. 7d, 36h, 90m, 3600s)"
+        ) from None
+    seconds = number * (unit or 1)
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive duration")
+    return seconds
+
+
+def sink_option(value: str):
+    from newsbeam.transforms.io.sinks import parse_sink_option
+
+    return parse_sink_option(value)
+
+
+def _classify_config(model_path: str | None, languages: str):
+    """Load the model once up front so a bad file is one clear error, not a worker crash."""
+    from newsbeam.transforms.classify import ClassifyConfig, ModelFormatError, load_model
+    from newsbeam.transforms.language.codes import parse_languages
+
+    try:
+        codes = None if languages.strip().lower() == "all" else parse_languages(languages)
+    except ValueError as exc:
+        raise UsageError(f"--classifier-languages: {exc}") from exc
+    config = ClassifyConfig(model_path=model_path, languages=codes)
+    if model_path is not None:
+        try:
+            load_model(model_path)
+        except (ModelFormatError, OSError) as exc:
+            raise UsageError(f"--classifier-model {model_path}: {exc}") from exc
+    return config
+
+
+def _check_sinks(specs) -> None:
+    """Fail before the pipeline starts when a sink cannot be written to."""
+    from newsbeam.transforms.io.sinks import SinkUnavailable, check_sink
+
+    for spec in specs:
+        try:
+            check_sink(spec)
+        except SinkUnavailable as exc:
+            raise UsageError(str(exc)) from exc
+
+
+def add_verbosity(parser: argparse.ArgumentParser, default: object) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="debug logging"
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="warnings and errors only"
+    )
+
+
+def verbosity_options() -> argparse.ArgumentParser:
+    """-v/-q accepted after the command too (`newsbeam run ... -q`); subcommands
+    take it as a parent. SUPPRESS keeps a global -v from being reset."""
+    parent = argparse.ArgumentParser(add_help=False)
+    add_verbosity(parent, default=argparse.SUPPRESS)
+    return parent

@@ -1,0 +1,1 @@
+"""Kafka: the article source, the record sink, message decoding and offsets."""

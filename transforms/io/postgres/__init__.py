@@ -1,0 +1,1 @@
+"""PostgreSQL: the upserting record sink."""
