@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -188,10 +189,21 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _direct_dependencies() -> set[str]:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    texts = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        texts += extra
+    return {_name(re.split(r"[\s\[<>=!~;]", text, maxsplit=1)[0]) for text in texts}
+
+
 def _bisect(venv: Venv, workdir: Path, drift: dict[str, tuple[str, str]]) -> list[str]:
-    """Packages whose return to the locked version alone makes the smoke run pass."""
+    """Packages whose return to the locked version alone makes the smoke run pass
+    (direct dependencies tried first: they are what a release note would name)."""
+    direct = _direct_dependencies()
+    suspects = sorted(drift.items(), key=lambda item: item[0] not in direct)
     culprits = []
-    for name, (version, locked) in list(drift.items())[:MAX_SUSPECTS]:
+    for name, (version, locked) in suspects[:MAX_SUSPECTS]:
         if not venv.pip("install", "-q", "--no-deps", f"{name}=={locked}"):
             continue
         if venv.smoke(workdir):
