@@ -115,3 +115,29 @@ def test_sigkill_mid_file_then_restart_loses_nothing_and_commits_only_final_file
     assert distinct == total and str(day) == "2026-03-02"
     # A handful of files (rolled by age), not one per bundle.
     assert len(list(lake.glob("**/articles-*.parquet"))) <= 8
+
+
+def test_backfill_until_end_publishes_every_open_file(kafka_broker, tmp_path):
+    """--until-end stops by itself: the files open at the end must still be made final."""
+    raw, out, dlq = new_topics(kafka_broker)
+    kafka_broker.produce(raw, article_messages(150, "b"), partitions=3)
+    lake = tmp_path / "files"
+    command = stream_command(
+        kafka_broker.bootstrap_servers,
+        raw,
+        out,
+        dlq,
+        "--until-end",
+        "--sink",
+        str(lake),
+        "--partition-by",
+        "date,language",
+    )
+    job = start_job(command)
+    stdout, stderr = job.communicate(timeout=120)
+    assert job.returncode == 0, stderr
+    assert list(lake.glob("**/.*inprogress")) == []
+    ids = set()
+    for path in lake.glob("dt=2026-03-02/language=en/articles-*.jsonl"):
+        ids |= {json.loads(line)["id"] for line in path.read_text().splitlines()}
+    assert ids == {f"b-{i}" for i in range(150)}
