@@ -7,6 +7,7 @@ Kept apart from the commands so that they import it and never each other.
 from __future__ import annotations
 
 import argparse
+import re
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -94,6 +95,22 @@ def positive_float(value: str) -> float:
     if number <= 0:
         raise argparse.ArgumentTypeError("must be a positive number")
     return number
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
+_SIZE_UNITS |= {"k": 1024, "kib": 1024, "m": 1024**2, "mib": 1024**2, "g": 1024**3, "gib": 1024**3}
+
+
+def byte_size(value: str) -> int:
+    """'128MiB', '128M', '100MB', '1G', '65536' -> bytes (> 0). K/M/G are binary."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", value)
+    unit = _SIZE_UNITS.get(match.group(2).lower()) if match else None
+    if unit is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a size (e.g. 128MiB, 64M, 1G)")
+    size = int(float(match.group(1)) * unit)
+    if size <= 0:
+        raise argparse.ArgumentTypeError("must be a positive size")
+    return size
 
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

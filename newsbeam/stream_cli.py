@@ -14,6 +14,7 @@ from newsbeam.cli_options import (
     EXIT_UNAVAILABLE,
     UsageError,
     add_stage_options,
+    byte_size,
     duration_seconds,
     positive_float,
     positive_int,
@@ -81,6 +82,42 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
         metavar="SECONDS",
         help=f"give up (exit {EXIT_UNAVAILABLE}) if no broker answers at start (default: 10)",
     )
+    rolling = stream.add_argument_group(
+        "file sinks (--sink DIR / parquet:DIR)",
+        "Streaming files are rolled: one open file per partition, made final (renamed) "
+        "when the first limit is reached; the Kafka offsets of its records are committed "
+        "only after that.",
+    )
+    rolling.add_argument(
+        "--roll-size",
+        type=byte_size,
+        default=None,
+        metavar="SIZE",
+        help="close a file at this size, e.g. 128MiB, 512M, 1G (default: 128MiB)",
+    )
+    rolling.add_argument(
+        "--roll-interval",
+        type=duration_seconds,
+        default=None,
+        metavar="DURATION",
+        help="close a file this long after it was opened, e.g. 5m, 30s, 1h; also the most "
+        "an offset commit waits (default: 5m)",
+    )
+    rolling.add_argument(
+        "--roll-records",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="close a file after N records (default: no limit)",
+    )
+    rolling.add_argument(
+        "--partition-by",
+        type=_partition_keys,
+        default=(),
+        metavar="KEYS",
+        help="write files under Hive-style folders: date (dt=YYYY-MM-DD/, the event date) "
+        "and/or language (language=xx/), e.g. date,language (default: none)",
+    )
     stream.add_argument(
         "--health-file",
         metavar="PATH",
@@ -97,6 +134,31 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
     )
     add_stage_options(stream)
     stream.set_defaults(func=_stream_command)
+
+
+def _partition_keys(value: str) -> tuple[str, ...]:
+    from newsbeam.transforms.io.files.rolling import PARTITION_KEYS
+
+    keys = tuple(key.strip() for key in value.split(",") if key.strip())
+    unknown = [key for key in keys if key not in PARTITION_KEYS]
+    if unknown or len(set(keys)) != len(keys):
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: expected date, language or date,language"
+        )
+    return keys
+
+
+def roll_policy(args: argparse.Namespace):
+    """The streaming file sinks' RollPolicy from --roll-* and --partition-by."""
+    from newsbeam.transforms.io.files.rolling import RollPolicy
+
+    defaults = RollPolicy()
+    return RollPolicy(
+        max_bytes=args.roll_size or defaults.max_bytes,
+        max_seconds=args.roll_interval or defaults.max_seconds,
+        max_records=args.roll_records,
+        partition_by=args.partition_by,
+    )
 
 
 def _stream_command(args: argparse.Namespace) -> int:
@@ -132,6 +194,7 @@ def _stream_command(args: argparse.Namespace) -> int:
         dead_letters=KafkaSinkConfig(bootstrap_servers=servers, topic=args.dead_letter_topic),
         pipeline=pipeline,
         sinks=tuple(args.sink),
+        roll_policy=roll_policy(args),
         health_file=args.health_file,
         beam_args=tuple(getattr(args, "beam_args", ())),
         connect_timeout_seconds=args.connect_timeout,

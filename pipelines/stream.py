@@ -41,6 +41,8 @@ from newsbeam.pipelines.progress import ReportProgress
 from newsbeam.pipelines.report import counters_by_stage
 from newsbeam.pipelines.stages import DeadLetterToRecordFn, ProcessArticles
 from newsbeam.schemas.dead_letter import utc_now
+from newsbeam.transforms.io.files.jsonl import ARTICLES_PREFIX, DEAD_LETTERS_PREFIX
+from newsbeam.transforms.io.files.rolling import RollPolicy, remove_in_progress
 from newsbeam.transforms.io.kafka.offsets import consumer_config
 from newsbeam.transforms.io.kafka.sink import (
     KafkaSinkConfig,
@@ -54,7 +56,12 @@ from newsbeam.transforms.io.kafka.source import (
     request_stop,
     stop_requested,
 )
-from newsbeam.transforms.io.sinks import SinkSpec, WriteRecords
+from newsbeam.transforms.io.sinks import (
+    JsonLinesSink,
+    ParquetSink,
+    SinkSpec,
+    WriteRecords,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +90,8 @@ class StreamRunConfig:
     sinks: tuple[SinkSpec, ...] = ()
     # Touched while bundles complete, for liveness probes (--health-file).
     health_file: str | None = None
+    # When the file sinks' open files are made final (--roll-*, --partition-by).
+    roll_policy: RollPolicy = field(default_factory=RollPolicy)
 
 
 @contextlib.contextmanager
@@ -148,7 +157,10 @@ def build_stream_pipeline(pipeline: beam.Pipeline, config: StreamRunConfig) -> N
     if config.sinks:
         # Same fused stage as the read (see the module docstring and the fusion test).
         outputs | "WriteSinks" >> WriteRecords(
-            config.sinks, streaming=True, pipeline_version=config.pipeline.pipeline_version
+            config.sinks,
+            streaming=True,
+            pipeline_version=config.pipeline.pipeline_version,
+            roll_policy=config.roll_policy,
         )
     (
         outputs["articles"]
@@ -214,6 +226,11 @@ def run_stream(config: StreamRunConfig) -> dict[str, Any]:
     started_at = utc_now()
     started = time.monotonic()
     clear_stop()
+    for spec in config.sinks:
+        if isinstance(spec, (JsonLinesSink, ParquetSink)):
+            # Files a crashed run left open: their records were never committed.
+            for prefix in (ARTICLES_PREFIX, DEAD_LETTERS_PREFIX):
+                remove_in_progress(spec.directory, prefix)
     pipeline = make_pipeline(config)
     build_stream_pipeline(pipeline, config)
     logger.info(

@@ -26,6 +26,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from newsbeam import PIPELINE_VERSION
 from newsbeam.transforms.io.files.jsonl import DEAD_LETTERS_PREFIX, WriteJsonLines
+from newsbeam.transforms.io.files.rolling import RollPolicy
 from newsbeam.transforms.io.parquet.sink import WriteParquet
 from newsbeam.transforms.io.postgres.sink import WriteToPostgres
 from newsbeam.transforms.io.postgres.writer import (
@@ -59,23 +60,36 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # spec type -> (articles writer, dead-letters writer); each returns rejected DeadLetters.
-WriterFactory = Callable[[SinkSpec, bool | None], beam.PTransform]
+# (spec, streaming, roll policy) -> PTransform returning the rejected DeadLetters.
+WriterFactory = Callable[[SinkSpec, bool | None, RollPolicy | None], beam.PTransform]
 _WRITERS: dict[type, tuple[WriterFactory, WriterFactory]] = {
     JsonLinesSink: (
-        lambda spec, streaming: WriteJsonLines(spec.directory, streaming=streaming),
-        lambda spec, streaming: WriteJsonLines(
-            spec.directory, DEAD_LETTERS_PREFIX, dead_letter_rows=True, streaming=streaming
+        lambda spec, streaming, roll: WriteJsonLines(
+            spec.directory, streaming=streaming, roll_policy=roll
+        ),
+        lambda spec, streaming, roll: WriteJsonLines(
+            spec.directory,
+            DEAD_LETTERS_PREFIX,
+            dead_letter_rows=True,
+            streaming=streaming,
+            roll_policy=roll,
         ),
     ),
     ParquetSink: (
-        lambda spec, streaming: WriteParquet(spec.directory, streaming=streaming),
-        lambda spec, streaming: WriteParquet(
-            spec.directory, DEAD_LETTERS_PREFIX, dead_letter_rows=True, streaming=streaming
+        lambda spec, streaming, roll: WriteParquet(
+            spec.directory, streaming=streaming, roll_policy=roll
+        ),
+        lambda spec, streaming, roll: WriteParquet(
+            spec.directory,
+            DEAD_LETTERS_PREFIX,
+            dead_letter_rows=True,
+            streaming=streaming,
+            roll_policy=roll,
         ),
     ),
     PostgresSink: (
-        lambda spec, streaming: WriteToPostgres(spec),
-        lambda spec, streaming: WriteToPostgres(spec, dead_letter_rows=True),
+        lambda spec, streaming, roll: WriteToPostgres(spec),
+        lambda spec, streaming, roll: WriteToPostgres(spec, dead_letter_rows=True),
     ),
 }
 
@@ -95,6 +109,7 @@ class WriteRecords(beam.PTransform):
         *,
         streaming: bool | None = None,
         pipeline_version: str = PIPELINE_VERSION,
+        roll_policy: RollPolicy | None = None,
     ) -> None:
         super().__init__()
         if not specs:
@@ -105,6 +120,7 @@ class WriteRecords(beam.PTransform):
         self._specs = tuple(specs)
         self._streaming = streaming
         self._pipeline_version = pipeline_version
+        self._roll_policy = roll_policy
 
     def expand(self, inputs: Mapping[str, beam.PCollection] | beam.PCollection):
         if isinstance(inputs, beam.PCollection):
@@ -117,7 +133,7 @@ class WriteRecords(beam.PTransform):
         for index, spec in enumerate(self._specs):
             write_articles, _ = _WRITERS[type(spec)]
             label = f"Articles to {spec.kind} sink {index}"
-            rejected = articles | label >> write_articles(spec, self._streaming)
+            rejected = articles | label >> write_articles(spec, self._streaming, self._roll_policy)
             rejected_parts.append(rejected)
             dead_sources.append(
                 rejected
@@ -136,7 +152,7 @@ class WriteRecords(beam.PTransform):
             _, write_dead_letters = _WRITERS[type(spec)]
             for number, source in enumerate(dead_sources):
                 label = f"Dead letters {number} to {spec.kind} sink {index}"
-                _ = source | label >> write_dead_letters(spec, self._streaming)
+                _ = source | label >> write_dead_letters(spec, self._streaming, self._roll_policy)
         return tuple(rejected_parts)
 
 

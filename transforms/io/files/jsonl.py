@@ -5,6 +5,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from newsbeam.transforms.io.files.jsonl_format import JsonLinesFormat
+from newsbeam.transforms.io.files.rolling import RollPolicy
 from newsbeam.transforms.io.files.sink import WriteRecordFiles
 
 ARTICLES_PREFIX = "articles"
@@ -26,6 +27,7 @@ class WriteJsonLines(beam.PTransform):
         *,
         dead_letter_rows: bool = False,
         streaming: bool | None = None,
+        roll_policy: RollPolicy | None = None,
     ) -> None:
         super().__init__()
         self._write = WriteRecordFiles(
@@ -34,6 +36,7 @@ class WriteJsonLines(beam.PTransform):
             JsonLinesFormat(),
             dead_letter_rows=dead_letter_rows,
             streaming=streaming,
+            roll_policy=roll_policy,
         )
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:

@@ -11,11 +11,13 @@ format's `batch_size`; rows the format refuses come out as DeadLetters.
   directory holds exactly this run's output. No records -> one empty shard
   (a valid, empty file), so readers find a file either way.
 - Streaming (unbounded input, or --streaming): a grouping step never fires
-  after an unbounded source on the local runner, so each bundle's file is
-  written as a hidden `.NAME.inprogress` file and renamed at the end of the
-  bundle to `{prefix}-{UTC time}-{random}{suffix}`.
-  The rename happens in finish_bundle, before the source commits its offsets,
-  so delivery is at least once; a retried bundle may leave a second copy.
+  after an unbounded source on the local runner, so files are rolled inside the
+  DoFn (rolling.py): one hidden `.NAME.inprogress` file per partition stays open
+  across bundles and is renamed to `{prefix}-{UTC time}-{random}{suffix}` when
+  the roll policy says (size, age, records). Each open file holds the process's
+  CommitGate, so the source commits the offsets of its records only after the
+  rename: delivery stays at least once; a crash leaves in-progress files whose
+  records are read again.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import apache_beam as beam
@@ -36,7 +37,9 @@ from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.transforms.batching import BatchingDoFn
+from newsbeam.transforms.io.commit_gate import commit_gate
 from newsbeam.transforms.io.files.record_format import RecordFileFormat, RecordFileWriter
+from newsbeam.transforms.io.files.rolling import RollingFiles, RollPolicy
 from newsbeam.transforms.io.rejections import armored_dead_letter, rejected_dead_letter
 
 logger = logging.getLogger(__name__)
@@ -71,6 +74,7 @@ class WriteRecordFiles(beam.PTransform):
         dead_letter_rows: bool = False,
         streaming: bool | None = None,
         max_records_per_file: int = DEFAULT_MAX_RECORDS_PER_FILE,
+        roll_policy: RollPolicy | None = None,
     ) -> None:
         super().__init__()
         self._directory = directory
@@ -79,6 +83,7 @@ class WriteRecordFiles(beam.PTransform):
         self._dead_letter_rows = dead_letter_rows
         self._streaming = streaming
         self._max_records_per_file = max_records_per_file
+        self._roll_policy = roll_policy or RollPolicy()
         self.max_batch_size = file_format.batch_size
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:
@@ -95,6 +100,7 @@ class WriteRecordFiles(beam.PTransform):
                 dead_letter_rows=self._dead_letter_rows,
                 streaming=streaming,
                 max_records_per_file=self._max_records_per_file,
+                roll_policy=self._roll_policy,
             )
         ).with_outputs(DEAD_LETTER, main="main")
         if not streaming:
@@ -128,7 +134,9 @@ class _WriteFilesFn(BatchingDoFn):
         dead_letter_rows: bool,
         streaming: bool,
         max_records_per_file: int,
+        roll_policy: RollPolicy,
     ) -> None:
+        self._roll_policy = roll_policy
         self._temp_dir = temp_dir
         self._directory = directory
         self._prefix = prefix
@@ -144,19 +152,36 @@ class _WriteFilesFn(BatchingDoFn):
             SINK_NAMESPACE, f"{name}_dead_letters_unwritable"
         )
 
+    def setup(self) -> None:
+        # Streaming: files stay open across bundles (the DoFn instance lives as long as
+        # the worker), rolled by the policy; batch: one temporary file per bundle.
+        self._rolling = (
+            RollingFiles(
+                self._directory, self._prefix, self._format, self._roll_policy, commit_gate()
+            )
+            if self._streaming
+            else None
+        )
+
+    def teardown(self) -> None:
+        if getattr(self, "_rolling", None) is not None:
+            self._rolling.close_all()  # the job is stopping: make every file final
+
     def start_bundle(self) -> None:
         super().start_bundle()
         self._stream: Any = None
         self._writer: RecordFileWriter | None = None
         self._temp_path: str | None = None
-        self._final_path: str | None = None
 
     def finish_bundle(self) -> Iterator[Any]:
         yield from super().finish_bundle()
-        yield from self._close_file()
+        if self._rolling is not None:
+            self._rolling.roll_due()
+        else:
+            yield from self._close_file()
 
     def handle_batch(self, batch: list[WindowedValue]) -> Iterator[Any]:
-        writer = self._open_file()
+        writer = self._rolling if self._rolling is not None else self._open_file()
         records = [windowed.value for windowed in batch]
         before = writer.records_written
         rejections = writer.write(records)
@@ -176,20 +201,14 @@ class _WriteFilesFn(BatchingDoFn):
                 windowed.value, sink=self._format.name, error=rejection.error
             )
             yield pvalue.TaggedOutput(DEAD_LETTER, windowed.with_value(dead_letter))
-        if writer.records_written >= self._max_records_per_file:
+        if self._rolling is None and writer.records_written >= self._max_records_per_file:
             yield from self._close_file()
 
     def _open_file(self) -> RecordFileWriter:
         if self._writer is None:
-            if self._streaming:
-                # Hidden until complete: `articles-*` globs never see a partial file.
-                name = self._streaming_name()
-                self._final_path = FileSystems.join(self._directory, name)
-                self._temp_path = FileSystems.join(self._directory, f".{name}.inprogress")
-            else:
-                self._temp_path = FileSystems.join(
-                    self._temp_dir, f"{uuid.uuid4().hex}{self._format.suffix}"
-                )
+            self._temp_path = FileSystems.join(
+                self._temp_dir, f"{uuid.uuid4().hex}{self._format.suffix}"
+            )
             self._stream = FileSystems.create(self._temp_path)
             self._writer = self._format.open(self._stream)
         return self._writer
@@ -204,14 +223,7 @@ class _WriteFilesFn(BatchingDoFn):
         if writer.records_written == 0:
             FileSystems.delete([temp_path])
             return
-        if self._streaming:
-            FileSystems.rename([temp_path], [self._final_path])
-        else:
-            yield GlobalWindows.windowed_value(temp_path, GlobalWindow().max_timestamp())
-
-    def _streaming_name(self) -> str:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        return f"{self._prefix}-{stamp}-{uuid.uuid4().hex[:8]}{self._format.suffix}"
+        yield GlobalWindows.windowed_value(temp_path, GlobalWindow().max_timestamp())
 
 
 def shard_name(prefix: str, index: int, count: int, suffix: str) -> str:

@@ -51,6 +51,7 @@ from kafka.errors import KafkaError
 
 from newsbeam.schemas.article import Source
 from newsbeam.schemas.dead_letter import DeadLetter
+from newsbeam.transforms.io.commit_gate import commit_gate
 from newsbeam.transforms.io.kafka.message import (
     DEFAULT_MAX_MESSAGE_BYTES,
     KafkaMessage,
@@ -332,7 +333,10 @@ class _ReadPartitionFn(beam.DoFn):
                 break
         if emitted and self._committer is not None:
             commit_to = element.stop if finished and element.stop is not None else next_offset
-            bundle_finalizer.register(functools.partial(self._committer.commit, tp, commit_to))
+            # Through the gate: a rolling file sink may still hold these records in an
+            # open file; the commit then waits for its rename (io/commit_gate.py).
+            commit = functools.partial(self._committer.commit, tp, commit_to)
+            bundle_finalizer.register(functools.partial(commit_gate().commit, commit))
         self._messages.inc(emitted)
         if not finished:
             tracker.defer_remainder(Duration(0))
