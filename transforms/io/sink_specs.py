@@ -77,6 +77,17 @@ class PostgresSink:
         shown = urlunsplit(parts._replace(netloc=netloc))
         return f"{shown} (table {self.table}, dead letters {self.dead_letter_table})"
 
+    def masked_uri(self) -> str:
+        """A `--sink` value naming the same tables, with any password as `***`."""
+        parts = urlsplit(self.conninfo)
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+        query = [*parse_qsl(parts.query, keep_blank_values=True), ("table", self.table)]
+        if self.dead_letter_table != self.table + DEAD_LETTER_TABLE_SUFFIX:
+            query.append(("dead_letter_table", self.dead_letter_table))
+        return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query)))
+
 
 SinkSpec = JsonLinesSink | ParquetSink | PostgresSink
 

@@ -28,7 +28,7 @@ from newsbeam import PIPELINE_VERSION
 from newsbeam.transforms.io.files.jsonl import DEAD_LETTERS_PREFIX, WriteJsonLines
 from newsbeam.transforms.io.files.rolling import RollPolicy
 from newsbeam.transforms.io.parquet.sink import WriteParquet
-from newsbeam.transforms.io.postgres.sink import WriteToPostgres
+from newsbeam.transforms.io.postgres.sink import WriteToPostgres, migrate_hint
 from newsbeam.transforms.io.postgres.writer import (
     ARTICLES,
     DEAD_LETTERS,
@@ -164,7 +164,8 @@ def check_sink(spec: SinkSpec, *, connect_attempts: int = 2) -> None:
     """Fail fast, before the pipeline starts, if a sink cannot be written to.
 
     Files: the directory can be created and a file written in it. PostgreSQL:
-    the server answers and both tables exist or can be created.
+    the server answers and both tables exist or can be created; an older newsbeam
+    table is migrated here, at start, when the change is additive.
     """
     if isinstance(spec, (JsonLinesSink, ParquetSink)):
         probe = FileSystems.join(spec.directory, f".newsbeam-probe-{uuid.uuid4().hex}")
@@ -178,7 +179,9 @@ def check_sink(spec: SinkSpec, *, connect_attempts: int = 2) -> None:
         return
     retry = RetryPolicy(max_attempts=connect_attempts, initial_backoff_s=0.5)
     for table, model in ((spec.table, ARTICLES), (spec.dead_letter_table, DEAD_LETTERS)):
-        writer = PostgresWriter(spec.conninfo, table, model, retry=retry)
+        writer = PostgresWriter(
+            spec.conninfo, table, model, retry=retry, migrate_hint=migrate_hint(spec)
+        )
         try:
             writer.open()
         except PostgresSinkError as error:
