@@ -75,6 +75,17 @@ DEAD_LETTER = RecordKind("dead_letter", released=("1.0", "1.1"))
 KINDS = (ARTICLE, DEAD_LETTER)
 
 
+def version_of_file(name: str) -> tuple[RecordKind, Version] | None:
+    """The kind and version a schema file describes (the live file: the current version)."""
+    for kind in KINDS:
+        if name == kind.live_file:
+            return kind, kind.current
+        for version in kind.versions:
+            if name == kind.released_file(version):
+                return kind, version
+    return None
+
+
 def load_schema_file(name: str) -> dict[str, Any]:
     """A schema file shipped in the newsbeam.schemas package."""
     return json.loads(resources.files("newsbeam.schemas").joinpath(name).read_text("utf-8"))

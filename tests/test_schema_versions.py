@@ -2,11 +2,10 @@
 
 import copy
 from importlib import resources
-from pathlib import Path
 
-import orjson
 import pytest
 from jsonschema import Draft202012Validator
+from schema_fixtures import fixture_records, next_article_minor
 
 from newsbeam.schemas.article import SCHEMA_VERSION
 from newsbeam.schemas.dead_letter import DeadLetter
@@ -20,29 +19,6 @@ from newsbeam.schemas.versions import (
     dereferenced,
     load_schema_file,
 )
-
-FIXTURES = Path(__file__).parent / "fixtures" / "schema_evolution"
-
-
-def fixture_records(name: str) -> list[dict]:
-    """Records exactly as newsbeam wrote them at schema 1.0 (frozen, not regenerated)."""
-    return [orjson.loads(line) for line in (FIXTURES / name).read_bytes().splitlines()]
-
-
-def next_article_minor() -> dict:
-    """A synthetic article 1.1, shaped like the changes other branches announced: a
-    `contained` duplicate status, a nullable `duplicate.containment`, an optional `story`."""
-    schema = copy.deepcopy(load_schema_file(ARTICLE.live_file))
-    duplicate = schema["properties"]["duplicate"]
-    duplicate["properties"]["status"]["enum"].append("contained")
-    duplicate["properties"]["containment"] = {"type": ["number", "null"], "minimum": 0}
-    schema["properties"]["story"] = {
-        "type": ["object", "null"],
-        "additionalProperties": False,
-        "required": ["id"],
-        "properties": {"id": {"type": "string"}, "size": {"type": "integer"}},
-    }
-    return schema
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
