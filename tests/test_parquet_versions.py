@@ -98,6 +98,8 @@ def test_a_plain_dataset_takes_the_first_files_schema_and_drops_new_columns(mixe
     folder, _ = mixed_folder
     naive = ds.dataset(sorted(str(p) for p in folder.glob("articles-*.parquet")))
     assert "story" not in naive.schema.names
+    columns = duckdb.sql(f"SELECT * FROM '{folder}/articles-*.parquet'").columns
+    assert "id" in columns and "story" not in columns
 
 
 def test_an_empty_folder_is_a_clear_error(tmp_path):
