@@ -327,3 +327,22 @@ def test_two_concurrent_starts_take_turns(old_tables):
     assert sorted(plan.up_to_date for plan in plans) == [False, True]
     assert _comment(table) == "newsbeam article schema 1.1"
     assert "duplicate_containment" in _column_types(schema, "articles")
+
+
+@needs_postgres
+@pytest.mark.integration
+def test_a_migration_that_fails_half_way_changes_nothing(old_tables):
+    # A new integer column whose stored values are not integers (0.99...): the backfill
+    # fails after the ADD COLUMN; one transaction, so neither stays.
+    schema = old_tables
+    table = f"{schema}.articles"
+    broken = ARTICLES.evolved(
+        Version(1, 1), Column("score_bucket", "integer", path=("language_score",))
+    )
+    writer = PostgresWriter(POSTGRES_DSN, table, broken, retry=FAST_RETRY)
+    with pytest.raises(PostgresSinkError, match="could not bring table .* nothing was changed"):
+        writer.open()
+    writer.close()
+    assert "score_bucket" not in _column_types(schema, "articles")
+    assert _comment(table) is None
+    assert postgres_rows(f"SELECT count(*) FROM {table}") == [(6,)]

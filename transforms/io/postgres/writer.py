@@ -469,3 +469,14 @@ class PostgresWriter:
             )
         except IncompatibleTable as error:
             raise PostgresSinkError(str(error)) from None
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
+            raise  # a concurrent CREATE SCHEMA: _ensure_table goes again
+        except psycopg.Error as error:
+            if _is_transient(error, conn):
+                raise  # retried with the connection
+            # e.g. a stored record value the new column's type cannot take: the
+            # transaction rolled back, so the table is as it was.
+            raise PostgresSinkError(
+                f"could not bring table {self.table_name} to {self._model.kind} schema "
+                f"{self._model.version}; nothing was changed: {str(error).strip()}"
+            ) from None
