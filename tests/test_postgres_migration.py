@@ -116,6 +116,9 @@ def test_a_table_of_a_newer_minor_is_written_as_it_is():
     columns = _columns_1_0(ARTICLES_1_1)
     plan = plan_migration(ARTICLES, "t", _state(columns, "newsbeam article schema 1.1"))
     assert plan.newer_table and plan.up_to_date  # never downgraded
+    del columns["topics"]  # and even when something must be added, the stamp stays
+    plan = plan_migration(ARTICLES, "t", _state(columns, "newsbeam article schema 1.1"))
+    assert plan.added == ("topics",) and "COMMENT" not in repr(plan.statements)
 
 
 # --- against PostgreSQL ---------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -146,7 +146,7 @@ class MigrationPlan:
 
     def summary(self) -> str:
         if self.creates:
-            return f"{self.table}: created at {self.kind} schema {self.to_version}"
+            return f"{self.table}: new table, {self.kind} schema {self.to_version}"
         if self.newer_table:
             return (
                 f"{self.table}: {self.kind} schema {self.from_version}, newer than this "
@@ -254,10 +254,9 @@ def plan_migration(
                 table, sql.Identifier(column.name), sql.SQL(column_type(column.sql_type)), using
             )
         )
+    # A newer minor's stamp stays: the table already has what this version needs.
     newer = from_version > version
-    if newer and not statements:
-        return MigrationPlan(table_name, kind, from_version, version, newer_table=True)
-    if statements or (from_version != version and not newer) or stamped is None:
+    if not newer and (statements or from_version != version or stamped is None):
         statements.append(stamp)
     plan = MigrationPlan(
         table_name,
@@ -267,6 +266,7 @@ def plan_migration(
         tuple(statements),
         added=tuple(c.name for c in added),
         retyped=tuple(c.name for c, _ in retyped),
+        newer_table=newer,
     )
     if from_version.major != version.major:
         plan = _needs_migrate(plan, f"is at {kind} schema {from_version}", hint)
@@ -288,7 +288,7 @@ def _needs_migrate(plan: MigrationPlan, problem: str, hint: str) -> NeedsMigrate
         f"table {plan.table} {problem}: not an additive change, so it is not applied on start. "
         f"Review the SQL with `{hint} --dry-run`, then apply it with `{hint}`"
     )
-    values = {name: getattr(plan, name) for name in MigrationPlan.__dataclass_fields__}
+    values = {item.name: getattr(plan, item.name) for item in fields(plan)}
     return NeedsMigrate(**values, reason=reason)
 
 
