@@ -92,11 +92,25 @@ def test_a_table_that_is_not_ours_is_named_as_such():
         plan_migration(ARTICLES, "articles", _state({"id": "text", "body": "text"}))
 
 
-def test_a_1_0_table_missing_a_column_of_1_0_is_not_taken_for_an_old_version():
-    # The issue's experiment: a table without `topics` was never written by any release.
+def test_a_newsbeam_table_missing_a_column_gets_it_back_from_the_record():
+    # The issue's experiment: a table of newsbeam's without `topics` is not stranded.
     columns = _columns_1_0()
     del columns["topics"]
-    with pytest.raises(IncompatibleTable, match="lacks the columns topics; it was not created"):
+    plan = plan_migration(ARTICLES, "articles", _state(columns))
+    assert plan.added == ("topics",)
+    text = repr(plan.statements)
+    assert "ADD COLUMN" in text and "#>" in text and "COMMENT ON TABLE" in text
+
+
+def test_a_users_own_extra_column_does_not_make_a_1_0_table_foreign():
+    columns = _columns_1_0() | {"reviewed": "boolean"}
+    plan = plan_migration(ARTICLES, "articles", _state(columns))
+    assert plan.added == () and plan.retyped == () and len(plan.statements) == 1
+
+
+def test_a_table_with_the_key_and_record_but_foreign_columns_is_not_ours():
+    columns = {"id": "text", "record": "jsonb", "body": "text"}
+    with pytest.raises(IncompatibleTable, match=r"lacks the columns url.* has others \(body\)"):
         plan_migration(ARTICLES, "articles", _state(columns))
 
 
@@ -349,3 +363,15 @@ def test_a_migration_that_fails_half_way_changes_nothing(old_tables):
     assert "score_bucket" not in _column_types(schema, "articles")
     assert _comment(table) is None
     assert postgres_rows(f"SELECT count(*) FROM {table}") == [(6,)]
+
+
+@needs_postgres
+@pytest.mark.integration
+def test_the_issues_experiment_a_table_without_topics_is_repaired_on_start(old_tables):
+    schema = old_tables
+    postgres_execute(f"ALTER TABLE {schema}.articles DROP COLUMN topics")
+    check_sink(parse_sink(f"{POSTGRES_DSN}?table={schema}.articles"))
+    rows = postgres_rows(f"SELECT topics, record->'topics' FROM {schema}.articles")
+    assert len(rows) == 6 and all(topics == stored for topics, stored in rows)
+    assert any(topics for topics, _ in rows)
+    assert _comment(f"{schema}.articles") == "newsbeam article schema 1.0"

@@ -3,7 +3,7 @@
 Every table newsbeam creates carries its record kind and schema version in its comment
 (`newsbeam article schema 1.0`): a comment travels with the table through renames and
 pg_dump and needs no bookkeeping table beside the user's own. Tables created before the
-version was stamped are recognised by their exact 1.0 columns.
+version was stamped are recognised by their 1.0 columns (see _unstamped_but_ours).
 
 On start (`ensure_table`), under an advisory lock per table so that concurrent starts
 (two jobs, many workers) take turns, in one transaction:
@@ -180,6 +180,18 @@ def backfill_expression(column: Column, model: TableModel) -> sql.Composable | N
     return sql.SQL("({} #>> {})::{}").format(record, path, sql.SQL(kind))
 
 
+def _unstamped_but_ours(model: TableModel, state: TableState) -> bool:
+    """An unstamped table is newsbeam's 1.0 table if it has every 1.0 column (a user may
+    have added their own), or if it has the key (and the record) and only columns newsbeam
+    writes (one of its columns was dropped; re-adding it from the record is additive)."""
+    columns = set(state.columns)
+    if UNSTAMPED_COLUMNS[model.kind] <= columns:
+        return True
+    known = {c.name for c in model.columns} | UNSTAMPED_COLUMNS[model.kind]
+    needed = {model.key} | ({model.record_column} if model.record_column else set())
+    return needed <= columns and columns <= known
+
+
 def plan_migration(
     model: TableModel, table_name: str, state: TableState, *, migrate_hint: str = ""
 ) -> MigrationPlan:
@@ -199,13 +211,14 @@ def plan_migration(
     stamped = parse_marker(state.comment)
     hint = migrate_hint or "newsbeam migrate --sink URI"
     if stamped is None:
-        missing = sorted(UNSTAMPED_COLUMNS[kind] - set(state.columns))
-        if missing:
-            # The 1.0 check is on names only; an unstamped table is ours if it has them all.
+        if not _unstamped_but_ours(model, state):
             wanted = [c.name for c in model.columns if c.name not in state.columns]
+            ours = {c.name for c in model.columns} | UNSTAMPED_COLUMNS[kind]
+            foreign = sorted(set(state.columns) - ours)
             raise IncompatibleTable(
-                f"table {table_name} exists but lacks the columns {', '.join(wanted)}; "
-                "it was not created by newsbeam: name another table with ?table="
+                f"table {table_name} exists but lacks the columns {', '.join(wanted)}"
+                + (f" and has others ({', '.join(foreign)})" if foreign else "")
+                + "; it was not created by newsbeam: name another table with ?table="
             )
         from_version = Version(1, 0)
     else:
