@@ -375,3 +375,13 @@ def test_the_issues_experiment_a_table_without_topics_is_repaired_on_start(old_t
     assert len(rows) == 6 and all(topics == stored for topics, stored in rows)
     assert any(topics for topics, _ in rows)
     assert _comment(f"{schema}.articles") == "newsbeam article schema 1.0"
+
+
+@needs_postgres
+@pytest.mark.integration
+def test_the_unstamped_columns_are_those_of_the_frozen_1_0_tables(old_tables):
+    from newsbeam.transforms.io.postgres.migration import UNSTAMPED_COLUMNS
+
+    assert set(_column_types(old_tables, "articles")) == UNSTAMPED_COLUMNS["article"]
+    dead = _column_types(old_tables, "articles_dead_letter")
+    assert set(dead) == UNSTAMPED_COLUMNS["dead_letter"]
