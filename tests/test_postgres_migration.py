@@ -46,6 +46,7 @@ ARTICLES_1_1 = ARTICLES.evolved(
     Column("duplicate_containment", "double precision", path=("duplicate", "containment")),
     Column("source_topic", "text", path=("source", "topic")),
 )
+ARTICLES_2_0 = replace(ARTICLES, version=Version(2, 0))
 # The dead-letter table newsbeam created before dead letters carried schema_version.
 DEAD_LETTERS_1_0 = replace(
     DEAD_LETTERS,
@@ -126,6 +127,15 @@ def test_other_majors_and_kinds_are_refused(comment, message):
         plan_migration(ARTICLES, "articles", _state(_columns_1_0(), comment))
 
 
+def test_an_older_major_with_a_retyped_column_names_both_problems():
+    columns = _columns_1_0(ARTICLES) | {"word_count": "text"}
+    plan = plan_migration(
+        ARTICLES_2_0, "t", _state(columns, "newsbeam article schema 1.0"), migrate_hint="X"
+    )
+    assert "is at article schema 1.0 and has columns of another type" in plan.reason
+    assert "word_count is text, not integer" in plan.reason and "`X --dry-run`" in plan.reason
+
+
 def test_a_table_of_a_newer_minor_is_written_as_it_is():
     columns = _columns_1_0(ARTICLES_1_1)
     plan = plan_migration(ARTICLES, "t", _state(columns, "newsbeam article schema 1.1"))
@@ -136,6 +146,7 @@ def test_a_table_of_a_newer_minor_is_written_as_it_is():
 
 
 # --- against PostgreSQL ---------------------------------------------------------------
+
 
 @pytest.fixture
 def old_tables():

@@ -246,7 +246,10 @@ def plan_migration(
             sql.SQL("ALTER TABLE {} {}").format(
                 table,
                 sql.SQL(", ").join(
-                    sql.SQL("ADD COLUMN {} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type))
+                    # Without constraints: old rows may have no value for it.
+                    sql.SQL("ADD COLUMN {} {}").format(
+                        sql.Identifier(c.name), sql.SQL(column_type(c.sql_type))
+                    )
                     for c in added
                 ),
             )
@@ -281,12 +284,13 @@ def plan_migration(
         retyped=tuple(c.name for c, _ in retyped),
         newer_table=newer,
     )
+    problems = []
     if from_version.major != version.major:
-        plan = _needs_migrate(plan, f"is at {kind} schema {from_version}", hint)
+        problems.append(f"is at {kind} schema {from_version}")
     if retyped:
         found = ", ".join(f"{c.name} is {was}, not {column_type(c.sql_type)}" for c, was in retyped)
-        plan = _needs_migrate(plan, f"has columns of another type ({found})", hint)
-    return plan
+        problems.append(f"has columns of another type ({found})")
+    return _needs_migrate(plan, " and ".join(problems), hint) if problems else plan
 
 
 @dataclass(frozen=True)
