@@ -160,7 +160,12 @@ class MigrationPlan:
         if self.retyped:
             changes.append("retyped " + ", ".join(self.retyped))
         detail = f" ({'; '.join(changes)})" if changes else ""
-        return f"{self.table}: {self.kind} schema {self.from_version} -> {self.to_version}{detail}"
+        versions = (
+            f"{self.from_version} -> {self.to_version}"
+            if self.from_version != self.to_version
+            else str(self.to_version)
+        )
+        return f"{self.table}: {self.kind} schema {versions}{detail}"
 
 
 def table_identifier(name: str) -> sql.Identifier:
