@@ -200,3 +200,15 @@ def test_versions_are_major_dot_minor(text):
 def test_versions_order_numerically():
     assert Version.parse("1.10") > Version.parse("1.9") > Version.parse("1.0")
     assert str(Version.parse("2.3")) == "2.3"
+
+
+def test_validation_knows_every_released_file():
+    # What a consumer holding old data does: validate with the release the data was written at.
+    from newsbeam.schemas.validation import validation_errors
+
+    old = fixture_records("dead_letter-1.0.jsonl")[1]
+    for version in DEAD_LETTER.versions:
+        assert validation_errors(old, DEAD_LETTER.released_file(version)) == []
+    broken = {**old, "source": {**old["source"], "kind": "ftp"}}  # through the $ref
+    errors = validation_errors(broken, DEAD_LETTER.released_file(Version(1, 0)))
+    assert errors and errors[0].startswith("source/kind")
