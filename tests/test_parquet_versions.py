@@ -105,3 +105,38 @@ def test_a_plain_dataset_takes_the_first_files_schema_and_drops_new_columns(mixe
 def test_an_empty_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no articles-"):
         record_dataset(str(tmp_path), "articles")
+
+
+def test_a_run_of_today_into_a_folder_of_1_0_dead_letters(tmp_path):
+    """Dead letters changed for real (1.0 -> 1.1, `schema_version` added): a batch run of the
+    current version writes into a folder holding 1.0 files; both read back together."""
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+
+    from newsbeam.schemas.versions import DEAD_LETTER
+    from newsbeam.transforms.io.sinks import ParquetSink, WriteRecords
+
+    old_shaper = RecordShaper.from_schema_file(DEAD_LETTER.released_file(Version(1, 0)))
+    old = fixture_records("dead_letter-1.0.jsonl")
+    pq.write_table(old_shaper.to_table(old), tmp_path / "dead-letter-20240101-1.0.parquet")
+    new = [{**letter, "raw": letter["raw"] + " again"} for letter in old]
+    for letter in new:
+        letter["schema_version"] = 1
+    with TestPipeline() as p:
+        _ = {
+            "articles": p | "a" >> beam.Create(article_records(2)),
+            "dead_letters": p | "d" >> beam.Create(new),
+        } | WriteRecords([ParquetSink(str(tmp_path))])
+    rows = record_dataset(str(tmp_path), "dead-letter").to_table().to_pylist()
+    versions = sorted((row["raw"], row["schema_version"]) for row in rows)
+    assert versions == sorted([(r["raw"], None) for r in old] + [(r["raw"], 1) for r in new])
+    count = duckdb.sql(
+        f"SELECT count(*), count(schema_version) FROM read_parquet("
+        f"'{tmp_path}/dead-letter-*.parquet', union_by_name = true)"
+    ).fetchall()
+    assert count == [(4, 2)]
+    current = pq.read_schema(next(tmp_path.glob("dead-letter-0*.parquet")))
+    assert (
+        current.metadata[b"newsbeam.schema_version"]
+        == f"dead_letter/{DEAD_LETTER.current}".encode()
+    )
