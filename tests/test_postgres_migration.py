@@ -396,3 +396,24 @@ def test_the_unstamped_columns_are_those_of_the_frozen_1_0_tables(old_tables):
     assert set(_column_types(old_tables, "articles")) == UNSTAMPED_COLUMNS["article"]
     dead = _column_types(old_tables, "articles_dead_letter")
     assert set(dead) == UNSTAMPED_COLUMNS["dead_letter"]
+
+
+@needs_postgres
+@pytest.mark.integration
+def test_a_table_held_by_another_session_fails_the_start_instead_of_hanging(old_tables):
+    # An analyst's open transaction that read the table: ALTER TABLE would wait for it
+    # forever, and every writer would queue behind the ALTER.
+    from newsbeam.transforms.io.postgres.migration import TableBusy, ensure_table
+
+    table = f"{old_tables}.articles"
+    with psycopg.connect(POSTGRES_DSN) as reader:
+        reader.execute(f"SELECT count(*) FROM {table}").fetchall()  # transaction stays open
+        with (
+            psycopg.connect(POSTGRES_DSN, autocommit=True) as conn,
+            pytest.raises(TableBusy, match="could not lock it within 0.3 s.*Nothing was"),
+        ):
+            ensure_table(conn, table, ARTICLES_1_1, lock_timeout_s=0.3)
+        reader.rollback()
+    assert "duplicate_containment" not in _column_types(old_tables, "articles")
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        assert ensure_table(conn, table, ARTICLES_1_1, lock_timeout_s=0.3).added

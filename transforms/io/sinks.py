@@ -32,6 +32,7 @@ from newsbeam.transforms.io.parquet.sink import WriteParquet
 from newsbeam.transforms.io.postgres.migration import (
     IncompatibleTable,
     MigrationPlan,
+    TableBusy,
     ensure_table,
     render,
 )
@@ -218,7 +219,7 @@ def migrate_sink(spec: PostgresSink, *, dry_run: bool) -> list[tuple[MigrationPl
         for table, model in ((spec.table, ARTICLES), (spec.dead_letter_table, DEAD_LETTERS)):
             try:
                 plan = ensure_table(conn, table, model, allow_migrate=True, dry_run=dry_run)
-            except IncompatibleTable as error:
+            except (IncompatibleTable, TableBusy) as error:
                 raise SinkUnavailable(f"sink {spec.describe()}: {error}") from None
             except psycopg.Error as error:
                 raise SinkUnavailable(f"sink {spec.describe()}: {table}: {error}") from None

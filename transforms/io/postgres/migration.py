@@ -98,6 +98,14 @@ class IncompatibleTable(RuntimeError):
     """The table cannot be written without a change that is not additive (or is not ours)."""
 
 
+class TableBusy(RuntimeError):
+    """Another session held the table for longer than the migration waits."""
+
+
+# How long a migration waits for the table itself (not for another start's migration).
+DDL_LOCK_TIMEOUT_S = 30.0
+
+
 def column_type(sql_type: str) -> str:
     """`timestamptz NOT NULL` -> `timestamp with time zone` (as format_type() names it)."""
     base = _CONSTRAINTS.sub("", sql_type).strip().lower()
@@ -353,11 +361,13 @@ def ensure_table(
     allow_migrate: bool = False,
     dry_run: bool = False,
     migrate_hint: str = "",
+    lock_timeout_s: float = DDL_LOCK_TIMEOUT_S,
 ) -> MigrationPlan:
     """Create or migrate the table in one locked transaction; return what was (or would be) done.
 
     Additive plans are applied; a NeedsMigrate plan only with `allow_migrate`, else
-    IncompatibleTable. `dry_run` plans under the lock and changes nothing.
+    IncompatibleTable. `dry_run` plans under the lock and changes nothing. A table lock
+    not granted within `lock_timeout_s` is TableBusy (the transaction rolls back).
     """
     if not conn.autocommit:
         raise ValueError("ensure_table needs an autocommit connection (it opens its own)")
@@ -370,8 +380,24 @@ def ensure_table(
             raise psycopg.Rollback(transaction)  # leaves the block, lock released
         if isinstance(plan, NeedsMigrate) and not allow_migrate:
             raise IncompatibleTable(plan.reason)
-        for statement in plan.statements:
-            conn.execute(statement)
+        if plan.statements and not plan.creates:
+            # ALTER TABLE queues behind any open transaction that touched the table, and
+            # every writer then queues behind it: give up instead of hanging the start.
+            # (Set after the advisory lock: waiting for another start's migration is fine.)
+            conn.execute(
+                sql.SQL("SET LOCAL lock_timeout = {}").format(
+                    sql.Literal(f"{int(lock_timeout_s * 1000)}ms")
+                )
+            )
+        try:
+            for statement in plan.statements:
+                conn.execute(statement)
+        except psycopg.errors.LockNotAvailable:
+            raise TableBusy(
+                f"table {table_name}: could not lock it within {lock_timeout_s:g} s to apply "
+                f"{plan.summary()}; another session holds it (a long query or an open "
+                "transaction, see pg_stat_activity). Nothing was changed; try again"
+            ) from None
     if dry_run:
         return plan
     if plan.newer_table:

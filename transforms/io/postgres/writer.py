@@ -36,6 +36,7 @@ from newsbeam.schemas.versions import ARTICLE, DEAD_LETTER, Version
 from newsbeam.transforms.io.postgres.migration import (
     IncompatibleTable,
     MigrationPlan,
+    TableBusy,
     ensure_table,
     table_identifier,
 )
@@ -467,7 +468,7 @@ class PostgresWriter:
             return ensure_table(
                 conn, self.table_name, self._model, migrate_hint=self._migrate_hint
             )
-        except IncompatibleTable as error:
+        except (IncompatibleTable, TableBusy) as error:
             raise PostgresSinkError(str(error)) from None
         except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
             raise  # a concurrent CREATE SCHEMA: _ensure_table goes again
