@@ -14,9 +14,10 @@ release (tests/test_schema_versions.py). The record itself carries only the majo
 (`schema_version`, an integer): that is what a consumer must branch on, and it is the type
 consumers of schema_version 1 already rely on.
 
-Releasing an additive change: edit the live file, copy it to `{kind}-{M}.{m+1}.schema.json`
-with that `$id` (and cross-file `$ref`s naming the released sibling), and add the version to
-`released` below. The Parquet columns, the PostgreSQL migration and the version stamps follow.
+Releasing an additive change: edit the live file, run
+`python -m newsbeam.schemas.versions release KIND M.m` (the frozen copy, with its own `$id`
+and cross-file `$ref`s naming released files), and add the version to `released` below. The
+Parquet columns, the PostgreSQL migration and the version stamps follow.
 """
 
 from __future__ import annotations
@@ -244,3 +245,44 @@ def _compare_object(
             # The old schema let any value through under this name: the new one must too.
             template = old_extra if isinstance(old_extra, dict) else {}
             _compare(template, new_child, child_path, problems)
+
+
+# --- releasing ------------------------------------------------------------------------
+
+
+def release_text(kind: RecordKind, version: Version) -> str:
+    """The frozen copy of `kind`'s live file as release `version`: its own `$id`, and
+    references to other live files pointed at their current releases (release those first)."""
+    package = resources.files("newsbeam.schemas")
+    text = package.joinpath(kind.live_file).read_text("utf-8")
+    own_id = f'/{kind.live_file}"'
+    if text.count(own_id) != 1:
+        raise ValueError(f"{kind.live_file}: expected one $id ending in {own_id}")
+    text = text.replace(own_id, f'/{kind.released_file(version)}"')
+    for other in KINDS:
+        if other is not kind:
+            text = text.replace(f'"{other.live_file}#', f'"{other.released_file(other.current)}#')
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m newsbeam.schemas.versions release KIND VERSION`: write the frozen copy."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m newsbeam.schemas.versions")
+    parser.add_argument("command", choices=["release"])
+    parser.add_argument("kind", choices=[kind.name for kind in KINDS])
+    parser.add_argument("version", type=Version.parse, help="MAJOR.MINOR")
+    args = parser.parse_args(argv)
+    kind = next(kind for kind in KINDS if kind.name == args.kind)
+    if args.version <= kind.current:
+        parser.error(f"{kind.name} {args.version} is not newer than {kind.current}")
+    target = Path(str(resources.files("newsbeam.schemas"))) / kind.released_file(args.version)
+    target.write_text(release_text(kind, args.version), encoding="utf-8")
+    print(f"wrote {target}; now add {str(args.version)!r} to {kind.name.upper()}.released")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

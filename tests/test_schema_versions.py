@@ -212,3 +212,19 @@ def test_validation_knows_every_released_file():
     broken = {**old, "source": {**old["source"], "kind": "ftp"}}  # through the $ref
     errors = validation_errors(broken, DEAD_LETTER.released_file(Version(1, 0)))
     assert errors and errors[0].startswith("source/kind")
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_the_release_tool_reproduces_the_frozen_files(kind):
+    from newsbeam.schemas.versions import release_text
+
+    frozen = (resources.files("newsbeam.schemas") / kind.released_file(kind.current)).read_text()
+    assert release_text(kind, kind.current) == frozen
+
+
+def test_the_release_tool_refuses_a_version_that_is_not_newer(capsys):
+    from newsbeam.schemas.versions import main
+
+    with pytest.raises(SystemExit):
+        main(["release", "dead_letter", "1.1"])
+    assert "not newer than 1.1" in capsys.readouterr().err
