@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     from newsbeam.inspect_command import add_parser as add_inspect_parser
 
     add_inspect_parser(subparsers, parents=[verbosity_options()])
+    from newsbeam.migrate_command import add_parser as add_migrate_parser
+
+    add_migrate_parser(subparsers, parents=[verbosity_options()])
     from newsbeam import classifier_cli
 
     classifier_cli.add_parsers(subparsers, parents=[verbosity_options()])

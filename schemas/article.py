@@ -1,8 +1,9 @@
 """The article as it moves through the pipeline, and the record it becomes.
 
 `Article` is the in-flight value every stage reads and updates; `to_record()`
-turns it into the output contract described by `article.schema.json`
-(schema_version 1). tests/test_schema.py keeps the two from drifting apart.
+turns it into the output contract described by `article.schema.json` (the
+current version of versions.ARTICLE; the record carries its major version).
+tests/test_schema.py keeps the two from drifting apart.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+from newsbeam.schemas.versions import ARTICLE
+
+# An integer, the major version: what consumers of `schema_version: 1` rely on (see versions.py).
+SCHEMA_VERSION = ARTICLE.current.major
 
 
 @dataclass(slots=True)

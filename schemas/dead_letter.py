@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from newsbeam.schemas.article import Source
+from newsbeam.schemas.versions import DEAD_LETTER
+
+SCHEMA_VERSION = DEAD_LETTER.current.major
 
 # Cap on the payload copied into a dead letter; the reason and source still
 # identify the original. 1 MiB keeps a 10 MB poison message from bloating sinks.
@@ -45,4 +48,5 @@ class DeadLetter:
             "raw_length": len(raw),
             "failed_at": self.failed_at,
             "pipeline_version": pipeline_version,
+            "schema_version": SCHEMA_VERSION,
         }

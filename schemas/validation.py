@@ -11,6 +11,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
+from newsbeam.schemas.versions import KINDS
+
 ARTICLE_SCHEMA = "article.schema.json"
 DEAD_LETTER_SCHEMA = "dead_letter.schema.json"
 
@@ -35,7 +37,10 @@ def load_schema(name: str) -> dict[str, Any]:
 @cache
 def _registry() -> Registry:
     resources_ = []
-    for name in (ARTICLE_SCHEMA, DEAD_LETTER_SCHEMA):
+    # The live files and every released version (validate old data with `name=` one of them).
+    names = [kind.live_file for kind in KINDS]
+    names += [kind.released_file(version) for kind in KINDS for version in kind.versions]
+    for name in names:
         schema = load_schema(name)
         resources_.append((schema["$id"], Resource.from_contents(schema)))
     return Registry().with_resources(resources_)

@@ -155,3 +155,18 @@ def test_dead_letter_message_carries_reason_and_stage_headers():
     assert dict(out.headers)["stage"] == b"read"
     assert out.key == b"k9"  # the message key identifies the unusable message
     assert orjson.loads(out.value)["raw"] == "{broken"
+
+
+def test_every_output_message_carries_the_schema_version():
+    # In the value: the major version consumers branch on; in a header: kind/major.minor.
+    from newsbeam.schemas.versions import ARTICLE, DEAD_LETTER
+
+    article = decode_message(message(b'{"id": "a1", "text": "Some body text here."}'))
+    record = article.to_record(pipeline_version="test")
+    out = article_message(record)
+    assert orjson.loads(out.value)["schema_version"] == ARTICLE.current.major
+    assert dict(out.headers)["newsbeam-schema"] == f"article/{ARTICLE.current}".encode()
+    letter = decode_message(message(b"{broken")).to_record(pipeline_version="test")
+    out = dead_letter_message(letter)
+    assert orjson.loads(out.value)["schema_version"] == DEAD_LETTER.current.major
+    assert dict(out.headers)["newsbeam-schema"] == f"dead_letter/{DEAD_LETTER.current}".encode()

@@ -7,6 +7,7 @@ import uuid
 import orjson
 import pytest
 
+from newsbeam.schemas.versions import ARTICLE, DEAD_LETTER
 from newsbeam.transforms.io.kafka.message import article_message
 from newsbeam.transforms.io.kafka.sink import KafkaSinkConfig, _WriteMessagesFn
 
@@ -63,10 +64,17 @@ def test_article_too_large_for_the_topic_is_dead_lettered(kafka_broker):
         run_bundle(fn, [*records(3, "s"), big])
     finally:
         fn.teardown()
-    assert {m.key for m in kafka_broker.read_all(topic)} == {b"s-0", b"s-1", b"s-2"}
+    written = kafka_broker.read_all(topic)
+    assert {m.key for m in written} == {b"s-0", b"s-1", b"s-2"}
+    # The schema version survives the broker: a consumer can route on the header.
+    assert {dict(m.headers)["newsbeam-schema"] for m in written} == {
+        f"article/{ARTICLE.current}".encode()
+    }
     (letter,) = kafka_broker.read_all(dlq)
     assert letter.key == b"big-1"
     assert dict(letter.headers)["reason"] == b"record_too_large"
+    assert dict(letter.headers)["newsbeam-schema"] == f"dead_letter/{DEAD_LETTER.current}".encode()
     value = orjson.loads(letter.value)
+    assert value["schema_version"] == 1
     assert value["raw_truncated"] and value["raw_length"] > 50_000
     assert value["raw"].startswith('{"id":"big-1"')

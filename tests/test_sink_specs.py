@@ -86,3 +86,18 @@ def test_argparse_reports_the_message_and_exits_2(capsys):
         parser.parse_args(["--sink", "kafka:topic"])
     assert exit_info.value.code == 2
     assert "argument --sink: unknown sink 'kafka:topic'" in capsys.readouterr().err
+
+
+def test_the_uri_named_in_messages_masks_the_password_and_names_the_same_tables():
+    # It goes into "run `newsbeam migrate --sink URI`": parsed back, the same tables.
+    spec = parse_sink(
+        "postgresql://writer:s3cret@db.internal:5432/news"
+        "?table=ingest.articles&sslmode=require&dead_letter_table=ingest.failures"
+    )
+    shown = spec.masked_uri()
+    assert "s3cret" not in shown and "writer:***@" in shown
+    again = parse_sink(shown)
+    assert (again.table, again.dead_letter_table) == ("ingest.articles", "ingest.failures")
+    assert again.conninfo.endswith("?sslmode=require")
+    plain = parse_sink("postgresql://u@h/db?table=a")
+    assert plain.masked_uri() == "postgresql://u@h/db?table=a"

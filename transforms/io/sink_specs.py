@@ -70,12 +70,22 @@ class PostgresSink:
     kind = "postgresql"
 
     def describe(self) -> str:
-        parts = urlsplit(self.conninfo)
-        netloc = parts.netloc
-        if parts.password is not None:
-            netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
-        shown = urlunsplit(parts._replace(netloc=netloc))
+        shown = urlunsplit(self._masked())
         return f"{shown} (table {self.table}, dead letters {self.dead_letter_table})"
+
+    def masked_uri(self) -> str:
+        """A `--sink` value naming the same tables, with any password as `***`."""
+        parts = self._masked()
+        query = [*parse_qsl(parts.query, keep_blank_values=True), ("table", self.table)]
+        if self.dead_letter_table != self.table + DEAD_LETTER_TABLE_SUFFIX:
+            query.append(("dead_letter_table", self.dead_letter_table))
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    def _masked(self):
+        parts = urlsplit(self.conninfo)
+        if parts.password is None:
+            return parts
+        return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1))
 
 
 SinkSpec = JsonLinesSink | ParquetSink | PostgresSink

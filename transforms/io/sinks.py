@@ -22,14 +22,23 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 
 import apache_beam as beam
+import psycopg
 from apache_beam.io.filesystems import FileSystems
 
 from newsbeam import PIPELINE_VERSION
 from newsbeam.transforms.io.files.jsonl import DEAD_LETTERS_PREFIX, WriteJsonLines
 from newsbeam.transforms.io.files.rolling import RollPolicy
 from newsbeam.transforms.io.parquet.sink import WriteParquet
-from newsbeam.transforms.io.postgres.sink import WriteToPostgres
+from newsbeam.transforms.io.postgres.migration import (
+    IncompatibleTable,
+    MigrationPlan,
+    TableBusy,
+    ensure_table,
+    render,
+)
+from newsbeam.transforms.io.postgres.sink import WriteToPostgres, migrate_hint
 from newsbeam.transforms.io.postgres.writer import (
+    APPLICATION_NAME,
     ARTICLES,
     DEAD_LETTERS,
     PostgresSinkError,
@@ -53,6 +62,7 @@ __all__ = [
     "SinkUnavailable",
     "WriteRecords",
     "check_sink",
+    "migrate_sink",
     "parse_sink",
     "parse_sink_option",
 ]
@@ -164,7 +174,8 @@ def check_sink(spec: SinkSpec, *, connect_attempts: int = 2) -> None:
     """Fail fast, before the pipeline starts, if a sink cannot be written to.
 
     Files: the directory can be created and a file written in it. PostgreSQL:
-    the server answers and both tables exist or can be created.
+    the server answers and both tables exist or can be created; an older newsbeam
+    table is migrated here, at start, when the change is additive.
     """
     if isinstance(spec, (JsonLinesSink, ParquetSink)):
         probe = FileSystems.join(spec.directory, f".newsbeam-probe-{uuid.uuid4().hex}")
@@ -178,10 +189,39 @@ def check_sink(spec: SinkSpec, *, connect_attempts: int = 2) -> None:
         return
     retry = RetryPolicy(max_attempts=connect_attempts, initial_backoff_s=0.5)
     for table, model in ((spec.table, ARTICLES), (spec.dead_letter_table, DEAD_LETTERS)):
-        writer = PostgresWriter(spec.conninfo, table, model, retry=retry)
+        writer = PostgresWriter(
+            spec.conninfo, table, model, retry=retry, migrate_hint=migrate_hint(spec)
+        )
         try:
             writer.open()
         except PostgresSinkError as error:
             raise SinkUnavailable(f"sink {spec.describe()}: {error}") from None
         finally:
             writer.close()
+
+
+def migrate_sink(spec: PostgresSink, *, dry_run: bool) -> list[tuple[MigrationPlan, list[str]]]:
+    """Bring both tables of a PostgreSQL sink to this newsbeam's record schemas.
+
+    Each table in its own transaction under the same advisory lock the writers take.
+    Unlike a start, applies non-additive plans too (retyped columns rebuilt from the
+    stored record). With `dry_run`, plans and renders the SQL and changes nothing.
+    Returns each table's plan with its SQL text.
+    """
+    try:
+        conn = psycopg.connect(
+            spec.conninfo, autocommit=True, connect_timeout=10, application_name=APPLICATION_NAME
+        )
+    except psycopg.Error as error:
+        raise SinkUnavailable(f"sink {spec.describe()}: {error}") from None
+    results = []
+    with conn:
+        for table, model in ((spec.table, ARTICLES), (spec.dead_letter_table, DEAD_LETTERS)):
+            try:
+                plan = ensure_table(conn, table, model, allow_migrate=True, dry_run=dry_run)
+            except (IncompatibleTable, TableBusy) as error:
+                raise SinkUnavailable(f"sink {spec.describe()}: {error}") from None
+            except psycopg.Error as error:
+                raise SinkUnavailable(f"sink {spec.describe()}: {table}: {error}") from None
+            results.append((plan, render(plan, conn)))
+    return results

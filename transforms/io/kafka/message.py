@@ -8,7 +8,9 @@ UTF-8, broken JSON, a JSON value that is not an object -- becomes a `DeadLetter`
 a reason code and the original bytes; decoding never raises.
 
 Outgoing: article records and dead-letter records become (key, value, headers)
-triples, JSON-encoded with the article id as key.
+triples, JSON-encoded with the article id as key. The value carries the major schema
+version (`schema_version`); the `newsbeam-schema` header names kind and full version
+(`article/1.0`) so a consumer can route or skip without parsing the value.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import orjson
 
 from newsbeam.schemas.article import Article, Source
 from newsbeam.schemas.dead_letter import DeadLetter
+from newsbeam.schemas.versions import ARTICLE, DEAD_LETTER
 from newsbeam.transforms.io.files.decoding import bytes_for_dead_letter
 from newsbeam.transforms.io.files.reading import Payload
 from newsbeam.transforms.parse import parse_payload
@@ -33,6 +36,10 @@ STAGE = "read"
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 Header = tuple[str, bytes]
+
+SCHEMA_HEADER = "newsbeam-schema"
+_ARTICLE_SCHEMA = f"{ARTICLE.name}/{ARTICLE.current}".encode()
+_DEAD_LETTER_SCHEMA = f"{DEAD_LETTER.name}/{DEAD_LETTER.current}".encode()
 
 _JSON_TYPES = ("application/json", "application/x-ndjson", "text/json")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -149,7 +156,7 @@ def article_message(record: dict[str, Any]) -> OutgoingMessage:
     return OutgoingMessage(
         key=record["id"].encode(),
         value=orjson.dumps(record),
-        headers=(("content-type", b"application/json"),),
+        headers=(("content-type", b"application/json"), (SCHEMA_HEADER, _ARTICLE_SCHEMA)),
     )
 
 
@@ -163,6 +170,7 @@ def dead_letter_message(record: dict[str, Any]) -> OutgoingMessage:
             ("content-type", b"application/json"),
             ("reason", record["reason"].encode()),
             ("stage", record["stage"].encode()),
+            (SCHEMA_HEADER, _DEAD_LETTER_SCHEMA),
         ),
     )
 

@@ -31,6 +31,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from newsbeam.schemas.versions import version_of_file
+
 ARTICLE_SCHEMA_FILE = "article.schema.json"
 DEAD_LETTER_SCHEMA_FILE = "dead_letter.schema.json"
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
@@ -83,7 +85,7 @@ def load_json_schema(name: str) -> dict[str, Any]:
 class RecordShaper:
     """The Arrow schema of one JSON Schema, and the record conversion for it."""
 
-    def __init__(self, json_schema: dict[str, Any]) -> None:
+    def __init__(self, json_schema: dict[str, Any], *, version: str = "") -> None:
         self.json_schema = json_schema
         root = _derive(json_schema, json_schema, path="")
         if not pa.types.is_struct(root.arrow_type):
@@ -93,13 +95,18 @@ class RecordShaper:
             "newsbeam.json_schema_id": str(json_schema.get("$id", "")),
             "newsbeam.json_schema_title": str(json_schema.get("title", "")),
         }
+        if version:
+            # kind/major.minor, as in the Kafka header: which release wrote this file.
+            metadata["newsbeam.schema_version"] = version
         self.arrow_schema = pa.schema(fields, metadata=metadata)
         self._convert_root = root.convert
         self._restore_root = root.restore
 
     @classmethod
     def from_schema_file(cls, name: str) -> RecordShaper:
-        return cls(load_json_schema(name))
+        found = version_of_file(name)
+        version = f"{found[0].name}/{found[1]}" if found else ""
+        return cls(load_json_schema(name), version=version)
 
     def shape(self, record: Any) -> dict[str, Any]:
         """The record as pyarrow's `from_pylist` wants it; RecordShapeError if it cannot be."""

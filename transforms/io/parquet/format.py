@@ -10,10 +10,12 @@ records shrink well and pyarrow, DuckDB, Spark and Trino all read it.
 from __future__ import annotations
 
 import logging
+import posixpath
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from newsbeam.transforms.io.parquet.arrow_schema import RecordShapeError, RecordShaper
@@ -138,3 +140,26 @@ class ParquetFileWriter:
 def read_parquet_records(path: str, shaper: RecordShaper) -> list[dict[str, Any]]:
     """Every record of one Parquet file, as JSON-style dicts (see RecordShaper)."""
     return shaper.from_arrow_rows(pq.read_table(path).to_pylist())
+
+
+def record_dataset(directory: str, prefix: str) -> ds.Dataset:
+    """The `{prefix}-*.parquet` files of a folder as one dataset, whatever version wrote each.
+
+    Its schema is the union of the files' schemas (pyarrow.unify_schemas, nested struct
+    fields included), so a column or struct field that an older file lacks reads as null.
+    A plain `ds.dataset(directory)` takes the first file's schema and silently drops the
+    columns newer files added -- hence this helper (README, "Schema versions").
+    """
+    found = ds.dataset(directory, format="parquet", ignore_prefixes=[".", "_"])
+    files = sorted(
+        path for path in found.files if posixpath.basename(path).startswith(f"{prefix}-")
+    )
+    if not files:
+        raise FileNotFoundError(f"no {prefix}-*.parquet files in {directory}")
+    schemas = [pq.read_schema(path, filesystem=found.filesystem) for path in files]
+    return ds.dataset(
+        files,
+        schema=pa.unify_schemas(schemas),
+        format="parquet",
+        filesystem=found.filesystem,
+    )

@@ -34,6 +34,11 @@ SINK_NAME = "postgresql"
 DEAD_LETTER = "dead_letter"
 
 
+def migrate_hint(sink: PostgresSink) -> str:
+    """The command that migrates this sink's tables, for messages."""
+    return f"newsbeam migrate --sink '{sink.masked_uri()}'"
+
+
 class WriteToPostgres(beam.PTransform):
     """Upsert article dicts (or store dead-letter dicts) into the sink's tables.
 
@@ -79,7 +84,13 @@ class _UpsertFn(BatchingDoFn):
             table, model = self._sink.dead_letter_table, DEAD_LETTERS
         else:
             table, model = self._sink.table, ARTICLES
-        self._writer = PostgresWriter(self._sink.conninfo, table, model, retry=self._retry)
+        self._writer = PostgresWriter(
+            self._sink.conninfo,
+            table,
+            model,
+            retry=self._retry,
+            migrate_hint=migrate_hint(self._sink),
+        )
         self._writer.open()
 
     def teardown(self) -> None:

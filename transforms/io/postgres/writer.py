@@ -1,7 +1,8 @@
 """Upserting records into PostgreSQL with psycopg 3 (no Beam here).
 
 - The table is created if missing: typed columns for the fields people filter
-  on, `jsonb` for the nested ones, and the full record in `record jsonb`.
+  on, `jsonb` for the nested ones, and the full record in `record jsonb`; an
+  older newsbeam table is migrated first (migration.py).
 - Rows are written in batches (`executemany`, which psycopg pipelines) with
   `INSERT ... ON CONFLICT (id) DO UPDATE`, so a re-run or a redelivered record
   replaces its row instead of adding one. Dead letters get a content key and
@@ -23,7 +24,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -31,6 +32,14 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from newsbeam.schemas.versions import ARTICLE, DEAD_LETTER, Version
+from newsbeam.transforms.io.postgres.migration import (
+    IncompatibleTable,
+    MigrationPlan,
+    TableBusy,
+    ensure_table,
+    table_identifier,
+)
 from newsbeam.transforms.io.rejections import Rejection, armored_dead_letter, record_payload
 
 logger = logging.getLogger(__name__)
@@ -62,37 +71,58 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Column:
+    """One column: its type, and where its value is in the record.
+
+    `path` (e.g. ("duplicate", "status")) gives both the value written and, for a
+    column added to an existing table, the expression that fills it from the stored
+    `record` jsonb; `value` is for what is not at a path (a computed key, the record).
+    """
+
     name: str
     sql_type: str
-    value: Callable[[dict[str, Any]], Any]
+    value: Callable[[dict[str, Any]], Any] | None = None
+    path: tuple[str, ...] = ()
+
+    def extract(self, record: dict[str, Any]) -> Any:
+        if self.value is not None:
+            return self.value(record)
+        value: Any = record
+        for key in self.path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return _json(value) if self.sql_type.startswith("jsonb") else value
+
+
+def _at(name: str, sql_type: str, *path: str) -> Column:
+    """A column holding the record's value at `path` (default: the field `name`)."""
+    return Column(name, sql_type, path=path or (name,))
 
 
 def _json(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value, dumps=orjson.dumps)
 
 
-def _nested(record: dict[str, Any], field: str, key: str) -> Any:
-    value = record.get(field)
-    return value.get(key) if isinstance(value, dict) else None
-
-
+@dataclass(frozen=True)
 class TableModel:
-    """How one kind of record maps onto a table."""
+    """How one kind of record (at one schema version) maps onto a table.
 
-    def __init__(
-        self,
-        *,
-        key: str,
-        columns: tuple[Column, ...],
-        on_conflict_update: bool,
-        armor_rejected: bool,
-    ) -> None:
-        self.key = key
-        self.columns = columns
-        # Dead letters are append-only facts: keep the first copy of each.
-        self.on_conflict_update = on_conflict_update
-        # A refused dead letter is retried in base64 form rather than lost.
-        self.armor_rejected = armor_rejected
+    A column added here for a new record field is added to existing tables on start
+    (migration.py); give it a `path` so old rows are filled from their stored record.
+    """
+
+    kind: str  # "article" | "dead_letter" (schemas.versions)
+    version: Version  # the record schema version the table is stamped with
+    key: str
+    columns: tuple[Column, ...]
+    # Dead letters are append-only facts: keep the first copy of each.
+    on_conflict_update: bool
+    # A refused dead letter is retried in base64 form rather than lost.
+    armor_rejected: bool
+    # The column holding the whole record (new columns are filled from it), if any.
+    record_column: str | None = None
+
+    def evolved(self, version: Version, *columns: Column) -> TableModel:
+        """This model at a later version with more columns (how a release registers them)."""
+        return replace(self, version=version, columns=(*self.columns, *columns))
 
     def create_statements(self, table: sql.Identifier) -> list[sql.Composable]:
         definitions = [
@@ -129,7 +159,7 @@ class TableModel:
     def params(self, record: dict[str, Any]) -> tuple[Any, ...]:
         if not isinstance(record, dict):
             raise TypeError(f"expected a record dict, got {type(record).__name__}")
-        return tuple(column.value(record) for column in self.columns)
+        return tuple(column.extract(record) for column in self.columns)
 
     @property
     def key_index(self) -> int:
@@ -137,35 +167,34 @@ class TableModel:
 
 
 ARTICLES = TableModel(
+    kind=ARTICLE.name,
+    version=ARTICLE.current,
     key="id",
     on_conflict_update=True,
     armor_rejected=False,
+    record_column="record",
     columns=(
-        Column("id", "text PRIMARY KEY", lambda r: r.get("id")),
-        Column("url", "text", lambda r: r.get("url")),
-        Column("title", "text", lambda r: r.get("title")),
-        Column("language", "text", lambda r: r.get("language")),
-        Column("language_score", "double precision", lambda r: r.get("language_score")),
-        Column("published_at", "timestamptz", lambda r: r.get("published_at")),
-        Column("word_count", "integer", lambda r: r.get("word_count")),
-        Column("content_hash", "text", lambda r: r.get("content_hash")),
-        Column("duplicate_status", "text", lambda r: _nested(r, "duplicate", "status")),
-        Column("duplicate_of", "text", lambda r: _nested(r, "duplicate", "of")),
-        Column(
-            "duplicate_similarity",
-            "double precision",
-            lambda r: _nested(r, "duplicate", "similarity"),
-        ),
-        Column("source_kind", "text", lambda r: _nested(r, "source", "kind")),
-        Column("source_uri", "text", lambda r: _nested(r, "source", "uri")),
-        Column("ingested_at", "timestamptz", lambda r: r.get("ingested_at")),
-        Column("pipeline_version", "text", lambda r: r.get("pipeline_version")),
-        Column("schema_version", "integer", lambda r: r.get("schema_version")),
-        Column("source", "jsonb", lambda r: _json(r.get("source"))),
-        Column("authors", "jsonb", lambda r: _json(r.get("authors"))),
-        Column("removed", "jsonb", lambda r: _json(r.get("removed"))),
-        Column("duplicate", "jsonb", lambda r: _json(r.get("duplicate"))),
-        Column("topics", "jsonb", lambda r: _json(r.get("topics"))),
+        _at("id", "text PRIMARY KEY"),
+        _at("url", "text"),
+        _at("title", "text"),
+        _at("language", "text"),
+        _at("language_score", "double precision"),
+        _at("published_at", "timestamptz"),
+        _at("word_count", "integer"),
+        _at("content_hash", "text"),
+        _at("duplicate_status", "text", "duplicate", "status"),
+        _at("duplicate_of", "text", "duplicate", "of"),
+        _at("duplicate_similarity", "double precision", "duplicate", "similarity"),
+        _at("source_kind", "text", "source", "kind"),
+        _at("source_uri", "text", "source", "uri"),
+        _at("ingested_at", "timestamptz"),
+        _at("pipeline_version", "text"),
+        _at("schema_version", "integer"),
+        _at("source", "jsonb"),
+        _at("authors", "jsonb"),
+        _at("removed", "jsonb"),
+        _at("duplicate", "jsonb"),
+        _at("topics", "jsonb"),
         Column("record", "jsonb NOT NULL", _json),
     ),
 )
@@ -182,28 +211,27 @@ def dead_letter_key(record: dict[str, Any]) -> str:
 
 
 DEAD_LETTERS = TableModel(
+    kind=DEAD_LETTER.name,
+    version=DEAD_LETTER.current,
     key="key",
     on_conflict_update=False,
     armor_rejected=True,
     columns=(
         Column("key", "text PRIMARY KEY", dead_letter_key),
-        Column("stage", "text NOT NULL", lambda r: r.get("stage")),
-        Column("reason", "text NOT NULL", lambda r: r.get("reason")),
-        Column("error", "text", lambda r: r.get("error")),
-        Column("article_id", "text", lambda r: r.get("id")),
-        Column("source", "jsonb", lambda r: _json(r.get("source"))),
-        Column("raw", "text", lambda r: r.get("raw")),
-        Column("raw_truncated", "boolean", lambda r: r.get("raw_truncated")),
-        Column("raw_length", "bigint", lambda r: r.get("raw_length")),
-        Column("failed_at", "timestamptz", lambda r: r.get("failed_at")),
-        Column("pipeline_version", "text", lambda r: r.get("pipeline_version")),
+        _at("stage", "text NOT NULL"),
+        _at("reason", "text NOT NULL"),
+        _at("error", "text"),
+        _at("article_id", "text", "id"),
+        _at("source", "jsonb"),
+        _at("raw", "text"),
+        _at("raw_truncated", "boolean"),
+        _at("raw_length", "bigint"),
+        _at("failed_at", "timestamptz"),
+        _at("pipeline_version", "text"),
+        # Added in dead_letter 1.1; rows of older tables keep null (no stored record).
+        _at("schema_version", "integer"),
     ),
 )
-
-
-def table_identifier(name: str) -> sql.Identifier:
-    """`schema.table` or `table`, quoted."""
-    return sql.Identifier(*name.split("."))
 
 
 # SQLSTATE classes of errors that concern one row's values.
@@ -278,6 +306,7 @@ class PostgresWriter:
         retry: RetryPolicy | None = None,
         connect_timeout_s: int = 10,
         sleep: Callable[[float], None] = time.sleep,
+        migrate_hint: str = "",
     ) -> None:
         self._conninfo = conninfo
         self.table_name = table_name
@@ -288,6 +317,10 @@ class PostgresWriter:
         self._sleep = sleep
         self._conn: psycopg.Connection | None = None
         self._table_ready = False
+        # `newsbeam migrate --sink URI`, named when a table needs more than an additive step.
+        self._migrate_hint = migrate_hint
+        # What opening did to the table (created, migrated, nothing), for logs and tests.
+        self.migration: MigrationPlan | None = None
         self._insert = model.insert_statement(self._table)
         # Counts for the Beam layer's metrics.
         self.reconnects = 0
@@ -423,29 +456,28 @@ class PostgresWriter:
             self._conn = None
 
     def _ensure_table(self, conn: psycopg.Connection) -> None:
-        schema, _, name = self.table_name.rpartition(".")
         try:
-            with conn.transaction():
-                if schema:
-                    conn.execute(
-                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
-                    )
-                for statement in self._model.create_statements(self._table):
-                    conn.execute(statement)
+            self.migration = self._ensure(conn)
         except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
-            # Another worker created it at the same moment: fine.
-            logger.debug("table %s created concurrently", self.table_name)
-        found = {
-            row[0]
-            for row in conn.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = COALESCE(%s, current_schema()) AND table_name = %s",
-                (schema or None, name),
+            # Another table's writer created the same schema at that moment: go again.
+            logger.debug("schema of %s created concurrently", self.table_name)
+            self.migration = self._ensure(conn)
+
+    def _ensure(self, conn: psycopg.Connection) -> MigrationPlan:
+        try:
+            return ensure_table(
+                conn, self.table_name, self._model, migrate_hint=self._migrate_hint
             )
-        }
-        missing = [c.name for c in self._model.columns if c.name not in found]
-        if missing:
+        except (IncompatibleTable, TableBusy) as error:
+            raise PostgresSinkError(str(error)) from None
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
+            raise  # a concurrent CREATE SCHEMA: _ensure_table goes again
+        except psycopg.Error as error:
+            if _is_transient(error, conn):
+                raise  # retried with the connection
+            # e.g. a stored record value the new column's type cannot take: the
+            # transaction rolled back, so the table is as it was.
             raise PostgresSinkError(
-                f"table {self.table_name} exists but lacks the columns {', '.join(missing)}; "
-                "it was not created by newsbeam: name another table with ?table="
-            )
+                f"could not bring table {self.table_name} to {self._model.kind} schema "
+                f"{self._model.version}; nothing was changed: {str(error).strip()}"
+            ) from None
