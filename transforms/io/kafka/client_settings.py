@@ -217,7 +217,7 @@ _JAAS = re.compile(
     r"^\s*(?P<module>[\w.$]+)\s+(?:required|requisite|sufficient|optional)\s*(?P<options>.*?);?\s*$",
     re.DOTALL,
 )
-_JAAS_OPTION = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+_JAAS_OPTION = re.compile(r"""(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s;]+))""")
 _JAAS_MODULES = {
     "org.apache.kafka.common.security.plain.PlainLoginModule": ("PLAIN",),
     "org.apache.kafka.common.security.scram.ScramLoginModule": ("SCRAM-SHA-256", "SCRAM-SHA-512"),
@@ -406,7 +406,7 @@ def _jaas(key: str, value: str) -> tuple[tuple[str, ...], list[tuple[str, Any]]]
         modules = " or ".join(m.rsplit(".", 1)[1] for m in _JAAS_MODULES)
         raise SettingsError(f"{key}: only {modules} login modules are supported")
     options = {
-        m.group(1): (m.group(2) if m.group(2) is not None else m.group(3))
+        m.group(1): next(g for g in m.groups()[1:] if g is not None)
         for m in _JAAS_OPTION.finditer(match.group("options"))
     }
     if "username" not in options or "password" not in options:

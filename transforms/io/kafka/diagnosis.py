@@ -28,7 +28,7 @@ from typing import Any
 _EXPIRED = 10
 _NOT_YET_VALID = 9
 _UNKNOWN_ISSUER = {2, 18, 19, 20, 21}  # self-signed, unable to get issuer, ...
-_HOSTNAME_MISMATCH = 62
+_HOSTNAME_MISMATCH = {62, 64}  # host name, IP address
 # Kafka ApiVersions v0: the one request every broker answers before authentication.
 _API_VERSIONS = 18
 
@@ -129,9 +129,15 @@ def _probe_tls(
     finally:
         tls.close()
     if not answered:
+        wanted = (
+            "it refused the client certificate "
+            f"({options.get('ssl_certfile')}) or requires SASL (security.protocol=SASL_SSL)"
+            if options.get("ssl_certfile")
+            else "it requires a client certificate (set ssl.certificate.location and "
+            "ssl.key.location) or SASL (security.protocol=SASL_SSL)"
+        )
         return Problem(
-            f"Kafka at {where} accepted TLS but closed the connection without answering: "
-            "it may require SASL (security.protocol=SASL_SSL) or a client certificate",
+            f"Kafka at {where} closed the TLS connection without answering: {wanted}",
             can_heal=False,
         )
     return None
@@ -178,7 +184,7 @@ def _certificate_message(
             f"the TLS certificate of Kafka at {where} is not signed by {trusted}: "
             "set ssl.ca.location to the cluster's CA certificate"
         )
-    if code == _HOSTNAME_MISMATCH:
+    if code in _HOSTNAME_MISMATCH:
         return (
             f"the TLS certificate of Kafka at {where} is not issued for {where.rsplit(':', 1)[0]}"
             ": connect with a name the certificate lists (or, only if you must, "
