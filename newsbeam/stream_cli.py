@@ -290,9 +290,6 @@ def _stream_command(args: argparse.Namespace) -> int:
         beam_args=tuple(getattr(args, "beam_args", ())),
         connect_timeout_seconds=args.connect_timeout,
     )
-    logger.info("Kafka input %s: %s", servers, settings.describe())
-    if separate_output:
-        logger.info("Kafka output %s: %s", output_servers, output_settings.describe())
     try:
         check_kafka(config)
     except BrokerUnavailable as exc:
@@ -300,6 +297,10 @@ def _stream_command(args: argparse.Namespace) -> int:
         return EXIT_UNAVAILABLE
     except TopicError as exc:
         raise UsageError(str(exc)) from exc
+    # After the check, so that a failure stays one line; secrets show as ***.
+    logger.info("Kafka input %s: %s", servers, settings.describe())
+    if separate_output:
+        logger.info("Kafka output %s: %s", output_servers, output_settings.describe())
     summary = run_stream(config)
     summary.pop("stages")
     sys.stdout.write(orjson.dumps(summary).decode() + "\n")

@@ -22,6 +22,7 @@ import ssl
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 # OpenSSL X509_V_ERR_* codes Python's ssl reports in SSLCertVerificationError.
@@ -66,23 +67,35 @@ def ssl_context(options: Mapping[str, Any]) -> ssl.SSLContext:
 
 
 def check_client_files(options: Mapping[str, Any]) -> Problem | None:
-    """The CA / certificate / key files load (else kafka-python fails with a traceback)."""
+    """The CA / certificate / key files load (else kafka-python fails with a traceback,
+    or -- an encrypted key without ssl.key.password -- OpenSSL prompts on the terminal)."""
     if not options.get("security_protocol", "PLAINTEXT").endswith("SSL"):
         return None
+    # A callable password is only asked for an encrypted key; "" then fails instead of
+    # prompting.
+    checked = dict(options)
+    checked["ssl_password"] = options.get("ssl_password") or (lambda: "")
     try:
-        ssl_context(options)
+        ssl_context(checked)
     except ssl.SSLError as exc:
-        reason = exc.reason or exc.__class__.__name__
-        if reason in ("BAD_DECRYPT", "BAD_PASSWORD_READ") or "password" in str(exc).lower():
+        if _key_is_encrypted(options.get("ssl_keyfile") or options.get("ssl_certfile")):
             what = "the private key could not be decrypted: wrong or missing ssl.key.password"
-        elif reason in ("KEY_VALUES_MISMATCH",):
+        elif exc.reason == "KEY_VALUES_MISMATCH":
             what = "ssl.key.location does not belong to ssl.certificate.location"
         else:
-            what = f"cannot load the CA, certificate or key file ({reason})"
+            what = f"cannot load the CA, certificate or key file ({exc.reason or exc})"
         return Problem(f"TLS settings: {what}", can_heal=False)
     except OSError as exc:
         return Problem(f"TLS settings: {exc.filename or 'a file'}: {exc.strerror}", False)
     return None
+
+
+def _key_is_encrypted(path: str | None) -> bool:
+    try:
+        text = Path(path).read_text(encoding="ascii", errors="replace") if path else ""
+    except OSError:
+        return False
+    return "ENCRYPTED PRIVATE KEY" in text or "Proc-Type: 4,ENCRYPTED" in text
 
 
 def probe_broker(
