@@ -203,15 +203,17 @@ def _cluster_topics(servers: str, options: dict[str, Any], timeout: float) -> se
                 raise BrokerUnavailable(
                     f"cannot reach Kafka at {servers} within {timeout:g}s ({reason})"
                 ) from exc
-            hint = (
-                ""
-                if options.get("security_protocol", "PLAINTEXT").startswith("SASL")
-                else "; if the cluster requires authentication, set security.protocol=SASL_SSL"
-                " and the sasl.* settings"
-            )
+            mechanism = options.get("sasl_mechanism")
+            if mechanism:
+                raise BrokerUnavailable(
+                    f"Kafka at {servers} answered but closed every connection during SASL "
+                    f"{mechanism} login for {timeout:g}s: the broker may not enable {mechanism} "
+                    "(check sasl.mechanism), or the credentials are refused"
+                ) from exc
             raise BrokerUnavailable(
                 f"Kafka at {servers} answered but the client could not use it within "
-                f"{timeout:g}s ({type(exc).__name__}: {exc}){hint}"
+                f"{timeout:g}s ({exc}); if the cluster requires authentication, set "
+                "security.protocol=SASL_SSL and the sasl.* settings"
             ) from exc
 
 

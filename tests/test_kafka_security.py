@@ -21,7 +21,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -299,3 +298,29 @@ def test_scram_refused_by_a_broker_that_enforces_sasl(sasl_broker, tmp_path, cap
         "(sasl.username / sasl.password)"
     ]
     assert SASL_PASSWORD not in "\n".join(lines)
+
+
+def test_sasl_against_brokers_that_do_not_take_it(sasl_broker, kafka_broker, tmp_path, capsys):
+    secret = tmp_path / "sasl-password"
+    secret.write_text(SASL_PASSWORD)
+    # Tansu offers SCRAM only; it closes the connection on a PLAIN handshake.
+    plain = [o.replace("%s", str(secret)) for o in _sasl("PLAIN")]
+    code, lines = _check(sasl_broker.bootstrap_servers, plain, capsys, timeout="2")
+    assert code == 69
+    assert len(lines) == 1 and "closed every connection during SASL PLAIN login" in lines[0]
+    # A broker without SASL (the plain test broker) offers no mechanism at all.
+    scram = [o.replace("%s", str(secret)) for o in _sasl("SCRAM-SHA-512")]
+    code, lines = _check(kafka_broker.bootstrap_servers, scram, capsys, timeout="2")
+    assert code == 69
+    assert lines == [
+        f"newsbeam: error: Kafka at {kafka_broker.bootstrap_servers} does not enable SASL "
+        "mechanism SCRAM-SHA-512: ask for the mechanisms it offers and set sasl.mechanism"
+    ]
+    assert SASL_PASSWORD not in capsys.readouterr().err
+
+
+def test_no_sasl_against_a_broker_that_requires_it(sasl_broker, capsys):
+    code, lines = _check(sasl_broker.bootstrap_servers, [], capsys, timeout="2")
+    assert code == 69
+    assert len(lines) == 1
+    assert "if the cluster requires authentication, set security.protocol=SASL_SSL" in lines[0]
