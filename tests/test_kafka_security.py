@@ -324,3 +324,37 @@ def test_no_sasl_against_a_broker_that_requires_it(sasl_broker, capsys):
     assert code == 69
     assert len(lines) == 1
     assert "if the cluster requires authentication, set security.protocol=SASL_SSL" in lines[0]
+
+
+def test_secrets_never_printed_in_logs_errors_or_help(sasl_broker, tmp_path):
+    """Verbose run whose SASL login fails, password from env and from a file: neither
+    value is in stdout, stderr or the health file; --help shows no value either."""
+    secret_file = tmp_path / "password"
+    secret_file.write_text(SASL_PASSWORD)
+    config = tmp_path / "client.properties"
+    config.write_text(
+        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n"
+        f"sasl.username=${{ENV:NB_USER}}\nsasl.password=${{FILE:{secret_file}}}\n"
+    )
+    health = tmp_path / "healthy"
+    env = {"PATH": "/usr/bin:/bin", "NB_USER": "user-" + KEY_PASSWORD}
+    command = stream_command(
+        sasl_broker.bootstrap_servers, "raw", "out", "dlq",
+        "--kafka-config", str(config), "--connect-timeout", "2",
+        "--health-file", str(health), "-v",
+    )  # fmt: skip
+    result = subprocess.run(
+        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, env=env
+    )
+    assert result.returncode == 69
+    errors = [line for line in result.stderr.splitlines() if line.startswith("newsbeam: error")]
+    assert len(errors) == 1, result.stderr  # -v adds debug lines, but one error
+    assert "refused SASL SCRAM-SHA-512 authentication for user ***:" in errors[0]
+    assert "Traceback" not in result.stderr
+    helped = subprocess.run(
+        [*command[:4], "--help"], cwd=REPO_ROOT, capture_output=True, text=True, env=env
+    )
+    shown = result.stdout + result.stderr + helped.stdout + helped.stderr
+    shown += health.read_text() if health.exists() else ""
+    for secret in (SASL_PASSWORD, KEY_PASSWORD):
+        assert secret not in shown

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newsbeam.transforms.io.kafka.secrets import describe_value
+
 # OpenSSL X509_V_ERR_* codes Python's ssl reports in SSLCertVerificationError.
 _EXPIRED = 10
 _NOT_YET_VALID = 9
@@ -332,7 +334,8 @@ def explain_client_log(
         if refused and mechanism:
             return Problem(
                 f"Kafka at {where} refused SASL {mechanism} authentication for user "
-                f"{user!r}: wrong user name or password (sasl.username / sasl.password)",
+                f"{describe_value(user)}: wrong user name or password "
+                "(sasl.username / sasl.password)",
                 can_heal=False,
             )
     return None
