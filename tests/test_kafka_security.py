@@ -358,3 +358,33 @@ def test_secrets_never_printed_in_logs_errors_or_help(sasl_broker, tmp_path):
     shown += health.read_text() if health.exists() else ""
     for secret in (SASL_PASSWORD, KEY_PASSWORD):
         assert secret not in shown
+
+
+@pytest.mark.slow
+def test_separate_output_cluster_over_tls(kafka_broker, tls_cluster, tmp_path):
+    """Input from the plaintext broker, records and dead letters to the TLS cluster."""
+    tag = uuid.uuid4().hex[:8]
+    raw = f"raw-{tag}"
+    kafka_broker.create_topics(raw, partitions=1)
+    kafka_broker.produce(raw, article_messages(4, "split"))
+    _, out, dlq = tls_cluster.topics()
+    output_config = _write_config(tmp_path / "output.properties", tls_cluster)
+    command = stream_command(
+        kafka_broker.bootstrap_servers, raw, out, dlq,
+        "--output-bootstrap-servers", tls_cluster.bootstrap,
+        "--output-kafka-config", str(output_config),
+        "--group-id", "g-split", "--until-end", "--connect-timeout", "5",
+    )  # fmt: skip
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert {m.key.decode() for m in _read(tls_cluster, out)} == {f"split-{i}" for i in range(4)}
+    consumer = KafkaConsumer(bootstrap_servers=kafka_broker.bootstrap_servers, group_id="g-split")
+    try:
+        assert consumer.committed(TopicPartition(raw, 0)) == 4
+    finally:
+        consumer.close()
+    # The output topics are looked for on the output cluster: absent there -> exit 2.
+    command[command.index(out)] = "not-on-the-tls-cluster"
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"Kafka at {tls_cluster.bootstrap} has no output topic" in result.stderr
