@@ -273,3 +273,33 @@ def test_cli_warns_about_a_literal_password_without_printing_it(monkeypatch, cap
     assert code == 0
     assert "visible in the process list" in captured.err
     assert PASSWORD not in captured.out + captured.err
+
+
+def test_kafka_python_debug_log_of_its_configuration_masks_the_password(caplog):
+    """kafka-python's admin client logs its whole configuration at DEBUG."""
+    import logging
+    import socket
+
+    from kafka.errors import KafkaError
+
+    settings = build_settings(
+        {
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "SCRAM-SHA-256",
+            "sasl.username": "u",
+            "sasl.password": "${ENV:P}",
+        },
+        environ={"P": PASSWORD},
+    )
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with caplog.at_level(logging.DEBUG, logger="kafka"), pytest.raises(KafkaError):
+        KafkaAdminClient(
+            bootstrap_servers=f"127.0.0.1:{port}",
+            bootstrap_timeout_ms=300,
+            **settings.for_client("admin"),
+        )
+    assert "Starting KafkaAdminClient with configuration" in caplog.text
+    assert "'sasl_plain_password': '***'" in caplog.text
+    assert PASSWORD not in caplog.text

@@ -326,6 +326,7 @@ def test_no_sasl_against_a_broker_that_requires_it(sasl_broker, capsys):
     assert "if the cluster requires authentication, set security.protocol=SASL_SSL" in lines[0]
 
 
+@pytest.mark.slow
 def test_secrets_never_printed_in_logs_errors_or_help(sasl_broker, tmp_path):
     """Verbose run whose SASL login fails, password from env and from a file: neither
     value is in stdout, stderr or the health file; --help shows no value either."""
