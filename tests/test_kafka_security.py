@@ -30,7 +30,10 @@ from test_kafka_stream import article_messages, stream_command
 
 from conftest import REPO_ROOT
 from newsbeam.cli import main
+from newsbeam.pipelines.stream import StreamRunConfig, check_kafka
 from newsbeam.transforms.io.kafka.client_settings import load_settings
+from newsbeam.transforms.io.kafka.sink import KafkaSinkConfig
+from newsbeam.transforms.io.kafka.source import KafkaSourceConfig
 
 pytestmark = pytest.mark.integration
 
@@ -389,3 +392,17 @@ def test_separate_output_cluster_over_tls(kafka_broker, tls_cluster, tmp_path):
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert f"Kafka at {tls_cluster.bootstrap} has no output topic" in result.stderr
+
+
+def test_a_dead_bootstrap_server_beside_a_live_one_is_not_fatal(kafka_broker):
+    raw, out, dlq = (f"{name}-{uuid.uuid4().hex[:6]}" for name in ("raw", "out", "dlq"))
+    kafka_broker.create_topics(raw, out, dlq)
+    servers = f"127.0.0.1:{free_port()},{kafka_broker.bootstrap_servers}"
+    check_kafka(
+        StreamRunConfig(
+            source=KafkaSourceConfig(bootstrap_servers=servers, topic=raw),
+            articles=KafkaSinkConfig(bootstrap_servers=servers, topic=out),
+            dead_letters=KafkaSinkConfig(bootstrap_servers=servers, topic=dlq),
+            connect_timeout_seconds=5,
+        )
+    )
