@@ -23,6 +23,7 @@ from newsbeam.cli_options import (
 
 logger = logging.getLogger("newsbeam")
 
+
 def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = None) -> None:
     from newsbeam.transforms.io.kafka.message import DEFAULT_MAX_MESSAGE_BYTES
     from newsbeam.transforms.io.kafka.offsets import START_OFFSET_MODES
@@ -42,9 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
     )
     stream.add_argument(
         "--bootstrap-servers",
-        required=True,
         metavar="HOST:PORT[,HOST:PORT]",
-        help="Kafka bootstrap servers",
+        help="Kafka bootstrap servers (required unless --kafka-config sets bootstrap.servers)",
     )
     stream.add_argument("--topic", required=True, help="input topic of raw articles")
     stream.add_argument("--output-topic", required=True, help="topic for article records")
@@ -132,6 +132,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
         help="how long (event time) an article stays comparable for deduplication, e.g. 7d, "
         "36h, 90m; memory grows with articles in this window (default: 7d)",
     )
+    _add_kafka_client_options(stream)
     add_stage_options(stream)
     stream.set_defaults(func=_stream_command)
 
@@ -161,6 +162,79 @@ def roll_policy(args: argparse.Namespace):
     )
 
 
+def _add_kafka_client_options(stream: argparse.ArgumentParser) -> None:
+    group = stream.add_argument_group(
+        "Kafka client settings (TLS, SASL, ...)",
+        "Java/librdkafka property names, e.g. security.protocol=SASL_SSL, "
+        "sasl.mechanism=SCRAM-SHA-512, sasl.username, sasl.password, ssl.ca.location; values "
+        "may be ${ENV:NAME} or ${FILE:/path} so secrets stay off the command line. "
+        "Unknown keys are an error.",
+    )
+    group.add_argument(
+        "--kafka-config",
+        metavar="FILE",
+        help="client settings for the cluster (a client.properties file: key=value lines)",
+    )
+    group.add_argument(
+        "--kafka-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one client setting, added to or overriding --kafka-config (repeatable)",
+    )
+    group.add_argument(
+        "--output-bootstrap-servers",
+        metavar="HOST:PORT[,HOST:PORT]",
+        help="write to this cluster instead (default: the input cluster)",
+    )
+    group.add_argument(
+        "--output-kafka-config",
+        metavar="FILE",
+        help="client settings for the output cluster (default: the input's settings)",
+    )
+    group.add_argument(
+        "--output-kafka-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one client setting for the output cluster (repeatable)",
+    )
+
+
+def _client_settings(args: argparse.Namespace, prefix: str):
+    """(bootstrap servers, KafkaClientSettings) for the input (prefix "") or output cluster."""
+    from newsbeam.transforms.io.kafka.client_settings import (
+        SettingsError,
+        is_secret_key,
+        load_settings,
+        parse_option,
+    )
+
+    config_file = getattr(args, f"{prefix}kafka_config")
+    options = getattr(args, f"{prefix}kafka_option")
+    flag = f"--{prefix.replace('_', '-')}"
+    for option in options:
+        try:
+            key, value = parse_option(option)
+        except SettingsError:
+            continue  # reported by load_settings below
+        if is_secret_key(key) and "${" not in value:
+            logger.warning(
+                "%skafka-option %s: a secret on the command line is visible in the process "
+                "list; use %s=${ENV:NAME} or ${FILE:/path}",
+                flag,
+                key,
+                key,
+            )
+    try:
+        settings = load_settings(config_file, options)
+    except SettingsError as exc:
+        where = f"{flag}kafka-config {config_file}" if config_file else f"{flag}kafka-option"
+        raise UsageError(f"{where}: {exc}") from None
+    servers = getattr(args, f"{prefix}bootstrap_servers") or settings.bootstrap_servers
+    return servers, settings
+
+
 def _stream_command(args: argparse.Namespace) -> int:
     from newsbeam.pipelines.stream import (
         BrokerUnavailable,
@@ -172,7 +246,17 @@ def _stream_command(args: argparse.Namespace) -> int:
     from newsbeam.transforms.io.kafka.sink import KafkaSinkConfig
     from newsbeam.transforms.io.kafka.source import KafkaSourceConfig
 
-    servers = args.bootstrap_servers
+    servers, settings = _client_settings(args, "")
+    if not servers:
+        raise UsageError("--bootstrap-servers is required (or bootstrap.servers in --kafka-config)")
+    separate_output = bool(
+        args.output_bootstrap_servers or args.output_kafka_config or args.output_kafka_option
+    )
+    if separate_output:
+        output_servers, output_settings = _client_settings(args, "output_")
+        output_servers = output_servers or servers
+    else:
+        output_servers, output_settings = servers, settings
     pipeline = stage_config(args)
     if args.dedup_retention is not None:
         dedup = dataclasses.replace(pipeline.dedup, retention_seconds=args.dedup_retention)
@@ -185,13 +269,20 @@ def _stream_command(args: argparse.Namespace) -> int:
             start_offset=args.start_offset,
             until_end=args.until_end,
             max_message_bytes=args.max_message_bytes,
+            consumer_options=settings.consumer,
         ),
         articles=KafkaSinkConfig(
-            bootstrap_servers=servers,
+            bootstrap_servers=output_servers,
             topic=args.output_topic,
             overflow_topic=args.dead_letter_topic,
+            producer_options=output_settings.producer,
         ),
-        dead_letters=KafkaSinkConfig(bootstrap_servers=servers, topic=args.dead_letter_topic),
+        dead_letters=KafkaSinkConfig(
+            bootstrap_servers=output_servers,
+            topic=args.dead_letter_topic,
+            producer_options=output_settings.producer,
+        ),
+        output_consumer_options=output_settings.consumer if separate_output else None,
         pipeline=pipeline,
         sinks=tuple(args.sink),
         roll_policy=roll_policy(args),
@@ -206,6 +297,10 @@ def _stream_command(args: argparse.Namespace) -> int:
         return EXIT_UNAVAILABLE
     except TopicError as exc:
         raise UsageError(str(exc)) from exc
+    # After the check, so that a failure stays one line; secrets show as ***.
+    logger.info("Kafka input %s: %s", servers, settings.describe())
+    if separate_output:
+        logger.info("Kafka output %s: %s", output_servers, output_settings.describe())
     summary = run_stream(config)
     summary.pop("stages")
     sys.stdout.write(orjson.dumps(summary).decode() + "\n")

@@ -43,6 +43,11 @@ from newsbeam.pipelines.stages import DeadLetterToRecordFn, ProcessArticles
 from newsbeam.schemas.dead_letter import utc_now
 from newsbeam.transforms.io.files.jsonl import ARTICLES_PREFIX, DEAD_LETTERS_PREFIX
 from newsbeam.transforms.io.files.rolling import RollPolicy, remove_in_progress
+from newsbeam.transforms.io.kafka.diagnosis import (
+    bootstrap_addresses,
+    explain_client_log,
+    probe_broker,
+)
 from newsbeam.transforms.io.kafka.offsets import consumer_config
 from newsbeam.transforms.io.kafka.sink import (
     KafkaSinkConfig,
@@ -92,60 +97,124 @@ class StreamRunConfig:
     health_file: str | None = None
     # When the file sinks' open files are made final (--roll-*, --partition-by).
     roll_policy: RollPolicy = field(default_factory=RollPolicy)
+    # Consumer settings for the output cluster, when it is not the input's
+    # (--output-kafka-config); the start-up check looks for the output topics there.
+    output_consumer_options: tuple[tuple[str, Any], ...] | None = None
+
+
+class _KafkaClientLog(logging.Handler):
+    """Keeps what kafka-python logs while the start-up check bootstraps: the SASL
+    outcome is only visible there (see diagnosis.explain_client_log)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 @contextlib.contextmanager
-def _quiet_kafka_client() -> Iterator[None]:
+def _captured_kafka_client_log() -> Iterator[_KafkaClientLog]:
     """kafka-python logs every failed connection attempt at ERROR; the start-up check
-    reports one line of its own instead."""
+    reports one line of its own instead, from what was captured here."""
     client_logger = logging.getLogger("kafka")
-    level = client_logger.level
-    client_logger.setLevel(logging.CRITICAL)
+    level, propagate = client_logger.level, client_logger.propagate
+    handler = _KafkaClientLog()
+    client_logger.setLevel(logging.WARNING)
+    client_logger.propagate = False
+    client_logger.addHandler(handler)
     try:
-        yield
+        yield handler
     finally:
+        client_logger.removeHandler(handler)
         client_logger.setLevel(level)
+        client_logger.propagate = propagate
 
 
 def check_kafka(config: StreamRunConfig) -> None:
-    """Fail fast, before any pipeline starts: a broker answers and the topics exist."""
-    with _quiet_kafka_client():
-        _check_kafka(config)
+    """Fail fast, before any pipeline starts: a broker answers and the topics exist.
 
-
-def _check_kafka(config: StreamRunConfig) -> None:
+    Raises BrokerUnavailable with one actionable line (exit 69) when the cluster
+    cannot be reached or refuses the connection settings, TopicError otherwise.
+    """
     source = config.source
-    try:
-        consumer = KafkaConsumer(
-            **consumer_config(
-                source.bootstrap_servers,
-                source.consumer_options,
-                bootstrap_timeout_ms=int(config.connect_timeout_seconds * 1000),
-            )
-        )
-    except KafkaError as exc:
-        raise BrokerUnavailable(
-            f"cannot reach Kafka at {source.bootstrap_servers} "
-            f"within {config.connect_timeout_seconds:g}s ({exc})"
-        ) from exc
-    try:
-        topics = consumer.topics()
-    except KafkaError as exc:
-        raise BrokerUnavailable(f"Kafka at {source.bootstrap_servers}: {exc}") from exc
-    finally:
-        consumer.close(autocommit=False)
     wanted = {
         "input": source.topic,
         "output": config.articles.topic,
         "dead-letter": config.dead_letters.topic,
     }
-    missing = [f"{role} topic {name!r}" for role, name in wanted.items() if name not in topics]
-    if missing:
-        raise TopicError(
-            f"Kafka at {source.bootstrap_servers} has no {', '.join(missing)}; create it first"
-        )
-    if source.topic in (config.articles.topic, config.dead_letters.topic):
+    if source.topic in (config.articles.topic, config.dead_letters.topic) and (
+        config.output_consumer_options is None
+        and config.articles.bootstrap_servers == source.bootstrap_servers
+    ):
         raise TopicError(f"the input topic {source.topic!r} cannot also be an output topic")
+    clusters = [(source.bootstrap_servers, source.consumer_options, ["input"])]
+    if config.output_consumer_options is None:
+        clusters[0][2].extend(["output", "dead-letter"])
+    else:
+        clusters.append(
+            (
+                config.articles.bootstrap_servers,
+                config.output_consumer_options,
+                ["output", "dead-letter"],
+            )
+        )
+    for servers, options, roles in clusters:
+        topics = _cluster_topics(servers, dict(options), config.connect_timeout_seconds)
+        missing = [f"{role} topic {wanted[role]!r}" for role in roles if wanted[role] not in topics]
+        if missing:
+            raise TopicError(f"Kafka at {servers} has no {', '.join(missing)}; create it first")
+
+
+def _cluster_topics(servers: str, options: dict[str, Any], timeout: float) -> set[str]:
+    """The cluster's topics; BrokerUnavailable with the reason when it cannot say."""
+    try:
+        addresses = bootstrap_addresses(servers)
+    except ValueError as exc:
+        raise BrokerUnavailable(f"bootstrap servers {servers}: {exc}") from None
+    # One direct probe per server first: a certificate, protocol or client-file
+    # problem cannot heal, so it is reported now instead of after the timeout.
+    problems = []
+    for host, port in addresses:
+        problem = probe_broker(host, port, options, timeout=min(timeout, 5.0))
+        if problem is None:
+            problems = []
+            break
+        problems.append(problem)
+    lasting = [p for p in problems if not p.can_heal]
+    if lasting:
+        raise BrokerUnavailable(lasting[0].message)
+    with _captured_kafka_client_log() as client_log:
+        try:
+            consumer = KafkaConsumer(
+                **consumer_config(servers, options, bootstrap_timeout_ms=int(timeout * 1000))
+            )
+            try:
+                return set(consumer.topics())
+            finally:
+                consumer.close(autocommit=False)
+        except KafkaError as exc:
+            explained = explain_client_log(client_log.records, options, servers)
+            if explained is not None:
+                raise BrokerUnavailable(explained.message) from exc
+            if problems:  # unreachable all along: say why, after waiting for it
+                reason = problems[0].message.rsplit(": ", 1)[-1]
+                raise BrokerUnavailable(
+                    f"cannot reach Kafka at {servers} within {timeout:g}s ({reason})"
+                ) from exc
+            mechanism = options.get("sasl_mechanism")
+            if mechanism:
+                raise BrokerUnavailable(
+                    f"Kafka at {servers} answered but closed every connection during SASL "
+                    f"{mechanism} login for {timeout:g}s: the broker may not enable {mechanism} "
+                    "(check sasl.mechanism), or the credentials are refused"
+                ) from exc
+            raise BrokerUnavailable(
+                f"Kafka at {servers} answered but the client could not use it within "
+                f"{timeout:g}s ({exc}); if the cluster requires authentication, set "
+                "security.protocol=SASL_SSL and the sasl.* settings"
+            ) from exc
 
 
 def build_stream_pipeline(pipeline: beam.Pipeline, config: StreamRunConfig) -> None:

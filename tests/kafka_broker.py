@@ -137,7 +137,9 @@ class TansuBroker:
     process: subprocess.Popen | None = None
 
     @classmethod
-    def start(cls) -> TansuBroker:
+    def start(cls, *, advertised: str | None = None, extra_args: Sequence[str] = ()) -> TansuBroker:
+        """`advertised` (HOST:PORT): the address clients are sent to after bootstrap,
+        e.g. a TLS proxy's in front of this broker (tests/kafka_tls.py)."""
         broker = cls(binary=tansu_binary())
         url = f"tcp://127.0.0.1:{broker.port}"
         broker.process = _spawn(
@@ -147,9 +149,10 @@ class TansuBroker:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                f"tcp://{advertised}" if advertised else url,
                 "--storage-engine",
                 "memory://tansu/",
+                *extra_args,
             ]
         )
         _wait_for_port(broker.port, broker.process)

@@ -30,6 +30,8 @@ def _stand_in_stream_parser() -> argparse.ArgumentParser:
     parser.add_argument("--until-end", action="store_true")
     parser.add_argument("--sink", action="append", type=parse_sink)
     parser.add_argument("--health-file")
+    parser.add_argument("--kafka-config")  # issue 20
+    parser.add_argument("--kafka-option", action="append")
     return parser
 
 
@@ -224,3 +226,103 @@ def test_worker_image_is_beams_sdk_image_for_the_same_python():
     default = re.search(r"^ARG BEAM_VERSION=(\S+)", text, re.MULTILINE).group(1)
     assert re.fullmatch(r"2\.\d+\.\d+", default)
     assert '"/src[all]"' in text
+
+
+# -- Kafka over SASL_SSL: settings file, Secrets mounted where it points ---------------
+
+KAFKA_PROPERTIES = DEPLOY / "k8s" / "kafka-client.properties"
+
+
+def _settings_with_mounts(options_file: str, mounts: dict[str, str], tmp_path):
+    """Load the job's Kafka settings as the container would see them: every path under
+    a mount point is read from a stand-in file (a fake Secret) instead."""
+    from newsbeam.transforms.io.kafka.client_settings import load_settings
+
+    text = KAFKA_PROPERTIES.read_text()
+    secrets = {}
+    for mount, what in mounts.items():
+        stand_in = tmp_path / what
+        stand_in.mkdir(parents=True, exist_ok=True)
+        text = text.replace(mount, str(stand_in))
+        secrets[mount] = stand_in
+    for name, value in (("username", "svc-user"), ("password", "svc-pw"), ("ca.crt", "PEM")):
+        for stand_in in secrets.values():
+            (stand_in / name).write_text(value)
+    local = tmp_path / "client.properties"
+    local.write_text(text)
+    assert options_file.endswith("client.properties")
+    return load_settings(str(local))
+
+
+def test_kafka_client_properties_are_sasl_ssl_with_secrets_from_files():
+    text = KAFKA_PROPERTIES.read_text()
+    assert "security.protocol=SASL_SSL" in text
+    # The credentials are references, never values; the CA is a file path.
+    assert re.search(r"^sasl\.password=\$\{FILE:/[^}]+\}$", text, re.M)
+    assert re.search(r"^sasl\.username=\$\{FILE:/[^}]+\}$", text, re.M)
+    assert re.search(r"^ssl\.ca\.location=/\S+$", text, re.M)
+
+
+def test_k8s_mounts_kafka_settings_credentials_and_ca_from_secrets(tmp_path):
+    container = _k8s_container()
+    pod = _k8s()["Deployment"]["spec"]["template"]["spec"]
+    kustomize = _k8s()["Kustomization"]
+    args = _k8s_args(EXAMPLE_SECRET_SINK)
+    parser = _real_parser_with("stream")
+    options = parser.parse_args(args)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
+    # The settings file comes from the ConfigMap kustomize generates from the file.
+    config_dir, config_name = options.kafka_config.rsplit("/", 1)
+    [generator] = kustomize["configMapGenerator"]
+    assert f"{config_name}=kafka-client.properties" in generator["files"]
+    assert mounts[config_dir]["configMap"]["name"] == generator["name"]
+    # Every ${FILE:...} and the CA lie in Secret volumes, with the keys they name.
+    text = KAFKA_PROPERTIES.read_text()
+    paths = re.findall(r"\$\{FILE:(/[^}]+)\}", text) + re.findall(
+        r"^ssl\.ca\.location=(\S+)$", text, re.M
+    )
+    secret_mounts = {}
+    for path in paths:
+        directory, name = path.rsplit("/", 1)
+        volume = mounts[directory]
+        assert "secret" in volume, f"{path} is not from a Secret"
+        assert name in {item["path"] for item in volume["secret"]["items"]}
+        secret_mounts[directory] = volume["secret"]["secretName"]
+    settings = _settings_with_mounts(
+        options.kafka_config, {d: d.strip("/").replace("/", "_") for d in secret_mounts}, tmp_path
+    )
+    consumer = settings.for_client("consumer")
+    assert consumer["security_protocol"] == "SASL_SSL"
+    assert (consumer["sasl_plain_username"], consumer["sasl_plain_password"]) == (
+        "svc-user",
+        "svc-pw",
+    )
+    assert consumer["ssl_cafile"].endswith("ca.crt")
+    # The bootstrap address is a TLS listener, not the plaintext 9092.
+    assert not options.bootstrap_servers.endswith(":9092")
+
+
+def test_compose_sasl_ssl_job_gets_settings_and_secrets_as_files(tmp_path, monkeypatch):
+    compose = yaml.safe_load((DEPLOY / "docker-compose.sasl-ssl.yml").read_text())
+    job = compose["services"]["newsbeam"]
+    assert job["image"] == IMAGE
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker.example.net:9093")
+    args = [
+        re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: "broker.example.net:9093", a)
+        for a in job["command"]
+    ]
+    options = _real_parser_with("stream").parse_args(args)
+    [config] = job["configs"]
+    assert config["target"] == options.kafka_config
+    source = compose["configs"][config["source"]]["file"]
+    assert (DEPLOY / source).resolve() == KAFKA_PROPERTIES.resolve()
+    targets = {s["target"]: s["source"] for s in job["secrets"]}
+    text = KAFKA_PROPERTIES.read_text()
+    for path in re.findall(r"\$\{FILE:(/[^}]+)\}", text) + re.findall(
+        r"^ssl\.ca\.location=(\S+)$", text, re.M
+    ):
+        assert path in targets, f"{path} is not a Compose secret"
+        assert compose["secrets"][targets[path]]["file"].startswith("./secrets/")
+    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+    assert "deploy/secrets" in ignored  # never copied into an image
