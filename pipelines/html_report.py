@@ -24,7 +24,10 @@ logger = logging.getLogger(__name__)
 
 HTML_REPORT_NAME = "run-report.html"
 DUPLICATE_STATUSES = ("unique", "exact", "near")
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'"
+)
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;
@@ -195,7 +198,7 @@ def _examples(outputs: RunOutputs) -> str:
     if not outputs.dead_letter_examples:
         return ""
     rows = "".join(
-        f'<tr><td>{_escape(key)}</td><td><code>{_escape(example.source)}</code><br>'
+        f"<tr><td>{_escape(key)}</td><td><code>{_escape(example.source)}</code><br>"
         f'<span class="muted">{_escape(example.error)}</span></td></tr>'
         for key, examples in sorted(outputs.dead_letter_examples.items())
         for example in examples

@@ -51,9 +51,7 @@ def _model_identity(model_path: str | None) -> dict[str, Any]:
     from newsbeam.transforms.classify.model import DEFAULT_MODEL_RESOURCE
 
     if model_path is None:
-        resource = resources.files("newsbeam.transforms.classify").joinpath(
-            DEFAULT_MODEL_RESOURCE
-        )
+        resource = resources.files("newsbeam.transforms.classify").joinpath(DEFAULT_MODEL_RESOURCE)
         data, name = resource.read_bytes(), f"default ({DEFAULT_MODEL_RESOURCE})"
     else:
         try:

@@ -8,6 +8,7 @@ Debian's `chromium` package (installed by .ci/setup-browser.sh).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -65,20 +66,16 @@ class Chromium:
         self.events: list[dict[str, Any]] = []
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # already gone
             self.send("Browser.close")
-        except Exception:  # already gone
-            pass
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
         for fd in (self._to_browser, self._from_browser):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         shutil.rmtree(self._profile, ignore_errors=True)
 
     def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:

@@ -35,8 +35,17 @@ HOSTILE_BODY = (
 
 def hostile_feed() -> str:
     records = [
-        {"id": HOSTILE_ID, "title": HOSTILE_TITLE, "url": "javascript:alert(1)", "text": HOSTILE_BODY},
-        {"id": "hostile-copy", "title": "</td></tr></table><h1>injected</h1>", "text": HOSTILE_BODY},
+        {
+            "id": HOSTILE_ID,
+            "title": HOSTILE_TITLE,
+            "url": "javascript:alert(1)",
+            "text": HOSTILE_BODY,
+        },
+        {
+            "id": "hostile-copy",
+            "title": "</td></tr></table><h1>injected</h1>",
+            "text": HOSTILE_BODY,
+        },
         {"id": "hostile-empty", "title": "<b>no text</b>", "text": ""},
     ]
     return "\n".join(json.dumps(record) for record in records) + "\n"
@@ -121,13 +130,16 @@ def test_numbers_equal_run_report_json(examples_run):
     assert tables["languages"] == {
         code: n for code, n in stages["language"].items() if "." not in code
     }
-    assert tables["languages"]["de"] == 1 and sum(tables["languages"].values()) == report[
-        "articles_written"
-    ]
+    assert (
+        tables["languages"]["de"] == 1
+        and sum(tables["languages"].values()) == report["articles_written"]
+    )
     assert tables["topics"] == {
         k: n for k, n in stages["classify"].items() if not k.startswith("skipped_language.")
     }
-    assert tables["duplicates"] == {s: stages["dedup"].get(s, 0) for s in ("unique", "exact", "near")}
+    assert tables["duplicates"] == {
+        s: stages["dedup"].get(s, 0) for s in ("unique", "exact", "near")
+    }
     assert tables["dead-letters"] == report["dead_letters"]
     assert set(report["dead_letters"]) == {"read.malformed_json", "parse.no_text"}
     assert report["dead_letters"]["parse.no_text"] == 2  # the example's and the hostile feed's
@@ -159,9 +171,10 @@ def test_duplicate_clusters_with_titles(examples_run):
     for record in records:
         if record["duplicate"]["status"] != "unique":
             sizes[record["duplicate"]["of"]] = sizes.get(record["duplicate"]["of"], 0) + 1
-    assert sum(sizes.values()) == report["stages"]["dedup"]["exact"] + report["stages"][
-        "dedup"
-    ]["near"]
+    assert (
+        sum(sizes.values())
+        == report["stages"]["dedup"]["exact"] + report["stages"]["dedup"]["near"]
+    )
     shown = {
         value: None
         for tag, name, value in _parse(page).attributes
@@ -256,7 +269,16 @@ def test_funnel_and_losses_with_filters_and_clean_dead_letters():
 
 def test_timeline_buckets_widen_and_series_add_up():
     assert [bucket_start(s) for s in (0, 0.9, 1.2, 119.9, 120, 131, 1199, 1200, 1259, -3)] == [
-        0, 0, 1, 119, 120, 130, 1190, 1200, 1200, 0
+        0,
+        0,
+        1,
+        119,
+        120,
+        130,
+        1190,
+        1200,
+        1200,
+        0,
     ]
     assert [bucket_width(s) for s in (0, 119, 120, 1190, 1200)] == [1, 1, 10, 10, 60]
     rows = throughput_series({"written.130": 20, "parsed.0": 5, "parsed.130": 7, "junk": 1})
