@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -35,6 +36,15 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def _pipes_on_fds_3_and_4(read_fd: int, write_fd: int) -> None:
+    """In the child, before exec: first out of the way (either may be 3 or 4), then
+    onto 3 and 4 (os.dup2 makes them inheritable)."""
+    high_read = fcntl.fcntl(read_fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    high_write = fcntl.fcntl(write_fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.dup2(high_read, 3)
+    os.dup2(high_write, 4)
+
+
 @dataclass
 class PageVisit:
     """What the browser saw on one page."""
@@ -56,8 +66,8 @@ class Chromium:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            pass_fds=(to_browser_r, from_browser_w),
-            preexec_fn=lambda: (os.dup2(to_browser_r, 3), os.dup2(from_browser_w, 4)),
+            close_fds=False,  # fds 3 and 4 are set up below; the rest are close-on-exec
+            preexec_fn=lambda: _pipes_on_fds_3_and_4(to_browser_r, from_browser_w),
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
