@@ -54,7 +54,9 @@ class BundleMetrics:
 
     counters: dict[tuple[str, str], int]
     distributions: dict[tuple[str, str], tuple[int, int, int, int]]  # count, sum, min, max
-    gauges: dict[tuple[str, str], int]
+    # (timestamp in seconds, value): a bundle also reports gauges it did not set, with
+    # the value and time of their last set, so only a newer timestamp replaces a value.
+    gauges: dict[tuple[str, str], tuple[float, int]]
 
 
 class StreamMetrics(Collector):
@@ -67,7 +69,7 @@ class StreamMetrics(Collector):
         self._lock = threading.Lock()
         self._counters: dict[tuple[str, str], int] = defaultdict(int)
         self._distributions: dict[tuple[str, str], list[int]] = {}
-        self._gauges: dict[tuple[str, str], int] = {}
+        self._gauges: dict[tuple[str, str], tuple[float, int]] = {}
         self.started = clock()
         self.bundles = 0
         self.last_bundle: float | None = None
@@ -99,9 +101,10 @@ class StreamMetrics(Collector):
                     kept[1] += total
                     kept[2] = min(kept[2], low)
                     kept[3] = max(kept[3], high)
-            for key, value in bundle.gauges.items():
-                if key[0].startswith(PREFIX):
-                    self._gauges[key] = value
+            for key, (timestamp, value) in bundle.gauges.items():
+                kept = self._gauges.get(key)
+                if key[0].startswith(PREFIX) and (kept is None or timestamp >= kept[0]):
+                    self._gauges[key] = (timestamp, value)
             self.bundles += 1
             self.last_bundle = self._clock()
         self._bundle_seconds.observe(seconds)
@@ -116,7 +119,7 @@ class StreamMetrics(Collector):
         with self._lock:
             counters = dict(self._counters)
             distributions = {k: tuple(v) for k, v in self._distributions.items()}
-            gauges = dict(self._gauges)
+            gauges = {key: value for key, (_, value) in self._gauges.items()}
         by_stage: dict[str, dict[str, int]] = defaultdict(dict)
         for (namespace, name), value in counters.items():
             by_stage[namespace[len(PREFIX) :]][name] = value
@@ -233,7 +236,7 @@ def bundle_metrics(monitoring_infos: Iterable) -> BundleMetrics:
 
     counters: dict[tuple[str, str], int] = defaultdict(int)
     distributions: dict[tuple[str, str], tuple[int, int, int, int]] = {}
-    gauges: dict[tuple[str, str], tuple[int, int]] = {}
+    gauges: dict[tuple[str, str], tuple[float, int]] = {}
     for info in monitoring_infos:
         if not mi.is_user_monitoring_info(info):
             continue
@@ -257,5 +260,5 @@ def bundle_metrics(monitoring_infos: Iterable) -> BundleMetrics:
     return BundleMetrics(
         counters=dict(counters),
         distributions=distributions,
-        gauges={key: value for key, (_, value) in gauges.items()},
+        gauges=gauges,
     )

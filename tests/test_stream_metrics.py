@@ -71,9 +71,9 @@ def test_bridge_turns_bundle_deltas_into_prometheus_totals():
                 "newsbeam.read/commit_ms": (3, 30, 5, 15),
             },
             gauges={
-                "newsbeam.read/lag.0": 40,
-                "newsbeam.read/lag.1": 3,
-                "newsbeam.dedup/window_articles": 7,
+                "newsbeam.read/lag.0": (1.0, 40),
+                "newsbeam.read/lag.1": (1.0, 3),
+                "newsbeam.dedup/window_articles": (1.0, 7),
             },
         ),
         seconds=0.2,
@@ -81,7 +81,8 @@ def test_bridge_turns_bundle_deltas_into_prometheus_totals():
     metrics.observe(
         bundle(
             counters={"newsbeam.read/messages": 5, "newsbeam.read/dead_letter.malformed_json": 1},
-            gauges={"newsbeam.read/lag.0": 0},
+            # lag.0 set again; the window reported with its old time and a reset value
+            gauges={"newsbeam.read/lag.0": (2.0, 0), "newsbeam.dedup/window_articles": (0.0, 0)},
         ),
         seconds=0.01,
     )
