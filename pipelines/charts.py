@@ -11,6 +11,7 @@ same numbers byte-identical from run to run.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 
 import matplotlib
@@ -31,7 +32,7 @@ _MAX_BARS = 25
 _MAX_LABEL = 48
 
 
-def bar_chart(items: Sequence[tuple[str, int]], *, xlabel: str) -> str:
+def bar_chart(items: Sequence[tuple[str, int]], *, xlabel: str, name: str = "chart") -> str:
     """Horizontal bars, largest first as given; past 25 bars the rest become "other"."""
     items = list(items)
     if len(items) > _MAX_BARS:
@@ -50,11 +51,16 @@ def bar_chart(items: Sequence[tuple[str, int]], *, xlabel: str) -> str:
         axes.set_xlabel(xlabel)
         axes.set_xlim(0, max(values, default=0) * 1.15 or 1)
         axes.xaxis.get_major_locator().set_params(integer=True)
-        return _svg(figure)
+        return _svg(figure, name)
 
 
 def line_chart(
-    x: Sequence[float], series: dict[str, Sequence[float]], *, xlabel: str, ylabel: str
+    x: Sequence[float],
+    series: dict[str, Sequence[float]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    name: str = "chart",
 ) -> str:
     with matplotlib.rc_context(_RC):
         figure = Figure(figsize=(6.4, 2.8), layout="constrained")
@@ -66,16 +72,24 @@ def line_chart(
         axes.set_ylim(bottom=0)
         if series:
             axes.legend(frameon=False)
-        return _svg(figure)
+        return _svg(figure, name)
 
 
 def _short(label: str) -> str:
     return label if len(label) <= _MAX_LABEL else label[: _MAX_LABEL - 1] + "…"
 
 
-def _svg(figure: Figure) -> str:
+# Inside a tag (text nodes cannot hold "<" or ">": matplotlib escapes them).
+_TAG = re.compile(r"<[^<>]*>")
+_REFERENCE = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
+
+
+def _svg(figure: Figure, name: str) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     # Inline in HTML: drop the XML declaration and DOCTYPE before <svg.
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    # Every chart names its parts figure_1, axes_1, ...: several on one page would share
+    # ids (invalid HTML, and url(#clip) would resolve to another chart's clip path).
+    return _TAG.sub(lambda tag: _REFERENCE.sub(rf"\1{name}-\2", tag.group(0)), text)

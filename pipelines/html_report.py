@@ -176,7 +176,8 @@ def _section(
     head = f'<section id="{key}"><h2>{_escape(title)}</h2>'
     if not items or not any(value for _, value in items):
         return [head, f'<p class="muted empty">None in this run.</p>{extra}</section>']
-    chart = f'<figure class="chart" id="chart-{key}">{bar_chart(items, xlabel=unit)}</figure>'
+    svg = bar_chart(items, xlabel=unit, name=key)
+    chart = f'<figure class="chart" id="chart-{key}">{svg}</figure>'
     table = _table(title, items, key, unit)
     return [head, f'<div class="row">{chart}<div>{table}{extra}</div></div></section>']
 
@@ -265,7 +266,9 @@ def _throughput(report: dict[str, Any]) -> list[str]:
     x.append(previous_end)
     for name in series_names:
         series[name].append(series[name][-1])
-    chart = line_chart(x, series, xlabel="seconds since the start", ylabel="articles/s")
+    chart = line_chart(
+        x, series, xlabel="seconds since the start", ylabel="articles/s", name="throughput"
+    )
     totals = [(name, sum(row.get(name, 0) for row in rows)) for name in series_names]
     return [
         head,

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 import pytest
 
@@ -209,6 +210,20 @@ def test_page_is_self_contained(examples_run):
     assert "@import" not in page
     csp = next(v for t, n, v in parsed.attributes if t == "meta" and n == "content" and "src" in v)
     assert "default-src 'none'" in csp
+
+
+def test_page_is_well_formed_with_unique_ids_and_resolvable_references(examples_run):
+    _, _, page = examples_run
+    ids = [value for _, name, value in _parse(page).attributes if name == "id"]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})[:5]
+    references = set(re.findall(r'url\(#([^)]+)\)|href="#([^"]+)"', page))
+    missing = {ref for pair in references for ref in pair if ref and ref not in set(ids)}
+    assert missing == set()
+    # Each inline chart is well-formed XML (what an SVG viewer or an XML tool needs).
+    svgs = re.findall(r"<svg\b.*?</svg>", page, re.S)
+    assert len(svgs) == 6
+    for svg in svgs:
+        ElementTree.fromstring(svg)
 
 
 def test_report_command_rebuilds_the_same_page(examples_run, capsys):
