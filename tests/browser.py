@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -115,8 +116,10 @@ class Chromium:
     def _read(self) -> dict:
         deadline = time.monotonic() + self._timeout
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
-                raise TimeoutError("no answer from Chromium")
+            remaining = deadline - time.monotonic()
+            readable, _, _ = select.select([self._from_browser], [], [], max(0.0, remaining))
+            if not readable:
+                raise TimeoutError(f"no answer from Chromium in {self._timeout:g}s")
             chunk = os.read(self._from_browser, 1 << 16)
             if not chunk:
                 raise RuntimeError("Chromium closed its DevTools pipe")
