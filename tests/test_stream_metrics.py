@@ -14,16 +14,21 @@ import time
 import urllib.error
 import urllib.request
 
+import apache_beam as beam
 import orjson
 import pytest
+from apache_beam.metrics import Metrics
+from apache_beam.metrics.metric import MetricsFilter
 from kafka_broker import free_port
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from test_kafka_stream import article_messages, new_topics, start_job, stream_command
 
 from newsbeam.cli import main
+from newsbeam.pipelines.local_runner import streaming_fn_api_runner
 from newsbeam.pipelines.metrics_server import MetricsPortError, MetricsServer, Probes
-from newsbeam.pipelines.stream_metrics import BundleMetrics, StreamMetrics
+from newsbeam.pipelines.report import counters_by_stage
+from newsbeam.pipelines.stream_metrics import BundleMetrics, StreamMetrics, bundle_metrics
 from newsbeam.transforms.io.kafka import latency
 
 
@@ -112,6 +117,43 @@ def test_bridge_turns_bundle_deltas_into_prometheus_totals():
     assert found[("newsbeam_offset_commit_duration_seconds_count", ())] == 3
     assert found[("newsbeam_offset_commit_duration_seconds_sum", ())] == pytest.approx(0.03)
     assert found[("newsbeam_bundle_duration_seconds_count", ())] == 2
+
+
+class _CountingFn(beam.DoFn):
+    def process(self, n: int):
+        Metrics.counter("newsbeam.read", "messages").inc()
+        Metrics.counter("newsbeam.read", "dead_letter.bad" if n % 5 == 0 else "kept").inc()
+        Metrics.distribution("newsbeam.latency", latency.DISTRIBUTION).update(n)
+        Metrics.counter(latency.NAMESPACE, latency.bucket_name(n / 1000)).inc()
+        Metrics.gauge("newsbeam.read", "lag.0").set(100 - n)
+        Metrics.counter("other", "not_ours").inc()
+        yield n
+
+
+def test_bridge_totals_equal_beams_own_metrics_on_the_local_runner():
+    """Real MonitoringInfos, bundle by bundle, from the runner the stream job uses: the
+    bridge's totals must be what Beam itself reports when the pipeline ends."""
+    metrics = StreamMetrics()
+    runner = streaming_fn_api_runner(
+        lambda infos, seconds: metrics.observe(bundle_metrics(infos), seconds)
+    )
+    pipeline = beam.Pipeline(runner=runner)
+    _ = pipeline | beam.Create(list(range(1, 101))) | beam.ParDo(_CountingFn())
+    result = pipeline.run()
+    result.wait_until_finish()
+    beam_counters = counters_by_stage(result)
+    assert metrics.counter("read", "messages") == beam_counters["read"]["messages"] == 100
+    assert metrics.counter("read", "dead_letter.bad") == 20
+    found = samples(generate_latest(metrics.registry).decode())
+    assert found[("newsbeam_dead_letters_total", (("reason", "bad"), ("stage", "read")))] == 20
+    assert found[("newsbeam_end_to_end_latency_seconds_count", ())] == 100
+    assert found[("newsbeam_end_to_end_latency_seconds_sum", ())] == pytest.approx(5.05)
+    assert found[("newsbeam_end_to_end_latency_seconds_bucket", (("le", "0.05"),))] == 50
+    [gauge] = result.metrics().query(MetricsFilter().with_name("lag.0"))["gauges"]
+    beam_lag = (gauge.committed or gauge.attempted).value
+    assert found[("newsbeam_kafka_consumer_lag", (("partition", "0"),))] == beam_lag
+    assert metrics.bundles >= 1
+    assert not [k for k in found if "not_ours" in str(k)]
 
 
 def test_latency_buckets():
