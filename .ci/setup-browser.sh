@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Headless Chromium for tests/test_html_report_browser.py (Debian's package; no
+# Headless Chromium for tests/test_html_report.py (Debian's package; no
 # browser download of its own). Idempotent: does nothing where chromium is present.
 set -euo pipefail
 if command -v chromium >/dev/null 2>&1; then
