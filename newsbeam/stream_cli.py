@@ -328,7 +328,10 @@ def _stream_command(args: argparse.Namespace) -> int:
     logger.info("Kafka input %s: %s", servers, settings.describe())
     if separate_output:
         logger.info("Kafka output %s: %s", output_servers, output_settings.describe())
-    summary = run_stream(config, metrics_server)
+    if metrics_server is None:
+        summary = run_stream(config)
+    else:
+        summary = run_stream(config, metrics_server=metrics_server)
     summary.pop("stages")
     sys.stdout.write(orjson.dumps(summary).decode() + "\n")
     return EXIT_OK

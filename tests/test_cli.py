@@ -80,7 +80,7 @@ def test_dedup_retention_reaches_the_stream_stage(monkeypatch, capsys):
 
     configs = []
 
-    def fake_run(config, metrics_server=None):
+    def fake_run(config):
         configs.append(config)
         return {"stages": {}}
 
