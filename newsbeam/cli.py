@@ -31,8 +31,9 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Read articles from files, folders (recursive) or globs (.txt, .html, .htm, .json, "
             ".jsonl, each optionally .gz), run every stage and write articles-*.jsonl, "
-            "dead-letter-*.jsonl and run-report.json under --output. Arguments after a "
-            "literal `--` are passed to Apache Beam (e.g. -- --runner=PortableRunner ...)."
+            "dead-letter-*.jsonl, run-report.json and run-report.html under --output. "
+            "Arguments after a literal `--` are passed to Apache Beam "
+            "(e.g. -- --runner=PortableRunner ...)."
         ),
     )
     run.add_argument("inputs", nargs="+", metavar="INPUT", help="file, folder or glob")
@@ -93,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     from newsbeam.migrate_command import add_parser as add_migrate_parser
 
     add_migrate_parser(subparsers, parents=[verbosity_options()])
+    from newsbeam import report_command
+
+    report_command.add_parser(subparsers, parents=[verbosity_options()])
     from newsbeam import classifier_cli
 
     classifier_cli.add_parsers(subparsers, parents=[verbosity_options()])

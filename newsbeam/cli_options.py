@@ -113,6 +113,17 @@ def byte_size(value: str) -> int:
     return size
 
 
+def port_number(value: str) -> int:
+    """A TCP port to listen on: 1-65535."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{number} is out of range (1-65535)")
+    return number
+
+
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

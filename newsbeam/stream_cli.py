@@ -16,6 +16,7 @@ from newsbeam.cli_options import (
     add_stage_options,
     byte_size,
     duration_seconds,
+    port_number,
     positive_float,
     positive_int,
     stage_config,
@@ -123,6 +124,19 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
         metavar="PATH",
         help="touch this file while bundles complete, for liveness probes "
         "(`python -m newsbeam.pipelines.health PATH --max-age 60`)",
+    )
+    stream.add_argument(
+        "--metrics-port",
+        type=port_number,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://HOST:PORT/metrics and the probes /healthz "
+        "and /readyz (a port in use is an error, exit 2)",
+    )
+    stream.add_argument(
+        "--metrics-host",
+        default="0.0.0.0",
+        metavar="HOST",
+        help="address the metrics port listens on (default: 0.0.0.0, every interface)",
     )
     stream.add_argument(
         "--dedup-retention",
@@ -290,18 +304,34 @@ def _stream_command(args: argparse.Namespace) -> int:
         beam_args=tuple(getattr(args, "beam_args", ())),
         connect_timeout_seconds=args.connect_timeout,
     )
+    metrics_server = None
+    if args.metrics_port is not None:
+        from newsbeam.pipelines.metrics_server import MetricsPortError, MetricsServer
+        from newsbeam.transforms.io.kafka.source import stop_requested
+
+        try:  # bound now: a port in use is a usage error before anything starts
+            metrics_server = MetricsServer(
+                args.metrics_port, args.metrics_host, stopping=stop_requested
+            )
+        except MetricsPortError as exc:
+            raise UsageError(str(exc)) from exc
     try:
         check_kafka(config)
-    except BrokerUnavailable as exc:
+    except (BrokerUnavailable, TopicError) as exc:
+        if metrics_server is not None:
+            metrics_server.close()
+        if isinstance(exc, TopicError):
+            raise UsageError(str(exc)) from exc
         sys.stderr.write(f"newsbeam: error: {exc}\n")
         return EXIT_UNAVAILABLE
-    except TopicError as exc:
-        raise UsageError(str(exc)) from exc
     # After the check, so that a failure stays one line; secrets show as ***.
     logger.info("Kafka input %s: %s", servers, settings.describe())
     if separate_output:
         logger.info("Kafka output %s: %s", output_servers, output_settings.describe())
-    summary = run_stream(config)
+    if metrics_server is None:
+        summary = run_stream(config)
+    else:
+        summary = run_stream(config, metrics_server=metrics_server)
     summary.pop("stages")
     sys.stdout.write(orjson.dumps(summary).decode() + "\n")
     return EXIT_OK

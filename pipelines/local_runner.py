@@ -29,7 +29,9 @@ so reads lose nothing worth a cache.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import time
+from collections.abc import Callable, Iterable
 
 from apache_beam.metrics.monitoring_infos import (
     consolidate,
@@ -38,6 +40,8 @@ from apache_beam.metrics.monitoring_infos import (
     to_key,
 )
 from apache_beam.runners.portability.fn_api_runner import fn_runner, worker_handlers
+
+logger = logging.getLogger(__name__)
 
 
 def _consolidate_now(infos: Iterable) -> list:
@@ -56,8 +60,31 @@ def _consolidate_now(infos: Iterable) -> list:
     return merged
 
 
+# Called after every bundle with the bundle's MonitoringInfos and its wall time.
+BundleObserver = Callable[[Iterable, float], None]
+
+
 class _StreamingFnApiRunner(fn_runner.FnApiRunner):
-    """FnApiRunner whose in-process SDK worker has no user-state cache."""
+    """FnApiRunner whose in-process SDK worker has no user-state cache, and which can
+    report every bundle's metrics as it completes (for `stream --metrics-port`)."""
+
+    def __init__(self, bundle_observer: BundleObserver | None = None) -> None:
+        super().__init__()
+        self._bundle_observer = bundle_observer
+
+    def _execute_bundle(self, runner_execution_context, bundle_context_manager, bundle_input):
+        started = time.monotonic()
+        result = super()._execute_bundle(
+            runner_execution_context, bundle_context_manager, bundle_input
+        )
+        if self._bundle_observer is not None:
+            try:
+                self._bundle_observer(
+                    result.process_bundle.monitoring_infos, time.monotonic() - started
+                )
+            except Exception:  # metrics must never stop the job
+                logger.warning("bundle metrics observer failed", exc_info=True)
+        return result
 
     def run_pipeline(self, pipeline, options):
         # The embedded worker reads this module constant when the run creates it;
@@ -70,11 +97,14 @@ class _StreamingFnApiRunner(fn_runner.FnApiRunner):
             worker_handlers.STATE_CACHE_SIZE_MB = saved
 
 
-def streaming_fn_api_runner() -> fn_runner.FnApiRunner:
+def streaming_fn_api_runner(
+    bundle_observer: BundleObserver | None = None,
+) -> fn_runner.FnApiRunner:
     """An FnApiRunner whose metrics stay the same size however many bundles run,
-    and whose state costs stay per element (no user-state cache)."""
+    and whose state costs stay per element (no user-state cache). `bundle_observer`
+    gets each bundle's own metric updates and wall time as the bundle completes."""
     # Module-level rebinding of the one name run_stages uses; idempotent, and only
     # makes eager what was lazy (batch runs get the same results).
     if fn_runner.consolidate_monitoring_infos is consolidate:
         fn_runner.consolidate_monitoring_infos = _consolidate_now
-    return _StreamingFnApiRunner()
+    return _StreamingFnApiRunner(bundle_observer)

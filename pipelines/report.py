@@ -8,6 +8,9 @@ from typing import Any
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.runner import PipelineResult
 
+from newsbeam.pipelines.timeline import STAGE as TIMELINE_STAGE
+from newsbeam.pipelines.timeline import throughput_series
+
 NAMESPACE_PREFIX = "newsbeam."
 
 
@@ -34,7 +37,12 @@ def build_report(
     output_dir: str,
     pipeline_version: str,
     started_at: str,
+    options: dict[str, Any] | None = None,
+    versions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    stages = dict(stages)
+    # Per-second counters are a series of their own, not a stage's counts.
+    throughput = throughput_series(stages.pop(TIMELINE_STAGE, {}))
     dead_letters: dict[str, int] = {}
     filtered: dict[str, int] = {}
     for stage, names in stages.items():
@@ -65,4 +73,9 @@ def build_report(
         "all_articles_accounted_for": parsed
         == articles_written + sum(filtered.values()) + later_dead,
         "stages": stages,
+        # Articles per time bucket since the start (pipelines/timeline.py).
+        "throughput": throughput,
+        # What the run was asked to do and with what, so that it can be reproduced.
+        "options": options or {},
+        "versions": versions or {"pipeline": pipeline_version},
     }

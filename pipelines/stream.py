@@ -37,9 +37,11 @@ from kafka.errors import KafkaError
 from newsbeam.pipelines.config import PipelineConfig
 from newsbeam.pipelines.heartbeat import Heartbeat
 from newsbeam.pipelines.local_runner import streaming_fn_api_runner
+from newsbeam.pipelines.metrics_server import MetricsServer
 from newsbeam.pipelines.progress import ReportProgress
 from newsbeam.pipelines.report import counters_by_stage
 from newsbeam.pipelines.stages import DeadLetterToRecordFn, ProcessArticles
+from newsbeam.pipelines.stream_metrics import StreamMetrics, bundle_metrics
 from newsbeam.schemas.dead_letter import utc_now
 from newsbeam.transforms.io.files.jsonl import ARTICLES_PREFIX, DEAD_LETTERS_PREFIX
 from newsbeam.transforms.io.files.rolling import RollPolicy, remove_in_progress
@@ -251,13 +253,26 @@ def pipeline_options(config: StreamRunConfig) -> PipelineOptions:
     return options
 
 
-def make_pipeline(config: StreamRunConfig) -> beam.Pipeline:
+def make_pipeline(config: StreamRunConfig, metrics: StreamMetrics | None = None) -> beam.Pipeline:
     options = pipeline_options(config)
     if options.view_as(StandardOptions).runner is None:
         # What the DirectRunner hands these pipelines to, minus its attempt to
         # download and start Prism first (which fails on machines without network),
         # and with its per-bundle metrics leak fixed (see local_runner).
-        return beam.Pipeline(runner=streaming_fn_api_runner(), options=options)
+        observer = None
+        if metrics is not None:
+
+            def observer(infos, seconds: float) -> None:
+                metrics.observe(bundle_metrics(infos), seconds)
+
+        return beam.Pipeline(runner=streaming_fn_api_runner(observer), options=options)
+    if metrics is not None:
+        logger.warning(
+            "--metrics-port: the job runs on %s, whose workers report Beam metrics to the "
+            "runner (Flink's metric reporters, Dataflow's monitoring), not to this "
+            "process; the port serves /healthz and /readyz only",
+            options.view_as(StandardOptions).runner,
+        )
     return beam.Pipeline(options=options)
 
 
@@ -290,8 +305,13 @@ class _StopOnSignals:
         clear_stop()
 
 
-def run_stream(config: StreamRunConfig) -> dict[str, Any]:
-    """Runs until stopped (or, with until_end, until the end offsets); returns a summary."""
+def run_stream(
+    config: StreamRunConfig, metrics_server: MetricsServer | None = None
+) -> dict[str, Any]:
+    """Runs until stopped (or, with until_end, until the end offsets); returns a summary.
+
+    `metrics_server` (already bound) serves the job's metrics and probes while it runs.
+    """
     started_at = utc_now()
     started = time.monotonic()
     clear_stop()
@@ -300,7 +320,7 @@ def run_stream(config: StreamRunConfig) -> dict[str, Any]:
             # Files a crashed run left open: their records were never committed.
             for prefix in (ARTICLES_PREFIX, DEAD_LETTERS_PREFIX):
                 remove_in_progress(spec.directory, prefix)
-    pipeline = make_pipeline(config)
+    pipeline = make_pipeline(config, metrics_server.metrics if metrics_server else None)
     build_stream_pipeline(pipeline, config)
     logger.info(
         "streaming %s from %s (group %s, start %s%s) to %s / %s",
@@ -312,7 +332,7 @@ def run_stream(config: StreamRunConfig) -> dict[str, Any]:
         config.articles.topic,
         config.dead_letters.topic,
     )
-    with _StopOnSignals() as signals:
+    with _StopOnSignals() as signals, metrics_server or contextlib.nullcontext():
         result = pipeline.run()
         result.wait_until_finish()
     stages = counters_by_stage(result)

@@ -2,6 +2,7 @@
 other and with the command line (no Docker engine here: they are parsed, not run)."""
 
 import argparse
+import json
 import re
 import shlex
 import tomllib
@@ -32,6 +33,7 @@ def _stand_in_stream_parser() -> argparse.ArgumentParser:
     parser.add_argument("--health-file")
     parser.add_argument("--kafka-config")  # issue 20
     parser.add_argument("--kafka-option", action="append")
+    parser.add_argument("--metrics-port", type=int)
     return parser
 
 
@@ -131,8 +133,12 @@ def test_compose_runs_broker_database_and_job_from_the_same_image():
     for sink in options.sink:
         if not isinstance(sink, PostgresSink):
             assert any(sink.directory.startswith(mount) for mount in mounts)
-    assert options.health_file in job["healthcheck"]["test"]
+    # The healthcheck asks the job's own /healthz; the metrics port is published.
+    assert options.metrics_port is not None
+    assert f"127.0.0.1:{options.metrics_port}/healthz" in " ".join(job["healthcheck"]["test"])
+    assert f"{options.metrics_port}:{options.metrics_port}" in job["ports"]
     assert set(job["depends_on"]) == {"kafka-init", "postgres"}
+    assert "profiles" not in job  # the job runs without --profile
 
 
 def test_k8s_deployment_options_probe_and_limits():
@@ -156,16 +162,22 @@ def test_k8s_deployment_options_probe_and_limits():
     assert set(config["data"]) <= used
     assert options.topic == config["data"]["TOPIC"]
     assert {s.kind for s in options.sink} == {"postgresql", "parquet"}
-    # Liveness: the probe checks the file the job is told to keep fresh.
-    for probe in ("livenessProbe", "startupProbe"):
-        command = container[probe]["exec"]["command"]
-        assert command[:3] == ["python", "-m", "newsbeam.pipelines.health"]
-        assert command[3] == options.health_file
+    # Probes: HTTP on the port the job serves its metrics on.
+    [port] = container["ports"]
+    assert port["name"] == "metrics" and port["containerPort"] == options.metrics_port
+    paths = {"startupProbe": "/readyz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
+    for probe, path in paths.items():
+        assert container[probe]["httpGet"] == {"path": path, "port": "metrics"}, probe
+    # Prometheus pod discovery annotations point at the same port and path.
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(options.metrics_port)
+    assert annotations["prometheus.io/path"] == "/metrics"
     resources = container["resources"]
     assert set(resources["limits"]) == set(resources["requests"]) == {"cpu", "memory"}
     assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
-    assert "/tmp" in mounts  # read-only root filesystem: the health file needs a writable /tmp
+    assert "/tmp" in mounts  # read-only root filesystem: matplotlib's and Beam's temp files
     file_sink = next(s for s in options.sink if s.kind == "parquet")
     assert any(file_sink.directory.startswith(mount) for mount in mounts)
 
@@ -326,3 +338,100 @@ def test_compose_sasl_ssl_job_gets_settings_and_secrets_as_files(tmp_path, monke
         assert compose["secrets"][targets[path]]["file"].startswith("./secrets/")
     ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
     assert "deploy/secrets" in ignored  # never copied into an image
+
+
+def test_compose_monitoring_profile_scrapes_the_job_and_provisions_grafana():
+    compose = _compose()
+    services = compose["services"]
+    job_options = _stand_in_stream_parser().parse_args(services["newsbeam"]["command"][1:])
+    prometheus, grafana = services["prometheus"], services["grafana"]
+    assert prometheus["profiles"] == grafana["profiles"] == ["monitoring"]
+    # Prometheus' config is the file in deploy/, and it scrapes the job's metrics port.
+    config_mount = next(v for v in prometheus["volumes"] if v.endswith(":ro"))
+    source, target, _ = config_mount.split(":")
+    assert f"--config.file={target}" in prometheus["command"]
+    config = yaml.safe_load((DEPLOY / source).read_text())
+    [scrape] = config["scrape_configs"]
+    assert scrape["metrics_path"] == "/metrics"
+    assert scrape["static_configs"][0]["targets"] == [f"newsbeam:{job_options.metrics_port}"]
+    # Grafana: provisioning and dashboards mounted where the provider file says.
+    mounts = dict(v.split(":")[:2] for v in grafana["volumes"] if v.startswith("./"))
+    provisioning = DEPLOY / next(s for s, t in mounts.items() if t == "/etc/grafana/provisioning")
+    [source_def] = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    assert source_def["type"] == "prometheus"
+    container_port = prometheus["ports"][0].split(":")[1]
+    assert source_def["url"] == f"http://prometheus:{container_port}"
+    [provider] = yaml.safe_load((provisioning / "dashboards" / "newsbeam.yml").read_text())[
+        "providers"
+    ]
+    dashboards = DEPLOY / next(s for s, t in mounts.items() if t == provider["options"]["path"])
+    assert (dashboards / "newsbeam.json").is_file()
+    for name in ("prometheus-data", "grafana-data"):
+        assert name in compose["volumes"]
+
+
+def _exposed_metric_names() -> set[str]:
+    """Every sample name the job's /metrics can show, from a StreamMetrics fed one
+    bundle that touches every metric."""
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from newsbeam.pipelines.stream_metrics import BundleMetrics, StreamMetrics
+
+    metrics = StreamMetrics()
+    metrics.observe(
+        BundleMetrics(
+            counters={
+                ("newsbeam.read", "messages"): 1,
+                ("newsbeam.read", "dead_letter.x"): 1,
+                ("newsbeam.language", "en"): 1,
+                ("newsbeam.latency", "le_0.1"): 1,
+            },
+            distributions={
+                ("newsbeam.latency", "end_to_end_ms"): (1, 100, 100, 100),
+                ("newsbeam.read", "commit_ms"): (1, 5, 5, 5),
+            },
+            gauges={
+                ("newsbeam.read", "lag.0"): (1.0, 0),
+                ("newsbeam.dedup", "window_articles"): (1.0, 1),
+            },
+        ),
+        seconds=0.1,
+    )
+    text = generate_latest(metrics.registry).decode()
+    return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+def test_grafana_dashboard_queries_metrics_the_job_exposes():
+    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "newsbeam.json").read_text())
+    exposed = _exposed_metric_names()
+    variables = {v["name"] for v in dashboard["templating"]["list"]}
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids)) >= 8
+    queried = set()
+    for panel in dashboard["panels"]:
+        assert panel["targets"], panel["title"]
+        for target in panel["datasource"], *(t["datasource"] for t in panel["targets"]):
+            assert target["type"] == "prometheus"
+            assert target["uid"].strip("${}") in variables
+        for target in panel["targets"]:
+            expr = target["expr"]
+            assert expr.count("(") == expr.count(")"), expr
+            names = set(re.findall(r"\bnewsbeam_\w+", expr))
+            assert names, expr
+            queried |= names
+    assert queried <= exposed, sorted(queried - exposed)
+    # Every family the job exposes has a panel.
+    families = {
+        "newsbeam_stage_in_total",
+        "newsbeam_stage_out_total",
+        "newsbeam_dead_letters_total",
+        "newsbeam_kafka_consumer_lag",
+        "newsbeam_end_to_end_latency_seconds_bucket",
+        "newsbeam_dedup_window_articles",
+        "newsbeam_bundle_duration_seconds_bucket",
+        "newsbeam_offset_commit_duration_seconds_sum",
+    }
+    assert families <= queried

@@ -25,6 +25,7 @@ from kafka.errors import KafkaError, MessageSizeTooLargeError
 from newsbeam import PIPELINE_VERSION
 from newsbeam.schemas.article import Source
 from newsbeam.schemas.dead_letter import DeadLetter
+from newsbeam.transforms.io.kafka import latency
 from newsbeam.transforms.io.kafka.message import (
     OutgoingMessage,
     article_message,
@@ -59,6 +60,8 @@ class _WriteMessagesFn(beam.DoFn):
         self._written = Metrics.counter("newsbeam.write", f"kafka.{label}")
         self._retries = Metrics.counter("newsbeam.write", "kafka.retries")
         self._overflow = Metrics.counter("newsbeam.write", "dead_letter.record_too_large")
+        self._latency_ms = Metrics.distribution(latency.NAMESPACE, latency.DISTRIBUTION)
+        self._latency_buckets: dict[str, Any] = {}
 
     def setup(self) -> None:
         config = self._config
@@ -77,11 +80,16 @@ class _WriteMessagesFn(beam.DoFn):
     def start_bundle(self) -> None:
         # (topic, message, future or the exception send() raised)
         self._pending: list[tuple[str, OutgoingMessage, Any]] = []
+        # id(message) -> its Kafka timestamp (epoch s), for the end-to-end latency
+        self._born: dict[int, float] = {}
 
     # No return hint: the DoFn emits nothing, and Beam >= 2.78 rejects `-> None` as
     # "not iterable".
     def process(self, record: dict[str, Any]):
         message = self._encode(record)
+        born = latency.record_epoch_seconds(record)
+        if born is not None:
+            self._born[id(message)] = born
         self._pending.append((self._config.topic, message, self._send(self._config.topic, message)))
 
     def finish_bundle(self) -> None:
@@ -101,6 +109,7 @@ class _WriteMessagesFn(beam.DoFn):
                 if error is None:
                     if topic == self._config.topic:
                         self._written.inc()
+                        self._observe_latency(message)
                 elif isinstance(error, MessageSizeTooLargeError) and self._can_overflow(topic):
                     retry.append(self._overflow_letter(message, error))
                 elif getattr(error, "retriable", False):
@@ -108,6 +117,7 @@ class _WriteMessagesFn(beam.DoFn):
                 else:
                     raise RuntimeError(f"writing to Kafka topic {topic!r} failed: {error}")
             if not retry:
+                self._born.clear()
                 return
             if stop_requested() and backoff >= self._config.max_backoff_seconds:
                 # Shutting down with the broker still away: fail the bundle so the
@@ -120,6 +130,18 @@ class _WriteMessagesFn(beam.DoFn):
             time.sleep(backoff)
             backoff = min(backoff * 2, self._config.max_backoff_seconds)
             pending = [(t, m, self._send(t, m)) for t, m in retry]
+
+    def _observe_latency(self, message: OutgoingMessage) -> None:
+        born = self._born.get(id(message))
+        if born is None:
+            return
+        seconds = max(0.0, time.time() - born)
+        self._latency_ms.update(int(seconds * 1000))
+        name = latency.bucket_name(seconds)
+        counter = self._latency_buckets.get(name)
+        if counter is None:
+            counter = self._latency_buckets[name] = Metrics.counter(latency.NAMESPACE, name)
+        counter.inc()
 
     def teardown(self) -> None:
         producer = getattr(self, "_producer", None)

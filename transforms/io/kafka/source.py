@@ -196,8 +196,15 @@ class _ReadPartitionFn(beam.DoFn):
         self._config = config
         self._messages = Metrics.counter("newsbeam.read", "messages")
         self._poll_errors = Metrics.counter("newsbeam.read", "poll_errors")
+        self._commit_ms = Metrics.distribution("newsbeam.read", "commit_ms")
+        self._commit_failures = Metrics.counter("newsbeam.read", "commit_failures")
 
     def setup(self) -> None:
+        # Offset commits run in bundle finalizers, outside any bundle's metrics: their
+        # timings wait here and are counted by the next read (seconds, committed?).
+        self._commit_timings: list[tuple[float, bool]] = []
+        self._timings_lock = threading.Lock()
+        self._lag_gauges: dict[int, Any] = {}
         self._consumers: dict[TopicPartition, KafkaConsumer] = {}
         # Next offset each cached consumer will return: a restriction starting
         # elsewhere (a retried bundle) makes us seek.
@@ -262,6 +269,7 @@ class _ReadPartitionFn(beam.DoFn):
                 logger.debug("closing consumer for %s failed", tp, exc_info=True)
 
     def _read(self, element, bundle_finalizer, tracker, watermark) -> Iterator[TimestampedValue]:
+        self._count_commit_timings()
         restriction = tracker.current_restriction()
         if restriction.start >= restriction.stop:
             return  # an empty range (nothing to read) is already done
@@ -335,11 +343,41 @@ class _ReadPartitionFn(beam.DoFn):
             commit_to = element.stop if finished and element.stop is not None else next_offset
             # Through the gate: a rolling file sink may still hold these records in an
             # open file; the commit then waits for its rename (io/commit_gate.py).
-            commit = functools.partial(self._committer.commit, tp, commit_to)
+            commit = functools.partial(self._timed_commit, tp, commit_to)
             bundle_finalizer.register(functools.partial(commit_gate().commit, commit))
         self._messages.inc(emitted)
+        self._report_lag(tp, next_offset)
         if not finished:
             tracker.defer_remainder(Duration(0))
+
+    def _timed_commit(self, tp: TopicPartition, next_offset: int) -> None:
+        assert self._committer is not None
+        started = time.monotonic()
+        committed = self._committer.commit(tp, next_offset)
+        with self._timings_lock:
+            self._commit_timings.append((time.monotonic() - started, committed))
+
+    def _count_commit_timings(self) -> None:
+        with self._timings_lock:
+            timings, self._commit_timings = self._commit_timings, []
+        for seconds, committed in timings:
+            self._commit_ms.update(int(seconds * 1000))
+            if not committed:
+                self._commit_failures.inc()
+
+    def _report_lag(self, tp: TopicPartition, next_offset: int) -> None:
+        """Consumer lag of the partition: the high watermark of the last fetch minus the
+        next offset to read (a gauge `lag.<partition>`, messages)."""
+        consumer = self._consumers.get(tp)
+        highwater = consumer.highwater(tp) if consumer is not None else None
+        if highwater is None:
+            return
+        gauge = self._lag_gauges.get(tp.partition)
+        if gauge is None:
+            gauge = self._lag_gauges[tp.partition] = Metrics.gauge(
+                "newsbeam.read", f"lag.{tp.partition}"
+            )
+        gauge.set(max(0, highwater - next_offset))
 
     @staticmethod
     def _at_or_past(consumer: KafkaConsumer, tp: TopicPartition, stop: int) -> bool:
