@@ -1,21 +1,30 @@
-"""Classify stage: held-out accuracy of the default recipe, and its speed.
+"""Classify stage: held-out accuracy of the shipped models' recipes, and their speed.
 
-    python benchmarks/bench_classify.py [--articles 2000] [--skip-holdout] [--plain-split]
-                                        [--cv K] [--compare-previous] [--baseline-model OLD.npz]
+    python benchmarks/bench_classify.py [--model iptc-wikinews|ag-news-en] [--articles 2000]
+                                        [--skip-holdout] [--ablation] [--plain-split] [--cv K]
+                                        [--compare-previous] [--baseline-model OLD.npz]
                                         [--full-pipeline N]
 
-1. Trains the default model's recipe on 80% of shared/data/ag_news_train.jsonl
-   (stratified, near-copies kept on one side, seed 8), scores the stored
-   model on the other 20%: accuracy, macro-F1 (and per-label figures).
-   --plain-split also reports a plain stratified random 80/20 split, --cv K
-   grouped stratified K-fold cross-validation over the whole sample (lower
-   variance than one 20% split), --compare-previous the same splits for the
-   previous recipe (no capitalised-words group, 150 words read).
-2. Speed of the shipped model: the pure core (articles/s, short AG News items
-   and long sample articles), and the ClassifyTopics stage on the DirectRunner
-   against the same pipeline without it (ratio, measured in the same run).
+1. --model iptc-wikinews (the default model): trains the recipe on 80% of
+   shared/data/wikinews_topics.jsonl after cleaning (stratified per language
+   and label, near-copies kept on one side, seed 8) and scores the stored
+   model on the other 20%: overall figures with the confusion matrix, then
+   per language accuracy / macro-F1 and per-topic precision / recall. Then the
+   shipped default model on the AG News sample with AG's four classes
+   (World = every topic but sport, business and science), a set it never saw.
+   --ablation also trains the measured alternatives (no cap per language and
+   label, a larger cap, no character n-grams, no capitalised words, the raw
+   data without cleaning) on the same split and prints one summary table with
+   per-language accuracy.
+   --model ag-news-en: the AG News recipe on 80% of ag_news_train.jsonl
+   (stratified, near-copies kept on one side, seed 8). --plain-split also
+   reports a plain stratified random 80/20 split, --cv K grouped stratified
+   K-fold cross-validation, --compare-previous the recipe before issue 8.
+2. Speed of the shipped model (--model): the pure core (articles/s, short
+   items and long sample articles), and the ClassifyTopics stage on the
+   DirectRunner against the same pipeline without it (ratio, same run).
    --baseline-model also times the pure core with another model file (e.g.
-   the previous default model) in the same run, for a speed ratio.
+   builtin:ag-news-en) in the same run, for a speed ratio.
 3. --full-pipeline N: `newsbeam run` (all stages) on N synthetic articles
    (benchmarks/corpus.py), once with the classify stage not calling the model,
    once with the shipped model (and the --baseline-model), time ratios.
@@ -38,18 +47,31 @@ import numpy as np
 from newsbeam.schemas.article import Article, Source
 from newsbeam.transforms.classify import ClassifyConfig, ClassifyTopics
 from newsbeam.transforms.classify.default_model import (
+    AG_NEWS_TO_IPTC,
     DEFAULT_TRAINING_CONFIG,
     SEED,
+    WIKINEWS_CAP,
+    WIKINEWS_TRAINING_CONFIG,
     ag_news_path,
     holdout_mask,
     load_ag_news,
     shared_dir,
+    wikinews_holdout_mask,
+    wikinews_path,
 )
 from newsbeam.transforms.classify.evaluation import EvaluationReport, evaluate_model
+from newsbeam.transforms.classify.features import normalize_text
 from newsbeam.transforms.classify.holdout import near_duplicate_groups
-from newsbeam.transforms.classify.model import TopicModel, load_model
+from newsbeam.transforms.classify.model import BUILTIN_PREFIX, TopicModel, load_model
 from newsbeam.transforms.classify.topics import assign_topics
 from newsbeam.transforms.classify.training import TrainingConfig, train_topic_model
+from newsbeam.transforms.classify.wikinews import (
+    WikinewsItem,
+    cap_cells,
+    prepare,
+    read_wikinews,
+    strip_markup,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -140,6 +162,141 @@ def accuracy_figures(examples, args) -> None:
         print(f"| {recipe} | {split} | {n} | {accuracy:.4f} | {macro_f1:.4f} | {seconds:.0f} |")
 
 
+# -- the default model: Wikinews, 11 IPTC topics ---------------------------------
+
+# AG News's World is every topic that is not one of its other three classes.
+AG_NEWS_CLASSES = {iptc: iptc for iptc in AG_NEWS_TO_IPTC.values()}
+
+
+def ag_news_label_map(labels) -> dict[str, str]:
+    return {label: AG_NEWS_CLASSES.get(label, AG_NEWS_TO_IPTC["World"]) for label in labels}
+
+
+def stored(model: TopicModel) -> TopicModel:
+    """The model as read back from its file (float16 weights), as it is shipped."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(Path(tmp) / "m.npz")
+        return TopicModel.load(Path(tmp) / "m.npz")
+
+
+def per_language(model: TopicModel, test: list[WikinewsItem]) -> dict[str, EvaluationReport]:
+    return {
+        lang: evaluate_model(model, [i.example() for i in test if i.lang == lang])
+        for lang in sorted({i.lang for i in test})
+    }
+
+
+def print_per_language(reports: dict[str, EvaluationReport], labels) -> None:
+    print("\n## per language (held out)")
+    print("| language | held out | accuracy | macro-F1 |")
+    print("| --- | --- | --- | --- |")
+    for lang, r in reports.items():
+        print(f"| {lang} | {r.examples} | {r.accuracy:.3f} | {r.macro_f1:.3f} |")
+    short = {label: label.split(",")[0].split(" ")[0][:8] for label in labels}
+    print("\n## per language and topic: precision/recall (support); - = no such item")
+    print("| language | " + " | ".join(short[label] for label in labels) + " |")
+    print("| --- " * (len(labels) + 1) + "|")
+    for lang, r in reports.items():
+        cells = []
+        for label in labels:
+            score = r.per_label.get(label)
+            if score is None or score.support == 0:
+                cells.append("-" if score is None else f"p{score.precision:.2f} (0)")
+            else:
+                cells.append(f"{score.precision:.2f}/{score.recall:.2f} ({score.support})")
+        print(f"| {lang} | " + " | ".join(cells) + " |")
+
+
+def wikinews_split(items: list[WikinewsItem]) -> tuple[list[WikinewsItem], list[WikinewsItem]]:
+    held = wikinews_holdout_mask(items)
+    train = [i for i, h in zip(items, held, strict=True) if not h]
+    return train, [i for i, h in zip(items, held, strict=True) if h]
+
+
+def train_items(items, cap, config) -> tuple[TopicModel, float, int]:
+    capped, _ = cap_cells(items, cap, seed=SEED)
+    start = time.perf_counter()
+    model = train_topic_model([i.example() for i in capped], config)
+    return stored(model), time.perf_counter() - start, len(capped)
+
+
+def wikinews_figures(args) -> None:
+    raw = read_wikinews(wikinews_path(REPO))
+    prepared = prepare(raw)
+    print(f"## Wikinews: {len(raw)} items, {len(prepared.items)} after cleaning")
+    print(f"dropped: {dict(sorted(prepared.dropped.items()))}; markup stripped from", end=" ")
+    print(f"{prepared.stripped} kept items")
+    train, test = wikinews_split(prepared.items)
+    model, seconds, n = train_items(train, WIKINEWS_CAP, WIKINEWS_TRAINING_CONFIG)
+    print(f"\n## default recipe, held-out 20% ({len(test)} items; stratified per language and")
+    print(f"label, near-copies on one side, seed 8): trained on {n} in {seconds:.0f} s")
+    report = evaluate_model(model, [i.example() for i in test])
+    print(report.format_text())
+    reports = per_language(model, test)
+    print_per_language(reports, model.labels)
+    ag_news = ag_news_path(REPO)
+    if ag_news.is_file():
+        shipped = load_model()
+        ag = evaluate_model(
+            shipped, load_ag_news(ag_news), label_map=ag_news_label_map(shipped.labels)
+        )
+        print("\n## shipped default model on the AG News sample, AG's 4 classes")
+        print("(World = every topic but sport, economy, science and technology); never trained on")
+        print(ag.format_text())
+    if args.ablation:
+        ablation(prepared.items, train, test, raw, (report, reports, seconds, n))
+
+
+def ablation(items, train, test, raw, default) -> None:
+    """The recipe against its measured alternatives, same held-out items."""
+    features = WIKINEWS_TRAINING_CONFIG.features
+    test_keys = {normalize_text(i.text, fold_digits=False) for i in test}
+    # Raw: every original line (markup, fragments, repeats included) whose
+    # cleaned text is not held out, trained on as it is.
+    raw_train = [
+        i for i in raw if normalize_text(strip_markup(i.text), fold_digits=False) not in test_keys
+    ]
+    variants = {
+        f"no cap (all {len(train)} training items)": (train, None, WIKINEWS_TRAINING_CONFIG),
+        "cap 600 per language and label": (train, 600, WIKINEWS_TRAINING_CONFIG),
+        "no character n-grams": (
+            train,
+            WIKINEWS_CAP,
+            dataclasses.replace(
+                WIKINEWS_TRAINING_CONFIG, features=dataclasses.replace(features, char_weight=0.0)
+            ),
+        ),
+        "capitalised words on (weight 0.5)": (
+            train,
+            WIKINEWS_CAP,
+            dataclasses.replace(
+                WIKINEWS_TRAINING_CONFIG,
+                features=dataclasses.replace(features, capitalised_weight=0.5),
+            ),
+        ),
+        "raw data (no markup stripping, fragments and repeats kept)": (
+            raw_train,
+            WIKINEWS_CAP,
+            WIKINEWS_TRAINING_CONFIG,
+        ),
+    }
+    rows = [("default recipe (cap 300, cleaned)", *default)]
+    for name, (items_, cap, config) in variants.items():
+        model, seconds, n = train_items(items_, cap, config)
+        report = evaluate_model(model, [i.example() for i in test])
+        rows.append((name, report, per_language(model, test), seconds, n))
+    langs = sorted(rows[0][2])
+    print("\n## ablation: same held-out items, accuracy (macro-F1) and per-language accuracy")
+    print("| recipe | trained on | s | accuracy | macro-F1 | " + " | ".join(langs) + " |")
+    print("| --- " * (5 + len(langs)) + "|")
+    for name, report, reports, seconds, n in rows:
+        per = " | ".join(f"{reports[lang].accuracy:.2f}" for lang in langs)
+        print(
+            f"| {name} | {n} | {seconds:.0f} | {report.accuracy:.3f} | {report.macro_f1:.3f} "
+            f"| {per} |"
+        )
+
+
 def articles_for_speed(examples, n: int) -> dict[str, list[Article]]:
     def make(texts):
         return [
@@ -147,7 +304,7 @@ def articles_for_speed(examples, n: int) -> dict[str, list[Article]]:
             for i, t in enumerate((texts * (n // max(len(texts), 1) + 1))[:n])
         ]
 
-    sets = {"short (AG News items)": make([e.text for e in examples[:n]])}
+    sets = {"short (held-out items)": make([e.text for e in examples[:n]])}
     gold = shared_dir(REPO) / "seeds" / "gold.json"
     if gold.is_file():
         texts = [v["gold_text"] for v in json.loads(gold.read_text()).values()]
@@ -155,7 +312,7 @@ def articles_for_speed(examples, n: int) -> dict[str, list[Article]]:
     return sets
 
 
-def core_speed(articles: list[Article], model_path: Path | None = None) -> float:
+def core_speed(articles: list[Article], model_path: str | None = None) -> float:
     model = load_model(model_path)
     start = time.perf_counter()
     for i in range(0, len(articles), 256):
@@ -163,17 +320,17 @@ def core_speed(articles: list[Article], model_path: Path | None = None) -> float
     return len(articles) / (time.perf_counter() - start)
 
 
-def pipeline_seconds(articles: list[Article], with_classify: bool) -> float:
+def pipeline_seconds(articles: list[Article], with_classify: bool, model: str) -> float:
     start = time.perf_counter()
     with beam.Pipeline(runner="DirectRunner") as pipeline:
         stream = pipeline | beam.Create(articles) | beam.Map(lambda a: a.replace())
         if with_classify:
-            stream = stream | ClassifyTopics(ClassifyConfig())
+            stream = stream | ClassifyTopics(ClassifyConfig(model_path=model, languages=None))
         _ = stream | beam.combiners.Count.Globally()
     return time.perf_counter() - start
 
 
-def full_pipeline(n: int, baseline_model: Path | None) -> None:
+def full_pipeline(n: int, baseline_model: str | None) -> None:
     """`newsbeam run` on the synthetic corpus of bench_pipeline.py, with the model called or not.
 
     "model not called": the stage is in the chain but no language is
@@ -188,7 +345,7 @@ def full_pipeline(n: int, baseline_model: Path | None) -> None:
     runs = {"model not called": ClassifyConfig(languages=frozenset())}
     runs["shipped model"] = ClassifyConfig()
     if baseline_model:
-        runs[f"{baseline_model.name}"] = ClassifyConfig(model_path=str(baseline_model))
+        runs[baseline_model] = ClassifyConfig(model_path=baseline_model)
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "articles.jsonl"
         with source.open("w", encoding="utf-8") as handle:
@@ -198,7 +355,7 @@ def full_pipeline(n: int, baseline_model: Path | None) -> None:
         for name, classify in runs.items():
             config = BatchRunConfig(
                 inputs=(str(source),),
-                output_dir=str(Path(tmp) / name.replace(" ", "_")),
+                output_dir=str(Path(tmp) / name.replace(" ", "_").replace(":", "_")),
                 pipeline=PipelineConfig(classify=classify),
             )
             seconds[name] = run_batch(config, [str(source)])["wall_seconds"]
@@ -210,8 +367,15 @@ def full_pipeline(n: int, baseline_model: Path | None) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--model",
+        choices=("iptc-wikinews", "ag-news-en"),
+        default="iptc-wikinews",
+        help="which shipped model's recipe to measure (default: the default model's)",
+    )
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--skip-holdout", action="store_true")
+    parser.add_argument("--ablation", action="store_true", help="iptc-wikinews: alternatives")
     parser.add_argument("--plain-split", action="store_true", help="also a plain random split")
     parser.add_argument("--cv", type=int, default=0, metavar="K", help="also grouped K-fold CV")
     parser.add_argument(
@@ -226,22 +390,28 @@ def main() -> int:
         action="store_true",
         help="also score the previous recipe (no capitalised words, 150 words) on the same splits",
     )
-    parser.add_argument("--baseline-model", type=Path, help="also time this model's core")
+    parser.add_argument("--baseline-model", help="also time this model's core (file or builtin:)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    data = ag_news_path(REPO)
+    data = wikinews_path(REPO) if args.model == "iptc-wikinews" else ag_news_path(REPO)
     if not data.is_file():
         print(f"error: {data} not found", file=sys.stderr)
         return 2
-    examples = load_ag_news(data)
-    if not args.skip_holdout:
-        accuracy_figures(examples, args)
+    model = BUILTIN_PREFIX + args.model
+    if args.model == "iptc-wikinews":
+        if not args.skip_holdout:
+            wikinews_figures(args)
+        examples = [i.example() for i in wikinews_split(prepare(read_wikinews(data)).items)[1]]
+    else:
+        examples = load_ag_news(data)
+        if not args.skip_holdout:
+            accuracy_figures(examples, args)
 
-    print("\n## speed of the shipped model")
+    print(f"\n## speed of the shipped model {model}")
     for name, articles in articles_for_speed(examples, args.articles).items():
-        core = core_speed(articles)
-        base = pipeline_seconds(articles, with_classify=False)
-        staged = pipeline_seconds(articles, with_classify=True)
+        core = core_speed(articles, model)
+        base = pipeline_seconds(articles, with_classify=False, model=model)
+        staged = pipeline_seconds(articles, with_classify=True, model=model)
         n = len(articles)
         print(
             f"{name}: core {core:,.0f} articles/s; DirectRunner {n} articles: "
@@ -251,7 +421,7 @@ def main() -> int:
         if args.baseline_model:
             old = core_speed(articles, args.baseline_model)
             print(
-                f"{name}: core with {args.baseline_model.name} {old:,.0f} articles/s; "
+                f"{name}: core with {args.baseline_model} {old:,.0f} articles/s; "
                 f"shipped / baseline speed {core / old:.2f}"
             )
     if args.full_pipeline:

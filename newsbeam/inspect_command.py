@@ -120,10 +120,10 @@ def inspect_file(path: str, line: int | None) -> dict[str, Any]:
     }
 
     classify_config = ClassifyConfig()
-    if classify_config.languages is None or article.language in classify_config.languages:
-        ((article, _),) = assign_topics(
-            load_model(classify_config.model_path), [article], threshold=classify_config.threshold
-        )
+    model = load_model(classify_config.model_path)
+    languages = classify_config.languages_for(model.languages)
+    if languages is None or article.language in languages:
+        ((article, _),) = assign_topics(model, [article], threshold=classify_config.threshold)
         view["topics"] = article.topics
     else:
         view["topics"] = []

@@ -1,12 +1,14 @@
-"""Rebuild the default topic model shipped in the package, byte for byte.
+"""Rebuild the topic models shipped in the package, byte for byte.
 
-    python scripts/train_default_model.py            # writes the shipped model file
-    python scripts/train_default_model.py --check    # retrains and compares with the shipped file
-    python scripts/train_default_model.py --holdout  # trains on 80%, reports on the held-out 20%
+    python scripts/train_default_model.py [--model NAME]            # writes the shipped file
+    python scripts/train_default_model.py [--model NAME] --check    # retrains, compares
+    python scripts/train_default_model.py [--model NAME] --holdout  # 80% / 20% figures
 
-Data: shared/data/ag_news_train.jsonl beside the repository (or under
-$NEWSBEAM_SHARED). Same data + same seed + same library versions give the
-same file (the SVM solver and BLAS sums are deterministic on one platform).
+NAME: iptc-wikinews (the default model; data shared/data/wikinews_topics.jsonl)
+or ag-news-en (shared/data/ag_news_train.jsonl), both beside the repository
+(or under $NEWSBEAM_SHARED). Same data + same seed + same library versions
+give the same file (the SVM solver and BLAS sums are deterministic on one
+platform).
 """
 
 from __future__ import annotations
@@ -19,54 +21,101 @@ import tempfile
 from pathlib import Path
 
 from newsbeam.transforms.classify.default_model import (
+    AG_NEWS_LICENCE,
     DEFAULT_TRAINING_CONFIG,
-    LICENCE_NOTE,
+    WIKINEWS_CAP,
+    WIKINEWS_LANGUAGES,
+    WIKINEWS_LICENCE,
+    WIKINEWS_TRAINING_CONFIG,
     ag_news_path,
     file_sha256,
     holdout_mask,
     load_ag_news,
+    load_wikinews,
+    wikinews_holdout_mask,
+    wikinews_path,
+    wikinews_training_examples,
 )
 from newsbeam.transforms.classify.evaluation import evaluate_model
-from newsbeam.transforms.classify.model import DEFAULT_MODEL_RESOURCE, TopicModel
-from newsbeam.transforms.classify.training import train_topic_model
+from newsbeam.transforms.classify.model import BUILTIN_MODELS, DEFAULT_MODEL, TopicModel
+from newsbeam.transforms.classify.training import LabelledExample, train_topic_model
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = REPO / "transforms" / "classify" / DEFAULT_MODEL_RESOURCE
+PACKAGE = REPO / "transforms" / "classify"
 
 
-def build(data: Path, out: Path) -> None:
-    examples = load_ag_news(data)
-    model = train_topic_model(
-        examples,
+def shipped(name: str) -> Path:
+    return PACKAGE / BUILTIN_MODELS[name]
+
+
+def data_path(name: str) -> Path:
+    return wikinews_path(REPO) if name == "iptc-wikinews" else ag_news_path(REPO)
+
+
+def build_model(name: str, data: Path) -> TopicModel:
+    """The shipped model `name`, trained from `data` by its recipe."""
+    if name == "iptc-wikinews":
+        prepared = load_wikinews(data)
+        return train_topic_model(
+            wikinews_training_examples(prepared.items),
+            WIKINEWS_TRAINING_CONFIG,
+            provenance={
+                "data": data.name,
+                "data_sha256": file_sha256(data),
+                "labels_from": "Wikinews categories mapped to IPTC Media Topics (MewsC-16)",
+                "cleaning": {
+                    "dropped": dict(sorted(prepared.dropped.items())),
+                    "cap_per_language_label": WIKINEWS_CAP,
+                },
+                "licence": WIKINEWS_LICENCE,
+            },
+            languages=WIKINEWS_LANGUAGES,
+        )
+    return train_topic_model(
+        load_ag_news(data),
         DEFAULT_TRAINING_CONFIG,
         provenance={
             "data": data.name,
             "data_sha256": file_sha256(data),
             "labels_from": "AG News classes renamed to IPTC Media Topics",
-            "licence": LICENCE_NOTE,
+            "licence": AG_NEWS_LICENCE,
         },
+        languages=("en",),
     )
-    model.save(out)
+
+
+def holdout_split(name: str, data: Path) -> tuple[list[LabelledExample], list[LabelledExample]]:
+    """The recipe's training part and held-out part of the data."""
+    if name == "iptc-wikinews":
+        items = load_wikinews(data).items
+        held = wikinews_holdout_mask(items)
+        train = wikinews_training_examples([i for i, h in zip(items, held, strict=True) if not h])
+        return train, [i.example() for i, h in zip(items, held, strict=True) if h]
+    examples = load_ag_news(data)
+    held = holdout_mask(examples)
+    train = [e for e, h in zip(examples, held, strict=True) if not h]
+    return train, [e for e, h in zip(examples, held, strict=True) if h]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=ag_news_path(REPO))
-    parser.add_argument("--out", type=Path, default=SHIPPED)
+    parser.add_argument("--model", choices=sorted(BUILTIN_MODELS), default=DEFAULT_MODEL)
+    parser.add_argument("--data", type=Path, help="training data (default: the recipe's)")
+    parser.add_argument("--out", type=Path, help="model file (default: the shipped one)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="retrain and compare with --out")
     mode.add_argument("--holdout", action="store_true", help="report held-out figures")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if not args.data.is_file():
-        print(f"error: training data not found: {args.data}", file=sys.stderr)
+    data = args.data or data_path(args.model)
+    out = args.out or shipped(args.model)
+    if not data.is_file():
+        print(f"error: training data not found: {data}", file=sys.stderr)
         return 2
     if args.holdout:
-        examples = load_ag_news(args.data)
-        held = holdout_mask(examples)
-        train = [e for e, h in zip(examples, held, strict=True) if not h]
-        test = [e for e, h in zip(examples, held, strict=True) if h]
-        model = train_topic_model(train, DEFAULT_TRAINING_CONFIG)
+        train, test = holdout_split(args.model, data)
+        config = WIKINEWS_TRAINING_CONFIG if args.model == "iptc-wikinews" else None
+        model = train_topic_model(train, config or DEFAULT_TRAINING_CONFIG)
         with tempfile.TemporaryDirectory() as tmp:
             model.save(Path(tmp) / "model.npz")  # score the stored (float16) weights
             model = TopicModel.load(Path(tmp) / "model.npz")
@@ -76,12 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
             rebuilt = Path(tmp) / "model.npz"
-            build(args.data, rebuilt)
-            same = filecmp.cmp(rebuilt, args.out, shallow=False)
-            print(f"{'identical' if same else 'DIFFERENT'}: {file_sha256(rebuilt)} vs {args.out}")
+            build_model(args.model, data).save(rebuilt)
+            same = filecmp.cmp(rebuilt, out, shallow=False)
+            print(f"{'identical' if same else 'DIFFERENT'}: {file_sha256(rebuilt)} vs {out}")
             return 0 if same else 1
-    build(args.data, args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size} bytes, sha256 {file_sha256(args.out)})")
+    build_model(args.model, data).save(out)
+    print(f"wrote {out} ({out.stat().st_size} bytes, sha256 {file_sha256(out)})")
     return 0
 
 

@@ -11,7 +11,7 @@ import pytest
 from classify_support import EVAL_FILE, REPO, TRAIN_FILE, write_jsonl
 
 from newsbeam.classifier_cli import add_parsers
-from newsbeam.transforms.classify.model import TopicModel
+from newsbeam.transforms.classify.model import TopicModel, load_model
 
 
 def run(argv: list[str]) -> int:
@@ -95,3 +95,31 @@ def test_missing_data_and_bad_model_exit_2(tmp_path, capsys):
     out_dir.write_text("")
     assert run(["train-classifier", "--data", str(TRAIN_FILE), "--out", str(out_dir / "m")]) == 2
     assert "cannot write model" in capsys.readouterr().err
+
+
+def test_train_records_languages_and_refuses_unknown_codes(tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    argv = ["train-classifier", "--data", str(TRAIN_FILE), "--out", str(model)]
+    assert run([*argv, "--languages", "en,DE"]) == 0
+    assert TopicModel.load(model).languages == ("de", "en")
+    assert run([*argv, "--languages", "english"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --languages: unknown language code") and "Traceback" not in err
+
+
+def test_run_options_select_builtin_models_and_default_to_their_languages(caplog):
+    from newsbeam.cli_options import UsageError, _classify_config
+
+    default = _classify_config(None, None)
+    assert default.model_path is None and default.languages == "model"
+    assert default.languages_for(load_model().languages) == frozenset(load_model().languages)
+    with caplog.at_level("WARNING"):
+        ag = _classify_config("builtin:ag-news-en", None)
+    assert ag.languages_for(load_model(ag.model_path).languages) == frozenset({"en"})
+    assert "non-commercial" in caplog.text  # the licence is stated where it is selected
+    assert _classify_config(None, "all").languages is None
+    assert _classify_config(None, "de,fr").languages == frozenset({"de", "fr"})
+    with pytest.raises(UsageError, match="no built-in model 'nope'.*builtin:iptc-wikinews"):
+        _classify_config("builtin:nope", None)
+    with pytest.raises(UsageError, match="--classifier-languages"):
+        _classify_config(None, "klingon")

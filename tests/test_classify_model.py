@@ -175,3 +175,25 @@ def test_truncated_and_tampered_files_are_refused(model_file, tmp_path):
 
     with pytest.raises(ModelFormatError, match="not valid JSON"):
         TopicModel.load(_rewrite(model_file, tmp_path / "meta.npz", bad_meta))
+
+
+def test_languages_round_trip_and_version_2_files_record_none(tmp_path):
+    examples = read_labelled_jsonl(TRAIN_FILE)
+    model = train_topic_model(examples, languages=["fr", "en", "en"])
+    assert model.languages == ("en", "fr")
+    model.save(tmp_path / "m.npz")
+    assert TopicModel.load(tmp_path / "m.npz").languages == ("en", "fr")
+
+    def to_version_2(name, data):
+        if name == "meta.json":
+            meta = json.loads(data)
+            meta["format_version"] = 2
+            del meta["languages"]
+            return json.dumps(meta)
+        return data
+
+    old = TopicModel.load(_rewrite(tmp_path / "m.npz", tmp_path / "v2.npz", to_version_2))
+    assert old.languages is None
+    assert old.labels == model.labels
+    with pytest.raises(ValueError, match="languages"):
+        train_topic_model(examples, languages=[""])

@@ -131,3 +131,43 @@ def test_articles_in_other_languages_are_not_classified(model_path):
     with TestPipeline() as p:
         out = p | beam.Create([german]) | ClassifyTopics(config)
         assert_that(out | beam.Map(lambda a: (a.id, a.topics)), equal_to([("a", [])]))
+
+
+def test_languages_default_to_the_models_own(model_path, tmp_path):
+    # A model that records its languages classifies only those by default;
+    # one that records none (older files) classifies every language.
+    english_only = tmp_path / "en.npz"
+    train_topic_model(read_labelled_jsonl(TRAIN_FILE), languages=["en"]).save(english_only)
+    stories = [
+        articles()[1],
+        articles()[0].replace(id="ko", language="ko"),
+        articles()[2].replace(id="und", language="und"),
+    ]
+    with TestPipeline() as p:
+        created = p | beam.Create(stories)
+        recorded = created | "en" >> ClassifyTopics(ClassifyConfig(model_path=str(english_only)))
+        unrecorded = created | "any" >> ClassifyTopics(ClassifyConfig(model_path=model_path))
+        every = created | "all" >> ClassifyTopics(
+            ClassifyConfig(model_path=str(english_only), languages=None)
+        )
+        assert_that(
+            recorded | "r" >> beam.Map(top_label),
+            equal_to([("b", "sport"), ("ko", None), ("und", None)]),
+            label="recorded",
+        )
+        assert_that(
+            unrecorded | "u" >> beam.Map(top_label),
+            equal_to(
+                [("b", "sport"), ("ko", "politics"), ("und", "economy, business and finance")]
+            ),
+            label="unrecorded",
+        )
+        assert_that(
+            every | "e" >> beam.Map(top_label),
+            equal_to(
+                [("b", "sport"), ("ko", "politics"), ("und", "economy, business and finance")]
+            ),
+            label="every",
+        )
+    with pytest.raises(ValueError, match="languages must be"):
+        ClassifyConfig(languages="en")  # type: ignore[arg-type]

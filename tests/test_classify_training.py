@@ -141,3 +141,21 @@ def test_evaluation_counts_unknown_gold_labels_as_errors():
     assert report.labels[-1] == "arts"
     assert report.per_label["arts"].recall == 0.0
     assert report.accuracy == 0.5
+
+
+def test_pruning_zeroes_the_weakest_columns_and_keeps_predictions():
+    import dataclasses
+
+    from newsbeam.transforms.classify.training import TrainingConfig
+
+    examples = read_labelled_jsonl(TRAIN_FILE)
+    full = train_topic_model(examples)
+    pruned = train_topic_model(examples, dataclasses.replace(TrainingConfig(), prune_fraction=0.5))
+    used_full = int(np.any(full.weights != 0, axis=1).sum())
+    used_pruned = int(np.any(pruned.weights != 0, axis=1).sum())
+    assert used_pruned == pytest.approx(used_full / 2, rel=0.05)
+    texts = [e.text for e in read_labelled_jsonl(EVAL_FILE)]
+    agree = full.predict_proba(texts).argmax(1) == pruned.predict_proba(texts).argmax(1)
+    assert agree.mean() >= 0.8
+    with pytest.raises(ValueError, match="prune_fraction"):
+        TrainingConfig(prune_fraction=1.0)

@@ -10,7 +10,7 @@ example the confusion row is the matched gold label, else its first one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,11 +81,26 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
-def evaluate_model(model: TopicModel, examples: Sequence[LabelledExample]) -> EvaluationReport:
+def evaluate_model(
+    model: TopicModel,
+    examples: Sequence[LabelledExample],
+    *,
+    label_map: Mapping[str, str] | None = None,
+) -> EvaluationReport:
+    """Score the model's top label; ``label_map`` renames predicted labels first.
+
+    A map scores a model on a coarser label set, e.g. 11 IPTC topics on AG
+    News's four classes (every topic other than sport, business and science
+    counts as "politics", AG's World).
+    """
     if not examples:
         raise ValueError("no examples to evaluate on")
-    unknown = sorted({label for e in examples for label in e.labels if label not in model.labels})
-    labels = tuple(model.labels) + tuple(unknown)
+    label_map = label_map or {}
+    predicted_labels = tuple(dict.fromkeys(label_map.get(lab, lab) for lab in model.labels))
+    unknown = sorted(
+        {label for e in examples for label in e.labels if label not in predicted_labels}
+    )
+    labels = predicted_labels + tuple(unknown)
     index = {label: i for i, label in enumerate(labels)}
     confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
     for start in range(0, len(examples), _BATCH):
@@ -93,6 +108,7 @@ def evaluate_model(model: TopicModel, examples: Sequence[LabelledExample]) -> Ev
         top = model.predict_proba([e.text for e in chunk]).argmax(axis=1)
         for example, predicted_index in zip(chunk, top, strict=True):
             predicted = model.labels[int(predicted_index)]
+            predicted = label_map.get(predicted, predicted)
             gold = predicted if predicted in example.labels else example.labels[0]
             confusion[index[gold], index[predicted]] += 1
     correct = np.diag(confusion)

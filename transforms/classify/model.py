@@ -8,12 +8,14 @@ scores into probabilities:
 - ``softmax`` (every training example had one label): p = softmax(score / T);
 - ``sigmoid`` (multi-label training data): p_k = 1 / (1 + exp(-(a_k * score_k + b_k))).
 
-File format (``format_version`` 2; version 1 files are still read, they
-are version 2 without the capitalised-words feature group): a zip archive, readable with
-``numpy.load``, holding
+File format (``format_version`` 3; versions 1 and 2 are still read: version
+2 is version 3 without ``languages``, version 1 is version 2 without the
+capitalised-words feature group): a zip archive, readable with ``numpy.load``,
+holding
 
-- ``meta.json``: format name and version, labels, feature settings, output
-  kind, calibration, training provenance and the SHA-256 of every array;
+- ``meta.json``: format name and version, labels, the languages the model was
+  trained for (``null``: not recorded), feature settings, output kind,
+  calibration, training provenance and the SHA-256 of every array;
 - ``columns.npy`` (int32, sorted): the feature columns that carry a weight;
 - ``weights.npy`` (float16, len(columns) x labels): their weights;
 - ``bias.npy`` (float32, labels);
@@ -45,11 +47,19 @@ from newsbeam.transforms.classify.features import FeatureConfig, hashed_features
 log = logging.getLogger(__name__)
 
 FORMAT_NAME = "newsbeam-topic-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Versions this code reads: 2 added the ``capitalised_weight`` feature
-# setting, whose absence (version 1) means the group is off.
-READABLE_FORMAT_VERSIONS = (1, 2)
-DEFAULT_MODEL_RESOURCE = "default_topic_model.npz"
+# setting, whose absence (version 1) means the group is off; 3 added
+# ``languages``, whose absence means "not recorded".
+READABLE_FORMAT_VERSIONS = (1, 2, 3)
+# The models shipped in the package, selected as ``builtin:<name>``.
+BUILTIN_PREFIX = "builtin:"
+BUILTIN_MODELS = {
+    "iptc-wikinews": "default_topic_model.npz",
+    "ag-news-en": "ag_news_en_topic_model.npz",
+}
+DEFAULT_MODEL = "iptc-wikinews"
+DEFAULT_MODEL_RESOURCE = BUILTIN_MODELS[DEFAULT_MODEL]
 OUTPUTS = ("softmax", "sigmoid")
 _ARRAYS = ("columns", "weights", "bias", "idf")
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -81,8 +91,14 @@ class TopicModel:
     # softmax: {"temperature": T}; sigmoid: {"scale": [..], "offset": [..]}
     calibration: dict[str, Any] = field(default_factory=lambda: {"temperature": 1.0})
     training: dict[str, Any] = field(default_factory=dict)
+    # Languages (langdetect codes) the model was trained for; None: not recorded.
+    languages: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.languages is not None:
+            if not all(isinstance(code, str) and code for code in self.languages):
+                raise ValueError("languages must be non-empty strings")
+            self.languages = tuple(sorted(set(self.languages)))
         n_labels = len(self.labels)
         if n_labels < 2 or len(set(self.labels)) != n_labels:
             raise ValueError("a topic model needs two or more distinct labels")
@@ -180,6 +196,7 @@ class TopicModel:
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "labels": list(self.labels),
+            "languages": list(self.languages) if self.languages is not None else None,
             "features": self.features.to_dict(),
             "output": self.output,
             "calibration": self.calibration,
@@ -256,16 +273,23 @@ class TopicModel:
             output=meta["output"],
             calibration=meta["calibration"],
             training=meta.get("training", {}),
+            languages=tuple(meta["languages"]) if meta.get("languages") is not None else None,
         )
 
 
 def load_model(path: str | Path | None = None) -> TopicModel:
-    """The model at ``path``, or the default model shipped in the package."""
-    if path is not None:
-        return TopicModel.load(path)
-    resource = resources.files(__package__).joinpath(DEFAULT_MODEL_RESOURCE)
-    with resources.as_file(resource) as default_path:
-        return TopicModel.load(default_path)
+    """The model at ``path``, a shipped one (``builtin:<name>``), or the default (None)."""
+    if path is None:
+        path = BUILTIN_PREFIX + DEFAULT_MODEL
+    if isinstance(path, str) and path.startswith(BUILTIN_PREFIX):
+        name = path[len(BUILTIN_PREFIX) :]
+        if name not in BUILTIN_MODELS:
+            known = ", ".join(BUILTIN_PREFIX + n for n in BUILTIN_MODELS)
+            raise ModelFormatError(f"no built-in model {name!r}; the built-in models are {known}")
+        resource = resources.files(__package__).joinpath(BUILTIN_MODELS[name])
+        with resources.as_file(resource) as builtin_path:
+            return TopicModel.load(builtin_path)
+    return TopicModel.load(path)
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

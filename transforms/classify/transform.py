@@ -29,8 +29,11 @@ METRICS_NAMESPACE = "newsbeam.classify"
 
 
 class _ClassifyBatchesFn(BatchingDoFn):
-    def __init__(self, config: ClassifyConfig, shared: Shared) -> None:
+    def __init__(
+        self, config: ClassifyConfig, languages: frozenset[str] | None, shared: Shared
+    ) -> None:
         self._config = config
+        self._languages = languages
         self._shared = shared
         self._model: TopicModel | None = None
         self.max_batch_size = config.batch_size
@@ -47,7 +50,7 @@ class _ClassifyBatchesFn(BatchingDoFn):
         window=beam.DoFn.WindowParam,
         pane=beam.DoFn.PaneInfoParam,
     ):
-        languages = self._config.languages
+        languages = self._languages
         if languages is not None and article.language not in languages:
             self._counters.inc(f"skipped_language.{article.language}")
             yield article
@@ -71,7 +74,7 @@ class ClassifyTopics(beam.PTransform):
     calibrated probability >= threshold, at least the top one; an article
     with no words gets []. Counter ``newsbeam.classify/<top label>`` (or
     ``no_text``) per article; articles in languages outside
-    ``config.languages`` keep ``topics: []`` and count as
+    ``config.languages`` (by default the model's own languages) keep ``topics: []`` and count as
     ``skipped_language.<code>``. The model file is checked when the transform is
     built, so a bad ``model_path`` fails before the pipeline runs, with a
     `ModelFormatError` that says why.
@@ -81,11 +84,18 @@ class ClassifyTopics(beam.PTransform):
         super().__init__()
         self._config = config or ClassifyConfig()
         model = load_model(self._config.model_path)
+        self._languages = self._config.languages_for(model.languages)
         log.info(
-            "classify: model %s, labels %s", self._config.model_path or "(default)", model.labels
+            "classify: model %s, labels %s, languages %s",
+            self._config.model_path or "(default)",
+            model.labels,
+            ",".join(sorted(self._languages)) if self._languages is not None else "all",
         )
+        licence = model.training.get("licence")
+        if licence:
+            log.info("classify: model licence: %s", licence)
 
     def expand(self, articles):
         return articles | "ClassifyBatches" >> beam.ParDo(
-            _ClassifyBatchesFn(self._config, Shared())
+            _ClassifyBatchesFn(self._config, self._languages, Shared())
         )
