@@ -89,39 +89,58 @@ def labels_by_id(messages_out) -> dict[str, dict]:
 
 
 @pytest.mark.slow
-def test_kill_at_every_point_of_the_write_path_keeps_labels_consistent(kafka_broker):
+def test_kill_at_every_point_of_the_write_path_keeps_labels_consistent(kafka_broker, tmp_path):
     raw, out, dlq = new_topics(kafka_broker, partitions=3)
     bootstrap = kafka_broker.bootstrap_servers
     group = f"durable-{uuid.uuid4().hex[:6]}"
-    stories = story_articles(60, seed=15)
+    stories = story_articles(50, seed=15)
     feed = interleaved(stories, gap=25)
+    expected = {a["id"] for a in feed}
     reader = TopicReader(bootstrap, out)
-    args = job_args(bootstrap, raw, out, dlq, "--group-id", group)
+    health = tmp_path / "health"
+    args = job_args(bootstrap, raw, out, dlq, "--group-id", group, "--health-file", str(health))
+    # The feed runs only while a job is up (its health file exists), so that every job
+    # sees a steady stream of small bundles and the planted point comes early in it.
+    feeding = threading.Event()
+    done = threading.Event()
 
-    def produce():  # a steady stream (small bundles) while the job dies and comes back
-        for start in range(0, len(feed), 3):
-            kafka_broker.produce(raw, messages(feed[start : start + 3]), partitions=3)
-            time.sleep(0.4)
+    def produce():
+        position = 0
+        while position < len(feed) and not done.is_set():
+            if not feeding.wait(timeout=0.2):
+                continue
+            kafka_broker.produce(raw, messages(feed[position : position + 3]), partitions=3)
+            position += 3
+            time.sleep(0.3)
+
+    def run_job(command: list[str]) -> subprocess.Popen:
+        health.unlink(missing_ok=True)
+        job = start_job(command)
+        deadline = time.monotonic() + 60
+        while not health.exists() and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        feeding.set()
+        return job
 
     feeder = threading.Thread(target=produce)
     written_at_kill: list[set[str]] = []
-    crashes = [("before", 3), ("during", 3), ("after_flush", 3), ("after_commit", 4)]
+    crashes = [("before", 3), ("after_commit", 3), ("during", 3), ("after_flush", 3)]
     try:
         feeder.start()
         for point, n in crashes:
-            job = start_job([sys.executable, CRASH_JOB, point, str(n), *args])
-            _, stderr = job.communicate(timeout=120)
+            job = run_job([sys.executable, CRASH_JOB, point, str(n), *args])
+            _, stderr = job.communicate(timeout=90)
+            feeding.clear()
             assert f"crash_job: SIGKILL {point} {n}" in stderr, stderr[-3000:]
             assert job.returncode == -9
             reader.wait_for(lambda: False, timeout=1)
             written_at_kill.append(set(reader.ids()))
-        feeder.join()
-        job = start_job(stream_command(bootstrap, raw, out, dlq, "--group-id", group))
-        expected = {a["id"] for a in feed}
-        assert reader.wait_for(lambda: reader.ids() >= expected, timeout=120), job.stderr
+        job = run_job([sys.executable, "-m", "newsbeam", "stream", *args])
+        assert reader.wait_for(lambda: reader.ids() >= expected, timeout=150), job.stderr
         code, stdout, stderr = stop_job(job)
         assert code == 0, stderr
     finally:
+        done.set()
         feeder.join(timeout=60)
         reader.wait_for(lambda: False, timeout=1)
         reader.close()
