@@ -9,6 +9,7 @@ retention expiry across restarts and the topics the job must refuse or clean up.
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import subprocess
@@ -31,11 +32,13 @@ from test_kafka_stream import (
 )
 
 from conftest import REPO_ROOT
+from newsbeam.stream_cli import _dedup_state
 from newsbeam.transforms.dedup.config import DedupConfig
 from newsbeam.transforms.dedup.entry_codec import encode_entry
 from newsbeam.transforms.dedup.labels import parse_timestamp
 from newsbeam.transforms.dedup.sketch import build_sketch
 from newsbeam.transforms.dedup.stream_index import StreamIndex
+from newsbeam.transforms.io.kafka.changelog import changelog_config_problem
 
 if str(REPO_ROOT / "benchmarks") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
@@ -351,3 +354,38 @@ def test_dedup_state_none_writes_no_changelog(kafka_broker):
         assert f"{group}-dedup-changelog" not in admin.list_topics()
     finally:
         admin.close()
+
+
+# -- pure parts of the option and topic checks ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "configs, problem",
+    [
+        ({"cleanup.policy": "compact"}, None),
+        ({"cleanup.policy": "compact,delete", "retention.ms": "-1"}, None),
+        ({"cleanup.policy": "compact, delete", "retention.ms": str(8 * 86_400_000)}, None),
+        ({"cleanup.policy": "compact,delete", "retention.ms": "86400000"}, "shorter than"),
+        ({"cleanup.policy": "delete"}, "must be compact"),
+        ({}, None),  # a broker that does not say: warned, not refused
+    ],
+)
+def test_changelog_config_problem(configs, problem):
+    found = changelog_config_problem(configs, 7 * 86_400.0)
+    assert (found is None) if problem is None else (problem in found)
+
+
+@pytest.mark.parametrize(
+    "state, beam_args, expected",
+    [
+        ("auto", [], "changelog"),
+        ("auto", ["--runner=DirectRunner"], "changelog"),
+        ("auto", ["--runner", "FlinkRunner", "--flink_master=x:8081"], "none"),
+        ("auto", ["--runner=DataflowRunner"], "none"),
+        ("changelog", ["--runner=DataflowRunner"], "changelog"),
+        ("none", [], "none"),
+    ],
+)
+def test_dedup_state_by_runner(state, beam_args, expected):
+    args = argparse.Namespace(dedup_state=state, beam_args=beam_args)
+    assert _dedup_state(args) == expected
