@@ -173,3 +173,169 @@ def test_rebuild_of_an_empty_store():
     index = StreamIndex.restore(CONFIG, window.entries, window.clock, 0)
     assert len(index) == 0
     assert observed(index, "a", FLOOD, T0).label["status"] == "unique"
+
+
+# -- the stream DoFn with a store (no broker: a store in memory) ---------------------------
+
+
+class MemoryStore:
+    """A WindowStore in a list, recording the order of writes and flushes."""
+
+    def __init__(self, records=()) -> None:
+        self.records = list(records)
+        self.events: list[str] = []
+        self.unflushed = 0
+
+    def describe(self) -> str:
+        return "memory"
+
+    def load(self):
+        return iter(list(self.records))
+
+    def put(self, key, value) -> None:
+        self.records.append((key.encode(), value))
+        self.events.append(f"put {key}")
+        self.unflushed += 1
+
+    def delete(self, key) -> None:
+        self.records.append((key.encode(), None))
+        self.events.append(f"delete {key}")
+        self.unflushed += 1
+
+    def flush(self) -> None:
+        self.events.append("flush")
+        self.unflushed = 0
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryStoreFactory:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    def open(self) -> MemoryStore:
+        return self.store
+
+
+class Value:
+    def __init__(self) -> None:
+        self.value = None
+
+    def read(self):
+        return self.value
+
+    def write(self, value) -> None:
+        self.value = value
+
+
+class Bag(list):
+    def read(self):
+        return list(self)
+
+    def add(self, item) -> None:
+        self.append(item)
+
+
+def article(article_id: str, text: str, published_at: str):
+    from newsbeam.schemas.article import Article, Source
+
+    return Article(
+        id=article_id,
+        source=Source(kind="kafka", uri="kafka:raw", topic="raw"),
+        raw=text,
+        text=text,
+        published_at=published_at,
+        ingested_at="2026-06-30T12:00:00Z",
+    )
+
+
+def run_bundle(fn, articles, bag, meta, store):
+    from apache_beam.transforms.window import GlobalWindow
+    from apache_beam.utils.timestamp import Timestamp
+
+    from newsbeam.transforms.dedup.stream import STREAM_KEY
+
+    fn.start_bundle()
+    for a in articles:
+        emitted = list(
+            fn.process(
+                (STREAM_KEY, a),
+                entries=bag,
+                meta_state=meta,
+                timestamp=Timestamp(1),
+                window=GlobalWindow(),
+            )
+        )
+        assert emitted == [], "nothing may leave before the store is flushed"
+    out = []
+    for windowed in fn.finish_bundle():
+        assert store.unflushed == 0, "an article left before its entry was flushed"
+        out.append(windowed.value)
+    return {a.id: a.duplicate for a in out}
+
+
+def test_stream_fn_restores_from_the_store_and_flushes_before_emitting():
+    from newsbeam.transforms.dedup.stream import DeduplicateStreamFn
+
+    config = DedupConfig(retention_seconds=3600.0)
+    first_run = MemoryStore()
+    fn = DeduplicateStreamFn(config, MemoryStoreFactory(first_run))
+    fn.setup()
+    labels = run_bundle(
+        fn,
+        [
+            article("orig", FLOOD, "2026-06-01T10:00:00Z"),
+            article("c1", CHIPS, "2026-06-01T10:10:00Z"),
+        ],
+        Bag(),
+        Value(),
+        first_run,
+    )
+    assert labels["orig"]["status"] == "unique"
+    assert first_run.events == ["put orig", "put c1", "flush"]
+
+    # A new process (empty Beam state): the window comes back from the store.
+    restarted = DeduplicateStreamFn(config, MemoryStoreFactory(first_run))
+    restarted.setup()
+    labels = run_bundle(
+        restarted,
+        [
+            article("copy", boilerplate_added(FLOOD), "2026-06-01T10:20:00Z"),
+            article("orig", "a replayed id keeps its label", "2026-06-01T10:21:00Z"),
+            # 70 minutes after orig: it and c1 expire (deleted from the store).
+            article("late", read("wheat_trial"), "2026-06-01T11:11:00Z"),
+        ],
+        Bag(),
+        Value(),
+        first_run,
+    )
+    assert labels["copy"]["status"] == "near" and labels["copy"]["of"] == "orig"
+    assert labels["orig"]["status"] == "unique"
+    assert first_run.events[3:] == [
+        "put copy",
+        "delete orig",
+        "delete c1",
+        "put late",
+        "flush",
+    ]
+
+
+def test_stream_fn_prefers_state_the_runner_restored():
+    from newsbeam.transforms.dedup.stream import DeduplicateStreamFn
+
+    config = DedupConfig(retention_seconds=3600.0)
+    bag, meta = Bag(), Value()
+    plain = DeduplicateStreamFn(config)
+    plain.setup()
+    list(plain.process(("k", article("orig", FLOOD, "2026-06-01T10:00:00Z")), bag, meta))
+    # The store holds another window; the key already has Beam state: the state wins.
+    other = StreamIndex(CONFIG)
+    observed(other, "stored", boilerplate_added(FLOOD), T0)
+    store = MemoryStore(records(other.entries()))
+    fn = DeduplicateStreamFn(config, MemoryStoreFactory(store))
+    fn.setup()
+    labels = run_bundle(
+        fn, [article("copy", correction_appended(FLOOD), "2026-06-01T10:05:00Z")], bag, meta, store
+    )
+    assert labels["copy"]["of"] == "orig"

@@ -118,6 +118,9 @@ class DeduplicateStreamFn(beam.DoFn):
             self._store = self._store_factory.open()
             self._restored = self._restore(self._store)
 
+    def start_bundle(self) -> None:
+        self._held = []  # a failed bundle's articles are re-read, never emitted late
+
     def _restore(self, store: WindowStore) -> tuple[RestoredWindow, StreamIndex]:
         started = time.monotonic()
         LOG.info("dedup window: reading %s", store.describe())
