@@ -106,7 +106,10 @@ def with_header(change) -> bytes:
         with_header(lambda h: h.update(t=None)),
         with_header(lambda h: h.update(seq="1")),
         with_header(lambda h: h.update(fp="v1")),
-        with_header(lambda h: h["sk"].update(lens=[1, 2])),  # payload length mismatch
+        with_header(lambda h: h["sk"].update(lead=1)),  # payload length mismatch
+        with_header(lambda h: h["sk"].update(bands=-1)),
+        with_header(lambda h: h["sk"].pop("band_width")),
+        with_header(lambda h: h["sk"].update(band_width=0, bands=3)),
         with_header(lambda h: h["sk"].update(order=[0, "x"])),
         with_header(lambda h: h.update(sk=None)),  # payload left over
         valid_value()[:-7],  # truncated payload
@@ -115,6 +118,12 @@ def with_header(change) -> bytes:
 def test_malformed_values_are_codec_errors(value):
     with pytest.raises(EntryCodecError):
         decode_entry(value)
+
+
+def test_sketch_without_band_keys_round_trips():
+    entry = next(e for e in window_entries() if e.sketch is not None)
+    entry = dataclasses.replace(entry, sketch=entry.sketch.without_bands())
+    assert decode_entry(encode_entry(entry, FP))[1] == entry
 
 
 def test_non_finite_event_time_is_refused_on_encode():

@@ -13,7 +13,7 @@ Layout (format 1), little-endian:
 
 The header holds the fingerprint version the sketch was made with and every scalar
 field; the payload concatenates the sketch's binary parts (shingle set, lead set,
-LSH band keys), whose lengths the header lists. ~2.3 KB for a 500-word article
+LSH band keys of one width), whose sizes the header gives. ~2.3 KB for a 500-word article
 (JSON with base64 would be a third larger).
 """
 
@@ -57,14 +57,21 @@ def encode_entry(entry: StreamEntry, fingerprint_version: FingerprintVersion) ->
     payload: list[bytes] = []
     sketch = entry.sketch
     if sketch is not None:
-        parts = [sketch.shingles, sketch.lead, *sketch.bands]
+        width = len(sketch.bands[0]) if sketch.bands else 0
+        if any(len(band) != width for band in sketch.bands):
+            raise EntryCodecError(f"entry {entry.id!r}: LSH band keys of different widths")
         header["sk"] = {
             "order": list(sketch.order),
             "words": sketch.words,
             "near": sketch.near_eligible,
-            "lens": [len(part) for part in parts],
+            # Byte lengths of the shingle set and the lead set, then the band keys
+            # (all one width) as one block: one slice each to decode, not one per part.
+            "shingles": len(sketch.shingles),
+            "lead": len(sketch.lead),
+            "bands": len(sketch.bands),
+            "band_width": width,
         }
-        payload = parts
+        payload = [sketch.shingles, sketch.lead, *sketch.bands]
     body = orjson.dumps(header)
     return _PREFIX.pack(MAGIC, FORMAT, len(body)) + body + b"".join(payload)
 
@@ -132,15 +139,17 @@ def _entry(header: dict[str, Any], payload: memoryview) -> StreamEntry:
 def _sketch(
     fields: dict[str, Any], article_id: str, content_hash: str, payload: memoryview
 ) -> ArticleSketch:
-    lens = fields["lens"]
-    if not isinstance(lens, list) or len(lens) < 2 or not all(_is_int(n) and n >= 0 for n in lens):
+    shingles, lead, bands, width = (fields[k] for k in ("shingles", "lead", "bands", "band_width"))
+    if not all(_is_int(n) and n >= 0 for n in (shingles, lead, bands, width)) or (
+        bands and not width
+    ):
         raise EntryCodecError("bad sketch part lengths")
-    if sum(lens) != len(payload):
-        raise EntryCodecError(f"sketch payload is {len(payload)} bytes, header says {sum(lens)}")
-    parts, offset = [], 0
-    for length in lens:
-        parts.append(bytes(payload[offset : offset + length]))
-        offset += length
+    if shingles + lead + bands * width != len(payload):
+        raise EntryCodecError(
+            f"sketch payload is {len(payload)} bytes, header says {shingles + lead + bands * width}"
+        )
+    data = payload.tobytes()
+    start = shingles + lead
     order = fields["order"]
     if (
         not isinstance(order, list)
@@ -158,9 +167,9 @@ def _sketch(
         content_hash=content_hash,
         order=(order[0], float(order[1]), order[2]),
         words=words,
-        shingles=parts[0],
-        lead=parts[1],
-        bands=tuple(parts[2:]),
+        shingles=data[:shingles],
+        lead=data[shingles:start],
+        bands=tuple(data[i : i + width] for i in range(start, start + bands * width, width or 1)),
         near_eligible=_typed(fields, "near", bool),
     )
 

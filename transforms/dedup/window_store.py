@@ -75,32 +75,27 @@ class RestoredWindow:
 
 
 def rebuild_window(records: Iterable[StoreRecord], config: DedupConfig) -> RestoredWindow:
-    latest: dict[bytes, bytes | None] = {}
+    wanted = tuple(config.fingerprint_version)
     result = RestoredWindow()
+    # key -> its entry, (reason, why) when it cannot be used, None when deleted. Values
+    # are decoded as they are read, so the raw bytes of the whole topic are never held
+    # next to the decoded window (the restore's peak memory).
+    latest: dict[bytes, StreamEntry | tuple[str, str] | None] = {}
     for key, value in records:
         result.records += 1
         if key is None:  # not written by newsbeam: nothing to delete it by, ignore it
             _skip(result, "unreadable", None, "a record without a key")
             continue
-        latest[key] = value
-    wanted = tuple(config.fingerprint_version)
+        latest[key] = None if value is None else _decoded(key, value, wanted)
     live: list[StreamEntry] = []
-    for key, value in latest.items():
-        if value is None:
+    for key, item in latest.items():
+        if item is None:
             continue  # deleted (expired before the restart)
-        name = key.decode("utf-8", "replace")
-        try:
-            version, entry = decode_entry(value)
-        except EntryCodecError as exc:
-            _skip(result, "unreadable", name, str(exc))
+        if isinstance(item, tuple):
+            _skip(result, item[0], key.decode("utf-8", "replace"), item[1])
             continue
-        if version != wanted:
-            _skip(result, "fingerprint_version", name, f"version {version}, job uses {wanted}")
-            continue
-        if entry.id != name:
-            _skip(result, "key_mismatch", name, f"holds the entry of {entry.id!r}")
-            continue
-        live.append(entry)
+        live.append(item)
+    del latest
     # The stream clock is the largest event time seen, and the article that set it
     # always has a live entry (it is the newest), so the entries give the clock back.
     result.clock = max((e.event_time for e in live), default=float("-inf"))
@@ -113,6 +108,18 @@ def rebuild_window(records: Iterable[StoreRecord], config: DedupConfig) -> Resto
             result.entries.append(entry)
     result.entries.sort(key=lambda e: e.seq)
     return result
+
+
+def _decoded(key: bytes, value: bytes, wanted: tuple[int, ...]) -> StreamEntry | tuple[str, str]:
+    try:
+        version, entry = decode_entry(value)
+    except EntryCodecError as exc:
+        return "unreadable", str(exc)
+    if version != wanted:
+        return "fingerprint_version", f"version {version}, job uses {wanted}"
+    if entry.id.encode() != key:
+        return "key_mismatch", f"holds the entry of {entry.id!r}"
+    return entry
 
 
 def _skip(result: RestoredWindow, reason: str, key: str | None, why: str) -> None:
