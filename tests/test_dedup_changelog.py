@@ -201,15 +201,29 @@ def test_retention_expiry_across_restarts(kafka_broker):
     raw, out, dlq = new_topics(kafka_broker, partitions=1)
     bootstrap = kafka_broker.bootstrap_servers
     group = f"expiry-{uuid.uuid4().hex[:6]}"
-    changelog = f"{group}-dedup-changelog"
+    changelog = f"window-of-{group}"  # --dedup-changelog-topic: not the default name
     early = story_articles(2, seed=1, published_at="2026-03-02T08:00:00Z")
     mid = story_articles(1, seed=2, published_at="2026-03-02T09:20:00Z")
     late = story_articles(1, seed=3, published_at="2026-03-02T09:30:00Z")
+    topic_option = ("--dedup-changelog-topic", changelog)
 
     # Run 1: the early stories (t0) and the mid one (t0 + 80 min) with a 1 h window.
     kafka_broker.produce(raw, messages([early[0]["a"], early[1]["a"], mid[0]["a"]]))
-    summary, _ = run_until_end(bootstrap, raw, out, dlq, group, "--dedup-retention", "1h")
+    summary, stderr = run_until_end(
+        bootstrap, raw, out, dlq, group, "--dedup-retention", "1h", *topic_option
+    )
     assert summary["dedup_window"]["restored"] == 0
+    assert summary["dedup_window"]["changelog_topic"] == changelog
+    # The missing changelog was created, compacted.
+    assert f"dedup changelog topic {changelog!r}: created" in stderr
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, changelog)], config_filter="all"
+        )
+    finally:
+        admin.close()
+    assert described["topic"][changelog]["cleanup.policy"]["value"] == "compact"
     # The mid story moved the clock past t0 + 1 h: the early entries expired, deleted.
     values = latest_values(kafka_broker, changelog)
     assert values[early[0]["a"]["id"]] is None and values[early[1]["a"]["id"]] is None
@@ -218,7 +232,9 @@ def test_retention_expiry_across_restarts(kafka_broker):
     # Run 2: copies of the mid story (restored: exact) and of an early one (expired:
     # unique; its entry is already out of the window and stays until the next article).
     kafka_broker.produce(raw, messages([mid[0]["b"], early[0]["b"]]))
-    summary, stderr = run_until_end(bootstrap, raw, out, dlq, group, "--dedup-retention", "1h")
+    summary, stderr = run_until_end(
+        bootstrap, raw, out, dlq, group, "--dedup-retention", "1h", *topic_option
+    )
     assert summary["dedup_window"]["restored"] == 1
     assert "restoring 1 entries" in stderr
     labels = labels_by_id(kafka_broker.read_all(out))
@@ -232,7 +248,9 @@ def test_retention_expiry_across_restarts(kafka_broker):
     # Run 3 with a 5-minute window: at the restored clock (t0 + 80 min, the newest entry)
     # the early copy expires on restore and is deleted from the topic.
     kafka_broker.produce(raw, messages([late[0]["a"]]))
-    summary, stderr = run_until_end(bootstrap, raw, out, dlq, group, "--dedup-retention", "5m")
+    summary, stderr = run_until_end(
+        bootstrap, raw, out, dlq, group, "--dedup-retention", "5m", *topic_option
+    )
     window = summary["dedup_window"]
     # Live before run 3: mid a, mid b (t0 + 80), early[0] b (t0, expired at restore).
     assert (window["restored"], window["restore_expired"]) == (2, 1)
@@ -281,27 +299,6 @@ def test_foreign_and_other_version_entries_are_skipped_counted_and_deleted(kafka
     assert labels[stories[1]["b"]["id"]]["of"] == current["id"]
     values = latest_values(kafka_broker, changelog)
     assert values["junk"] is None and values[old["id"]] is None
-
-
-def test_missing_changelog_is_created_compacted(kafka_broker):
-    raw, out, dlq = new_topics(kafka_broker, partitions=1)
-    group = f"create-{uuid.uuid4().hex[:6]}"
-    topic = f"my-window-{group}"
-    kafka_broker.produce(raw, messages([story_articles(1, seed=5)[0]["a"]]))
-    summary, stderr = run_until_end(
-        kafka_broker.bootstrap_servers, raw, out, dlq, group, "--dedup-changelog-topic", topic
-    )
-    assert summary["dedup_window"]["changelog_topic"] == topic
-    assert f"dedup changelog topic {topic!r}: created" in stderr
-    admin = KafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap_servers)
-    try:
-        described = admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="all"
-        )
-    finally:
-        admin.close()
-    assert described["topic"][topic]["cleanup.policy"]["value"] == "compact"
-    assert len(latest_values(kafka_broker, topic)) == 1
 
 
 @pytest.mark.parametrize(
