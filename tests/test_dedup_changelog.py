@@ -38,7 +38,11 @@ from newsbeam.transforms.dedup.entry_codec import encode_entry
 from newsbeam.transforms.dedup.labels import parse_timestamp
 from newsbeam.transforms.dedup.sketch import build_sketch
 from newsbeam.transforms.dedup.stream_index import StreamIndex
-from newsbeam.transforms.io.kafka.changelog import changelog_config_problem
+from newsbeam.transforms.io.kafka.changelog import (
+    ChangelogConfig,
+    ChangelogError,
+    changelog_config_problem,
+)
 
 if str(REPO_ROOT / "benchmarks") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
@@ -326,6 +330,12 @@ def test_changelog_that_would_lose_the_window_is_a_usage_error(kafka_broker, con
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and message in errors[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_reading_a_missing_changelog_is_a_clear_error(kafka_broker):
+    store = ChangelogConfig(kafka_broker.bootstrap_servers, "no-such-changelog", 3600.0).open()
+    with pytest.raises(ChangelogError, match="'no-such-changelog' does not exist"):
+        list(store.load())
 
 
 def test_changelog_cannot_be_one_of_the_job_topics(kafka_broker):
