@@ -37,6 +37,9 @@ from newsbeam.transforms.io.kafka.source import stop_requested
 logger = logging.getLogger(__name__)
 
 CHANGELOG_SUFFIX = "-dedup-changelog"
+# A read that gets no records for this long while the broker answers has reached the
+# end: the records before the end offset were compacted away.
+TAIL_GAP_SECONDS = 10.0
 
 
 def changelog_topic_name(group_id: str) -> str:
@@ -190,13 +193,6 @@ class KafkaChangelog:
         last_progress = time.monotonic()
         while remaining:
             batch = consumer.poll(timeout_ms=500, max_records=10_000)
-            if batch:
-                last_progress = time.monotonic()
-            elif time.monotonic() - last_progress > self._config.read_stall_seconds:
-                raise ChangelogError(
-                    f"reading the dedup changelog topic {self._config.topic!r} made no progress "
-                    f"for {self._config.read_stall_seconds:g}s"
-                )
             for tp, records in batch.items():
                 for record in records:
                     if record.offset < ends[tp]:
@@ -204,6 +200,34 @@ class KafkaChangelog:
             for tp in list(remaining):
                 if consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
+            if batch:
+                last_progress = time.monotonic()
+                continue
+            idle = time.monotonic() - last_progress
+            if remaining and idle > TAIL_GAP_SECONDS and self._broker_answers(consumer, remaining):
+                # The broker is there but has nothing from here to the end: the last
+                # records were removed by compaction (an old tombstone at the tail).
+                logger.info(
+                    "dedup changelog %r: no records left before the end offsets of %s",
+                    self._config.topic,
+                    sorted(tp.partition for tp in remaining),
+                )
+                return
+            if idle > self._config.read_stall_seconds:
+                raise ChangelogError(
+                    f"reading the dedup changelog topic {self._config.topic!r} made no progress "
+                    f"for {self._config.read_stall_seconds:g}s"
+                )
+
+    @staticmethod
+    def _broker_answers(consumer: KafkaConsumer, partitions: set[TopicPartition]) -> bool:
+        if any(consumer.highwater(tp) is None for tp in partitions):
+            return False  # no fetch response seen for a partition yet
+        try:
+            consumer.end_offsets(list(partitions))
+        except KafkaError:
+            return False
+        return True
 
     def put(self, key: str, value: bytes) -> None:
         self._send(key.encode(), value)
