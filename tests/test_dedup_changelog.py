@@ -396,3 +396,44 @@ def test_changelog_config_problem(configs, problem):
 def test_dedup_state_by_runner(state, beam_args, expected):
     args = argparse.Namespace(dedup_state=state, beam_args=beam_args)
     assert _dedup_state(args) == expected
+
+
+class _TailGapConsumer:
+    """Position stuck below the end, empty fetches, a broker that answers."""
+
+    def __init__(self, answers: bool) -> None:
+        self.answers = answers
+
+    def position(self, tp):
+        return 5
+
+    def poll(self, timeout_ms, max_records):
+        return {}
+
+    def highwater(self, tp):
+        return 7
+
+    def end_offsets(self, tps):
+        if not self.answers:
+            from kafka.errors import KafkaConnectionError
+
+            raise KafkaConnectionError("broker away")
+        return {tp: 7 for tp in tps}
+
+
+@pytest.mark.parametrize("answers", [True, False])
+def test_changelog_read_ends_at_a_compacted_tail_but_not_on_a_silent_broker(monkeypatch, answers):
+    from kafka import TopicPartition
+
+    from newsbeam.transforms.io.kafka import changelog as changelog_module
+
+    clock = iter(range(0, 10_000, 3))  # each look at the clock: 3 s later
+    monkeypatch.setattr(changelog_module.time, "monotonic", lambda: float(next(clock)))
+    store = ChangelogConfig("unused:9092", "cl", 3600.0, read_stall_seconds=30).open()
+    tp = TopicPartition("cl", 0)
+    read = store._read_to(_TailGapConsumer(answers), {tp: 7})
+    if answers:
+        assert list(read) == []
+    else:
+        with pytest.raises(ChangelogError, match="made no progress for 30s"):
+            list(read)
