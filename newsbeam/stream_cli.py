@@ -147,6 +147,21 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
         "36h, 90m; memory grows with articles in this window (default: 7d)",
     )
     _add_kafka_client_options(stream)
+    stream.add_argument(
+        "--dedup-state",
+        choices=DEDUP_STATES,
+        default="auto",
+        help="where the dedup window survives a restart: `changelog` = a compacted Kafka "
+        "topic, read back on start; `none` = in the job's memory only (a restart starts with "
+        "an empty window); `auto` (default) = changelog on the built-in local runner, none "
+        "with a --runner after `--` (Flink, Dataflow checkpoint Beam state themselves)",
+    )
+    stream.add_argument(
+        "--dedup-changelog-topic",
+        metavar="TOPIC",
+        help="the changelog topic (default: GROUP_ID-dedup-changelog); created with "
+        "cleanup.policy=compact when missing",
+    )
     add_stage_options(stream)
     stream.set_defaults(func=_stream_command)
 
@@ -249,6 +264,34 @@ def _client_settings(args: argparse.Namespace, prefix: str):
     return servers, settings
 
 
+DEDUP_STATES = ("auto", "changelog", "none")
+# Runners that keep Beam state in the process's memory only (lost on restart).
+_IN_MEMORY_RUNNERS = ("directrunner", "fnapirunner", "bundlebaseddirectrunner")
+
+
+def _beam_runner(beam_args: list[str]) -> str | None:
+    for i, arg in enumerate(beam_args):
+        if arg.startswith("--runner="):
+            return arg.split("=", 1)[1]
+        if arg == "--runner" and i + 1 < len(beam_args):
+            return beam_args[i + 1]
+    return None
+
+
+def _dedup_state(args: argparse.Namespace) -> str:
+    runner = _beam_runner(list(getattr(args, "beam_args", ())))
+    local = runner is None or runner.lower() in _IN_MEMORY_RUNNERS
+    if args.dedup_state == "auto":
+        return "changelog" if local else "none"
+    if args.dedup_state == "changelog" and not local:
+        logger.warning(
+            "--dedup-state changelog with --runner=%s: the runner checkpoints Beam state; the "
+            "changelog is written as well and read only when the job starts without state",
+            runner,
+        )
+    return args.dedup_state
+
+
 def _stream_command(args: argparse.Namespace) -> int:
     from newsbeam.pipelines.stream import (
         BrokerUnavailable,
@@ -257,6 +300,7 @@ def _stream_command(args: argparse.Namespace) -> int:
         check_kafka,
         run_stream,
     )
+    from newsbeam.transforms.io.kafka.changelog import ChangelogConfig, changelog_topic_name
     from newsbeam.transforms.io.kafka.sink import KafkaSinkConfig
     from newsbeam.transforms.io.kafka.source import KafkaSourceConfig
 
@@ -275,6 +319,19 @@ def _stream_command(args: argparse.Namespace) -> int:
     if args.dedup_retention is not None:
         dedup = dataclasses.replace(pipeline.dedup, retention_seconds=args.dedup_retention)
         pipeline = dataclasses.replace(pipeline, dedup=dedup)
+    changelog = None
+    if args.dedup_changelog_topic is not None and not args.dedup_changelog_topic.strip():
+        raise UsageError("--dedup-changelog-topic must not be empty")
+    if _dedup_state(args) == "changelog":
+        changelog = ChangelogConfig(
+            bootstrap_servers=servers,
+            topic=args.dedup_changelog_topic or changelog_topic_name(args.group_id),
+            window_seconds=pipeline.dedup.retention_seconds,
+            # On the input cluster, next to the consumer group whose offsets it covers.
+            producer_options=settings.producer,
+            consumer_options=settings.consumer,
+            admin_options=settings.admin,
+        )
     config = StreamRunConfig(
         source=KafkaSourceConfig(
             bootstrap_servers=servers,
@@ -301,6 +358,7 @@ def _stream_command(args: argparse.Namespace) -> int:
         sinks=tuple(args.sink),
         roll_policy=roll_policy(args),
         health_file=args.health_file,
+        dedup_changelog=changelog,
         beam_args=tuple(getattr(args, "beam_args", ())),
         connect_timeout_seconds=args.connect_timeout,
     )

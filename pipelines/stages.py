@@ -12,6 +12,7 @@ from newsbeam.transforms.classify.transform import ClassifyTopics
 from newsbeam.transforms.clean.transform import CleanArticles
 from newsbeam.transforms.dedup.batch import DeduplicateBatch
 from newsbeam.transforms.dedup.stream import DeduplicateStream
+from newsbeam.transforms.dedup.window_store import WindowStoreFactory
 from newsbeam.transforms.language.transform import DetectLanguage, KeepLanguages
 
 
@@ -52,7 +53,8 @@ class ProcessArticles(beam.PTransform):
     """Articles in; `articles` (record dicts) and `dead_letters` (dicts) out.
 
     `dead_letters_in` carries failures from before this chain (read, parse) so
-    that every failure leaves through one output.
+    that every failure leaves through one output. `dedup_store` (streaming only)
+    keeps the dedup window durable across restarts.
     """
 
     def __init__(
@@ -61,11 +63,13 @@ class ProcessArticles(beam.PTransform):
         *,
         streaming: bool = False,
         dead_letters_in: beam.PCollection | None = None,
+        dedup_store: WindowStoreFactory | None = None,
     ) -> None:
         super().__init__()
         self._config = config
         self._streaming = streaming
         self._dead_letters_in = dead_letters_in
+        self._dedup_store = dedup_store
 
     def expand(self, articles: beam.PCollection) -> dict[str, beam.PCollection]:
         dead: list[beam.PCollection] = []
@@ -78,7 +82,9 @@ class ProcessArticles(beam.PTransform):
         articles = cleaned.main | "DetectLanguage" >> DetectLanguage(self._config.language)
         if self._streaming:
             # Keyed state with lazy expiry: no GroupByKey after an unbounded source.
-            articles = articles | "Deduplicate" >> DeduplicateStream(self._config.dedup)
+            articles = articles | "Deduplicate" >> DeduplicateStream(
+                self._config.dedup, store=self._dedup_store
+            )
         else:
             articles = articles | "Deduplicate" >> DeduplicateBatch(self._config.dedup)
         articles = articles | "ClassifyTopics" >> ClassifyTopics(self._config.classify)

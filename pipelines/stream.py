@@ -45,6 +45,11 @@ from newsbeam.pipelines.stream_metrics import StreamMetrics, bundle_metrics
 from newsbeam.schemas.dead_letter import utc_now
 from newsbeam.transforms.io.files.jsonl import ARTICLES_PREFIX, DEAD_LETTERS_PREFIX
 from newsbeam.transforms.io.files.rolling import RollPolicy, remove_in_progress
+from newsbeam.transforms.io.kafka.changelog import (
+    ChangelogConfig,
+    ChangelogError,
+    ensure_changelog_topic,
+)
 from newsbeam.transforms.io.kafka.diagnosis import (
     bootstrap_addresses,
     explain_client_log,
@@ -102,6 +107,10 @@ class StreamRunConfig:
     # Consumer settings for the output cluster, when it is not the input's
     # (--output-kafka-config); the start-up check looks for the output topics there.
     output_consumer_options: tuple[tuple[str, Any], ...] | None = None
+    # The dedup window's changelog topic (--dedup-state changelog), on the input
+    # cluster; None: the window lives in Beam state only (a runner that checkpoints
+    # state, or no durability).
+    dedup_changelog: ChangelogConfig | None = None
 
 
 class _KafkaClientLog(logging.Handler):
@@ -168,6 +177,20 @@ def check_kafka(config: StreamRunConfig) -> None:
         if missing:
             raise TopicError(f"Kafka at {servers} has no {', '.join(missing)}; create it first")
 
+    changelog = config.dedup_changelog
+    if changelog is not None:
+        others = {source.topic, config.articles.topic, config.dead_letters.topic}
+        if changelog.topic in others:
+            raise TopicError(
+                f"the dedup changelog topic {changelog.topic!r} cannot be the input, output "
+                "or dead-letter topic"
+            )
+        try:
+            outcome = ensure_changelog_topic(changelog)
+        except ChangelogError as exc:
+            raise TopicError(str(exc)) from exc
+        logger.info("dedup changelog topic %r: %s", changelog.topic, outcome)
+
 
 def _cluster_topics(servers: str, options: dict[str, Any], timeout: float) -> set[str]:
     """The cluster's topics; BrokerUnavailable with the reason when it cannot say."""
@@ -224,7 +247,9 @@ def build_stream_pipeline(pipeline: beam.Pipeline, config: StreamRunConfig) -> N
     articles = read.main
     if config.health_file:
         articles = articles | "Heartbeat" >> Heartbeat(config.health_file)
-    outputs = articles | "Process" >> ProcessArticles(config.pipeline, streaming=True)
+    outputs = articles | "Process" >> ProcessArticles(
+        config.pipeline, streaming=True, dedup_store=config.dedup_changelog
+    )
     if config.sinks:
         # Same fused stage as the read (see the module docstring and the fusion test).
         outputs | "WriteSinks" >> WriteRecords(
@@ -343,5 +368,18 @@ def run_stream(
         "messages_read": stages.get("read", {}).get("messages", 0),
         "articles_written": stages.get("write", {}).get("kafka.articles", 0),
         "dead_letters_written": stages.get("write", {}).get("kafka.dead_letters", 0),
+        "dedup_window": _dedup_window_summary(config, stages.get("dedup", {})),
         "stages": stages,
+    }
+
+
+def _dedup_window_summary(config: StreamRunConfig, dedup: dict[str, int]) -> dict[str, Any]:
+    """Where the window was kept and what was restored from it at start."""
+    changelog = config.dedup_changelog
+    return {
+        "state": "changelog" if changelog is not None else "none",
+        "changelog_topic": changelog.topic if changelog is not None else None,
+        "restored": dedup.get("restored", 0),
+        "restore_expired": dedup.get("restore_expired", 0),
+        "restore_skipped": dedup.get("restore_skipped", 0),
     }
