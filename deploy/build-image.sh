@@ -91,17 +91,20 @@ else
 fi
 [ "$base_only" = 1 ] && { echo "$build_base"; exit 0; }
 
+revision="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)"
+# The commit's date, not now: the same sources give the same labels.
+created="$(git -C "$repo" log -1 --format=%cI 2>/dev/null || echo unknown)"
 args=(build -f "$dockerfile" -t "$tag"
       --build-arg PYTHON_IMAGE="$build_base"
-      --build-arg VERSION="$version"
-      --build-arg REVISION="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)"
-      # The commit's date, not now: the same sources give the same labels and a cached build.
-      --build-arg CREATED="$(git -C "$repo" log -1 --format=%cI 2>/dev/null || echo unknown)")
+      --label org.opencontainers.image.version="$version"
+      --label org.opencontainers.image.revision="$revision"
+      --label org.opencontainers.image.created="$created"
+      --label org.opencontainers.image.base.name="$build_base")
 if [ "$engine" = podman ]; then
     # docker format: the OCI image format has no HEALTHCHECK. The host's CA bundle is mounted
     # for the build only (never in a layer): pip inside the build must trust whatever CA the
     # host trusts (some networks intercept TLS).
-    args+=(--format docker --pull=never)
+    args+=(--format docker --pull=never --ignorefile "$repo/deploy/Dockerfile.dockerignore")
     ca=/etc/ssl/certs/ca-certificates.crt
     [ -f "$ca" ] && args+=(-v "$ca:$ca:ro")
 fi
