@@ -369,3 +369,102 @@ def test_stream_job_in_container_survives_sigkill_and_sigterm(image, kafka_broke
     # Poison messages are dead letters, redelivered after the SIGKILL like everything else.
     dead = {(m.key, dict(m.headers)["reason"]) for m in kafka_broker.read_all(dlq)}
     assert dead == {(b"bad-json", b"malformed_json"), (b"bad-utf8", b"invalid_utf8")}
+
+
+# -- the Kubernetes manifests, played by podman ----------------------------------------------
+
+
+def _kube_manifests(folder: Path, tag: str, settings: dict, postgres_sink: str) -> Path:
+    """deploy/k8s as an operator deploys it here: names made unique for this test, broker
+    address and topics in the ConfigMap, and $(VAR) in args expanded as Kubernetes does
+    (podman 4.3's kube play passes them literally). Everything else -- image, user, read-only
+    root, probes, volumes -- is the manifests' own."""
+    import re
+
+    import yaml
+
+    k8s = REPO_ROOT / "deploy" / "k8s"
+    config = yaml.safe_load((k8s / "configmap.yaml").read_text())
+    assert set(settings) <= set(config["data"])
+    config["data"].update(settings)
+    deployment, claim = yaml.safe_load_all((k8s / "deployment.yaml").read_text())
+    deployment["metadata"]["name"] += f"-{tag}"
+    claim["metadata"]["name"] += f"-{tag}"
+    pod = deployment["spec"]["template"]["spec"]
+    pod["volumes"][1]["persistentVolumeClaim"]["claimName"] = claim["metadata"]["name"]
+    [container] = pod["containers"]
+    env = dict(config["data"])
+    for variable in container["env"]:
+        if "valueFrom" in variable:
+            variable["valueFrom"]["secretKeyRef"]["name"] += f"-{tag}"
+            env[variable["name"]] = postgres_sink
+        else:
+            env[variable["name"]] = variable["value"]
+    container["args"] = [
+        re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], arg) for arg in container["args"]
+    ]
+    path = folder / "kube.yaml"
+    path.write_text(yaml.safe_dump_all([config, deployment, claim]))
+    return path
+
+
+def test_kubernetes_manifests_run_with_podman_kube_play(image, kafka_broker, tmp_path):
+    """The Deployment, ConfigMap, Secret and PersistentVolumeClaim of deploy/k8s run with
+    `podman kube play` against the test broker and the real PostgreSQL (host network)."""
+    import base64
+
+    import pyarrow.parquet as pq
+    from sink_helpers import POSTGRES_DSN, postgres_available, postgres_rows, scratch_schema
+
+    if image.engine != "podman":
+        pytest.skip("`kube play` is podman's; docker has no equivalent")
+    if not postgres_available():
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_DSN}")
+    tag = uuid.uuid4().hex[:8]
+    raw, out, dlq = new_topics(kafka_broker)
+    settings = {
+        "BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
+        "TOPIC": raw,
+        "OUTPUT_TOPIC": out,
+        "DEAD_LETTER_TOPIC": dlq,
+    }
+    with scratch_schema() as schema:
+        sink = f"{POSTGRES_DSN}?table={schema}.articles"
+        manifests = _kube_manifests(tmp_path, tag, settings, sink)
+        # podman 4.3 reads a secretKeyRef from a podman secret holding {key: base64(value)}.
+        secret = tmp_path / "secret.json"
+        secret.write_text(json.dumps({"sink": base64.b64encode(sink.encode()).decode()}))
+        secret_name = f"newsbeam-postgres-{tag}"
+        created = image.engine_cmd("secret", "create", secret_name, str(secret))
+        assert created.returncode == 0, created.stderr
+        name = f"newsbeam-stream-{tag}-pod-0-newsbeam"
+        try:
+            play = image.engine_cmd("kube", "play", "--network", "host", str(manifests))
+            assert play.returncode == 0, play.stderr
+            kafka_broker.produce(raw, article_messages(30, "k8s"), partitions=3)
+            reader = TopicReader(kafka_broker.bootstrap_servers, out)
+            try:
+                assert reader.wait_for(lambda: len(reader.ids()) == 30, timeout=120), (
+                    image.engine_cmd("logs", name).stderr[-2000:]
+                )
+            finally:
+                reader.close()
+            # The securityContext and the probes are the manifests', applied by podman.
+            check = image.engine_cmd("exec", name, "sh", "-c", "id -u; touch /x || echo ro")
+            assert check.stdout.split() == ["10001", "ro"], check
+            assert _healthy(image, name)  # the livenessProbe, as podman's healthcheck
+            ids = {row[0] for row in postgres_rows(f"SELECT id FROM {schema}.articles")}
+            assert ids == {f"k8s-{i}" for i in range(30)}
+            # The Parquet sink writes into the PersistentVolumeClaim's volume.
+            volume = image.engine_cmd(
+                "volume", "inspect", "--format", "{{.Mountpoint}}", f"newsbeam-data-{tag}"
+            )
+            lake = Path(volume.stdout.strip()) / "lake"
+            files = [f for f in lake.rglob("*.parquet") if "dead" not in f.name]
+            assert {
+                i for f in files for i in pq.read_table(f, columns=["id"])["id"].to_pylist()
+            } == ids
+        finally:
+            image.engine_cmd("kube", "down", str(manifests))
+            image.engine_cmd("volume", "rm", "-f", f"newsbeam-data-{tag}")
+            image.engine_cmd("secret", "rm", secret_name)
