@@ -455,7 +455,12 @@ def test_kubernetes_manifests_run_with_podman_kube_play(image, kafka_broker, tmp
             assert _healthy(image, name)  # the livenessProbe, as podman's healthcheck
             ids = {row[0] for row in postgres_rows(f"SELECT id FROM {schema}.articles")}
             assert ids == {f"k8s-{i}" for i in range(30)}
-            # The Parquet sink writes into the PersistentVolumeClaim's volume.
+            # Stopped as Kubernetes stops a pod (SIGTERM): the job exits 0 and publishes its
+            # open rolling files, here Parquet on the PersistentVolumeClaim's volume.
+            stop = image.engine_cmd("pod", "stop", "--time", "60", name.removesuffix("-newsbeam"))
+            assert stop.returncode == 0, stop.stderr
+            code = image.engine_cmd("inspect", "--format", "{{.State.ExitCode}}", name)
+            assert code.stdout.strip() == "0", image.engine_cmd("logs", name).stderr[-2000:]
             volume = image.engine_cmd(
                 "volume", "inspect", "--format", "{{.Mountpoint}}", f"newsbeam-data-{tag}"
             )
