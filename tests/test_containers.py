@@ -392,6 +392,22 @@ def _kube_manifests(folder: Path, tag: str, settings: dict, postgres_sink: str) 
     claim["metadata"]["name"] += f"-{tag}"
     pod = deployment["spec"]["template"]["spec"]
     pod["volumes"][1]["persistentVolumeClaim"]["claimName"] = claim["metadata"]["name"]
+    # The kustomize-generated ConfigMap of Kafka client settings, written as an operator of a
+    # plaintext broker (the test broker) would; the SASL_SSL secrets stay mounted, unused.
+    client = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"newsbeam-kafka-client-{tag}"},
+        "data": {"client.properties": "security.protocol=PLAINTEXT\nclient.id=newsbeam-stream\n"},
+    }
+    for volume in pod["volumes"]:
+        if "configMap" in volume:
+            assert volume["configMap"]["name"] == "newsbeam-kafka-client"
+            volume["configMap"]["name"] = client["metadata"]["name"]
+        if "secret" in volume:
+            volume["secret"]["secretName"] += f"-{tag}"
+            # Kubernetes' default, spelled out: podman 4.3 dereferences a missing `optional`.
+            volume["secret"].setdefault("optional", False)
     [container] = pod["containers"]
     env = dict(config["data"])
     for variable in container["env"]:
@@ -404,7 +420,7 @@ def _kube_manifests(folder: Path, tag: str, settings: dict, postgres_sink: str) 
         re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], arg) for arg in container["args"]
     ]
     path = folder / "kube.yaml"
-    path.write_text(yaml.safe_dump_all([config, deployment, claim]))
+    path.write_text(yaml.safe_dump_all([config, client, deployment, claim]))
     return path
 
 
@@ -431,12 +447,18 @@ def test_kubernetes_manifests_run_with_podman_kube_play(image, kafka_broker, tmp
     with scratch_schema() as schema:
         sink = f"{POSTGRES_DSN}?table={schema}.articles"
         manifests = _kube_manifests(tmp_path, tag, settings, sink)
-        # podman 4.3 reads a secretKeyRef from a podman secret holding {key: base64(value)}.
-        secret = tmp_path / "secret.json"
-        secret.write_text(json.dumps({"sink": base64.b64encode(sink.encode()).decode()}))
-        secret_name = f"newsbeam-postgres-{tag}"
-        created = image.engine_cmd("secret", "create", secret_name, str(secret))
-        assert created.returncode == 0, created.stderr
+        # podman 4.3 reads Secrets from podman secrets holding JSON {key: base64(value)}.
+        secrets = {
+            f"newsbeam-postgres-{tag}": {"sink": sink},
+            f"newsbeam-kafka-{tag}": {"username": "unused", "password": "unused"},
+            f"newsbeam-kafka-ca-{tag}": {"ca.crt": "unused"},
+        }
+        for secret_name, values in secrets.items():
+            secret = tmp_path / f"{secret_name}.json"
+            encoded = {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}
+            secret.write_text(json.dumps(encoded))
+            created = image.engine_cmd("secret", "create", secret_name, str(secret))
+            assert created.returncode == 0, created.stderr
         name = f"newsbeam-stream-{tag}-pod-0-newsbeam"
         try:
             play = image.engine_cmd("kube", "play", "--network", "host", str(manifests))
@@ -472,4 +494,5 @@ def test_kubernetes_manifests_run_with_podman_kube_play(image, kafka_broker, tmp
         finally:
             image.engine_cmd("kube", "down", str(manifests))
             image.engine_cmd("volume", "rm", "-f", f"newsbeam-data-{tag}")
-            image.engine_cmd("secret", "rm", secret_name)
+            for secret_name in secrets:
+                image.engine_cmd("secret", "rm", secret_name)
