@@ -493,6 +493,8 @@ def test_kubernetes_manifests_run_with_podman_kube_play(image, kafka_broker, tmp
             } == ids
         finally:
             image.engine_cmd("kube", "down", str(manifests))
-            image.engine_cmd("volume", "rm", "-f", f"newsbeam-data-{tag}")
+            # kube down keeps the volumes podman made for the claim, ConfigMap and Secrets.
+            for volume in ("data", "kafka-client", "kafka", "kafka-ca"):
+                image.engine_cmd("volume", "rm", "-f", f"newsbeam-{volume}-{tag}")
             for secret_name in secrets:
                 image.engine_cmd("secret", "rm", secret_name)
