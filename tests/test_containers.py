@@ -16,12 +16,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import pytest
+from kafka_broker import free_port
 from test_kafka_stream import (
     TopicReader,
     article_messages,
@@ -443,6 +445,7 @@ def test_kubernetes_manifests_run_with_podman_kube_play(image, kafka_broker, tmp
         "TOPIC": raw,
         "OUTPUT_TOPIC": out,
         "DEAD_LETTER_TOPIC": dlq,
+        "METRICS_PORT": str(free_port()),  # host network: never a fixed port
     }
     with scratch_schema() as schema:
         sink = f"{POSTGRES_DSN}?table={schema}.articles"
@@ -474,7 +477,11 @@ def test_kubernetes_manifests_run_with_podman_kube_play(image, kafka_broker, tmp
             # The securityContext and the probes are the manifests', applied by podman.
             check = image.engine_cmd("exec", name, "sh", "-c", "id -u; touch /x || echo ro")
             assert check.stdout.split() == ["10001", "ro"], check
-            assert _healthy(image, name)  # the livenessProbe, as podman's healthcheck
+            # What the probes ask (httpGet on the metrics port): liveness and readiness.
+            for path in ("/healthz", "/readyz"):
+                url = f"http://127.0.0.1:{settings['METRICS_PORT']}{path}"
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    assert response.status == 200, path
             ids = {row[0] for row in postgres_rows(f"SELECT id FROM {schema}.articles")}
             assert ids == {f"k8s-{i}" for i in range(30)}
             # Stopped as Kubernetes stops a pod (SIGTERM): the job exits 0 and publishes its
