@@ -411,6 +411,13 @@ def _kube_manifests(folder: Path, tag: str, settings: dict, postgres_sink: str) 
             # Kubernetes' default, spelled out: podman 4.3 dereferences a missing `optional`.
             volume["secret"].setdefault("optional", False)
     [container] = pod["containers"]
+    # Host network (to reach the test broker on loopback): podman refuses port mappings there,
+    # so the named port goes and the probes name its number, as the job listens on it.
+    [port] = container.pop("ports")
+    assert port["name"] == "metrics"
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        if container.get(probe, {}).get("httpGet", {}).get("port") == "metrics":
+            container[probe]["httpGet"]["port"] = int(config["data"]["METRICS_PORT"])
     env = dict(config["data"])
     for variable in container["env"]:
         if "valueFrom" in variable:
