@@ -85,20 +85,63 @@ def test_dockerfile_slim_non_root_with_extras_and_newsbeam_entrypoint():
         for line in text.splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
+    # Both stages on one base, python:3.X-slim by default (build-image.sh may pass a stand-in).
     bases = [line.split()[1] for line in instructions if line.startswith("FROM")]
-    assert bases and all(re.fullmatch(r"python:3\.\d+-slim", base) for base in bases)
+    assert len(bases) == 2 and set(bases) == {"${PYTHON_IMAGE}"}
+    assert re.fullmatch(r"python:3\.\d+-slim", _default_base())
     users = [line.split()[1] for line in instructions if line.startswith("USER")]
     assert users and users[-1].split(":")[0] not in ("0", "root")
     assert f"--uid {users[-1].split(':')[0]}" in text
     entrypoint = next(line for line in instructions if line.startswith("ENTRYPOINT"))
-    assert yaml.safe_load(entrypoint.removeprefix("ENTRYPOINT")) == ["newsbeam"]
-    extras = set(re.findall(r'"newsbeam\[(\w+)\]"', text)) | set(re.findall(r'"\.\[(\w+)\]"', text))
+    assert yaml.safe_load(entrypoint.removeprefix("ENTRYPOINT")) == ["tini", "--", "newsbeam"]
+    # The locked dependencies of the `all` extra, then newsbeam itself without dependencies.
+    assert "python requirements_from_pyproject.py pyproject.toml all > requirements.txt" in text
+    assert "pip install -c constraints.txt -r requirements.txt" in text
+    assert "pip install --no-deps ." in text
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
-    assert extras == {"all"} and "all" in pyproject["project"]["optional-dependencies"]
+    assert "all" in pyproject["project"]["optional-dependencies"]
     # Every source folder the package is built from is copied into the image.
     folders = set(pyproject["tool"]["setuptools"]["package-dir"].values())
     copied = {line.split()[1] for line in instructions if line.startswith("COPY ")}
     assert folders <= copied
+
+
+def _default_base() -> str:
+    text = (DEPLOY / "Dockerfile").read_text()
+    return re.search(r"^ARG PYTHON_IMAGE=(\S+)", text, re.MULTILINE).group(1)
+
+
+def test_requirements_from_pyproject_match_the_installed_package():
+    """The image installs exactly what `pip install "newsbeam[all]"` would (extras followed)."""
+    import importlib.metadata
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "requirements_from_pyproject", DEPLOY / "requirements_from_pyproject.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    found = module.requirements(project, ["all"])
+    from packaging.requirements import Requirement
+
+    def key(requirement: str) -> tuple:
+        parsed = Requirement(requirement)
+        name = parsed.name.lower().replace("_", "-")
+        return name, str(parsed.specifier), tuple(sorted(parsed.extras))
+
+    metadata = [Requirement(r) for r in importlib.metadata.requires("newsbeam")]
+    wanted = {
+        key(
+            f"{r.name}[{','.join(r.extras)}]{r.specifier}" if r.extras else f"{r.name}{r.specifier}"
+        )
+        for r in metadata
+        if r.marker is None or any(r.marker.evaluate({"extra": e}) for e in ("all", "fast"))
+    }
+    assert {key(r) for r in found} == {w for w in wanted if w[0] != "newsbeam"}
+    assert not any("newsbeam" in r for r in found)
+    with pytest.raises(SystemExit, match="no extra 'nope'"):
+        module.requirements(project, ["nope"])
 
 
 def test_compose_runs_broker_database_and_job_from_the_same_image():
@@ -232,8 +275,7 @@ def test_deploy_commands_parse_with_the_real_cli(where):
 def test_worker_image_is_beams_sdk_image_for_the_same_python():
     text = (DEPLOY / "worker.Dockerfile").read_text()
     base = re.search(r"^FROM (\S+)", text, re.MULTILINE).group(1)
-    runtime = re.findall(r"^FROM python:(\d+\.\d+)-slim", (DEPLOY / "Dockerfile").read_text(), re.M)
-    python = runtime[-1]
+    python = re.fullmatch(r"python:(\d+\.\d+)-slim", _default_base()).group(1)
     assert base == f"apache/beam_python{python}_sdk:${{BEAM_VERSION}}"
     default = re.search(r"^ARG BEAM_VERSION=(\S+)", text, re.MULTILINE).group(1)
     assert re.fullmatch(r"2\.\d+\.\d+", default)
