@@ -6,7 +6,7 @@
 #   docker build -f deploy/worker.Dockerfile \
 #     --build-arg BEAM_VERSION="$(python -c 'import apache_beam; print(apache_beam.__version__)')" \
 #     -t REGISTRY/newsbeam-worker:0.1.0 .
-ARG BEAM_VERSION=2.77.0
+ARG BEAM_VERSION=2.78.0
 FROM apache/beam_python3.11_sdk:${BEAM_VERSION}
 COPY pyproject.toml README.md /src/
 COPY newsbeam /src/newsbeam
