@@ -315,18 +315,21 @@ def test_stream_job_in_container_survives_sigkill_and_sigterm(image, kafka_broke
     total = 800
 
     def feed():  # a steady stream while the first container runs, is killed and replaced
-        for start in range(0, total, 100):
+        for start in range(100, total, 100):
             kafka_broker.produce(raw, article_messages(100, "c", start), partitions=3)
             time.sleep(0.5)
 
     feeder = threading.Thread(target=feed)
     try:
         kafka_broker.produce(raw, _poison(), partitions=3)
+        kafka_broker.produce(raw, article_messages(100, "c", 0), partitions=3)
         _start_stream(image, names[0], bootstrap, topics, group)
-        feeder.start()
+        # The feed starts once the job is up (its start-up time varies with the machine's
+        # load), so the kill below always lands while messages are still arriving.
         assert reader.wait_for(lambda: len(reader.ids()) >= 100, timeout=120), _logs(
             image, names[0]
         )
+        feeder.start()
         # tini is PID 1 and the job runs under it.
         pid1 = image.engine_cmd("exec", names[0], "cat", "/proc/1/cmdline").stdout
         assert pid1.split("\0")[:3] == ["tini", "--", "newsbeam"]
