@@ -26,14 +26,20 @@ from newsbeam.schemas.article import Article, Source
 from newsbeam.schemas.dead_letter import DeadLetter
 from newsbeam.schemas.versions import ARTICLE, DEAD_LETTER
 from newsbeam.transforms.io.files.decoding import bytes_for_dead_letter
+from newsbeam.transforms.io.files.limits import (
+    DEFAULT_MAX_ARTICLE_BYTES,
+    RAW_PREFIX_BYTES,
+    raw_prefix,
+)
 from newsbeam.transforms.io.files.reading import Payload
 from newsbeam.transforms.parse import parse_payload
 
 STAGE = "read"
 
 # Values above this are refused: no article needs it, and a 10 MB value would be
-# carried through every stage. Configurable per source (`max_message_bytes`).
-DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# carried through every stage. Configurable per source (`max_message_bytes`); the
+# same cap, with the same default, as a file article's (`--max-article-bytes`).
+DEFAULT_MAX_MESSAGE_BYTES = DEFAULT_MAX_ARTICLE_BYTES
 
 Header = tuple[str, bytes]
 
@@ -113,13 +119,16 @@ def decode_message(
         raw = "" if value is None else value.decode("utf-8", "replace")
         return _dead(source, "empty_message", "message value is empty or null", raw, key)
     if len(value) > max_message_bytes:
-        return _dead(
+        letter = _dead(
             source,
             "message_too_large",
             f"value is {len(value)} bytes, over the {max_message_bytes}-byte limit",
-            _raw_text(value),
+            # Its start only: a 100 MB value is not copied into a 100 MB string.
+            raw_prefix(value[:RAW_PREFIX_BYTES]),
             key,
         )
+        letter.raw_length = len(value)
+        return letter
     content_type, charset = _content_type(message.header("content-type"))
     try:
         text = _decode_text(value, charset)
