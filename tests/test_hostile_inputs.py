@@ -256,3 +256,73 @@ def test_hostile_folder_next_to_good_files(tmp_path, capsys):
     assert summary["articles_written"] == 13 and summary["dead_letters_written"] == 5
     for letter in letters:
         assert len(letter["raw"]) <= RAW_PREFIX_BYTES
+
+
+# --- the per-record guard in every stage ------------------------------------------
+
+
+def _articles(count: int):
+    from newsbeam.schemas.article import Source
+    from newsbeam.transforms.parse import parse_json_object
+
+    return [
+        parse_json_object(good_article(n), Source(kind="file", uri=f"file:///g/{n}.json"), "{}")
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["batch", "stream"])
+def test_a_record_that_breaks_dedup_or_classify_is_a_dead_letter(monkeypatch, streaming):
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from newsbeam.pipelines.config import PipelineConfig
+    from newsbeam.pipelines.stages import ProcessArticles
+    from newsbeam.transforms.classify import transform as classify_transform
+    from newsbeam.transforms.dedup import batch as dedup_batch
+    from newsbeam.transforms.dedup import stream as dedup_stream
+
+    real_sketch, real_topics = dedup_batch.build_sketch, classify_transform.assign_topics
+
+    def sketch(article_id, *args, **kwargs):
+        if article_id == "good-1":
+            raise MemoryError("sketch ran out of memory")
+        return real_sketch(article_id, *args, **kwargs)
+
+    def topics(model, articles, **kwargs):
+        if any(a.id == "good-2" for a in articles):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_topics(model, articles, **kwargs)
+
+    monkeypatch.setattr(dedup_batch, "build_sketch", sketch)
+    monkeypatch.setattr(dedup_stream, "build_sketch", sketch)
+    monkeypatch.setattr(classify_transform, "assign_topics", topics)
+    with TestPipeline() as pipeline:
+        outputs = (
+            pipeline
+            | beam.Create(_articles(5))
+            | ProcessArticles(PipelineConfig(), streaming=streaming)
+        )
+        ids = outputs["articles"] | "Ids" >> beam.Map(lambda r: r["id"])
+        assert_that(ids, equal_to(["good-0", "good-3", "good-4"]), label="articles")
+        if streaming:
+            letters = (
+                outputs["dedup_dead_letters"],
+                outputs["classify_dead_letters"],
+            ) | beam.Flatten()
+        else:
+            letters = outputs["dead_letters"]
+        summary = letters | "Reasons" >> beam.Map(
+            lambda r: (r["id"], r["stage"], r["reason"], r["error"].split(":")[0])
+        )
+        assert_that(
+            summary,
+            equal_to(
+                [
+                    ("good-1", "dedup", "dedup_error", "MemoryError"),
+                    ("good-2", "classify", "classify_error", "RecursionError"),
+                ]
+            ),
+            label="dead letters",
+        )
