@@ -326,3 +326,38 @@ def test_a_record_that_breaks_dedup_or_classify_is_a_dead_letter(monkeypatch, st
             ),
             label="dead letters",
         )
+
+
+# --- what fuzzing found --------------------------------------------------------------
+
+
+def test_rfc2822_date_with_an_absurd_year_is_no_date():
+    # tests/fuzz/regressions/parse/rfc2822-date-year-overflow: OverflowError escaped.
+    from newsbeam.transforms.parse import parse_timestamp
+
+    assert parse_timestamp("Tue,10 Jun 2 " + "3" * 60 + "000:00 ") is None
+
+
+def test_a_record_that_breaks_parse_does_not_lose_the_rest_of_its_file(tmp_path, monkeypatch):
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from newsbeam.transforms.io.files import source
+
+    real = source.parse_payload
+
+    def parse(payload, **kwargs):
+        if payload.content.get("id") == "good-2":
+            raise OverflowError("a bug in parse")
+        return real(payload, **kwargs)
+
+    monkeypatch.setattr(source, "parse_payload", parse)
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(good_article(n)) for n in range(4)))
+    with TestPipeline() as pipeline:
+        read = pipeline | source.ReadArticleFiles([str(path)], ingested_at="2026-01-01T00:00:00Z")
+        ids = read.main | beam.Map(lambda a: a.id)
+        assert_that(ids, equal_to(["good-0", "good-1", "good-3"]))
+        reasons = read[source.DEAD_LETTER] | beam.Map(lambda d: (d.stage, d.reason, d.source.line))
+        assert_that(reasons, equal_to([("parse", "internal_error", 3)]), label="dead")

@@ -38,7 +38,17 @@ class _ReadAndParseFileFn(beam.DoFn):
                 if isinstance(item, DeadLetter):
                     yield self._dead(item)
                     continue
-                parsed = parse_payload(item, ingested_at=self._ingested_at)
+                try:
+                    parsed = parse_payload(item, ingested_at=self._ingested_at)
+                except Exception as exc:  # this record only: the file's other lines go on
+                    logger.exception("unexpected error parsing a record of %s", path)
+                    parsed = DeadLetter(
+                        stage="parse",
+                        reason="internal_error",
+                        error=f"{type(exc).__name__}: {exc}"[:500],
+                        source=item.source,
+                        raw=item.raw,
+                    )
                 if isinstance(parsed, DeadLetter):
                     yield self._dead(parsed)
                 else:
