@@ -29,11 +29,14 @@ def test_gzip_bomb_and_oversized_message_are_dead_letters(kafka_broker):
         max_request_size=256 * MiB,
     )
     try:
-        # One compressed message set: good articles around a value that inflates
-        # from ~60 KB on the wire to 64 MB.
+        # Compressed message sets: good articles, then a batch whose value inflates
+        # from ~100 KB on the wire to 100 MB (over the 64 MiB cap on inflating one
+        # batch), then good articles again.
         for key, value, _ in article_messages(3, "before"):
             producer.send(raw, key=key, value=value)
-        producer.send(raw, key=b"bomb", value=b"\0" * (64 * MiB))
+        producer.flush()
+        producer.send(raw, key=b"bomb", value=b"\0" * (100 * MiB))
+        producer.flush()
         for key, value, _ in article_messages(3, "after"):
             producer.send(raw, key=key, value=value)
         producer.flush()
@@ -60,12 +63,15 @@ def test_gzip_bomb_and_oversized_message_are_dead_letters(kafka_broker):
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)
     assert summary["messages_read"] == 8 and summary["articles_written"] == 6
-    letters = {m.key.decode(): orjson.loads(m.value) for m in kafka_broker.read_all(dlq)}
-    assert {k: v["reason"] for k, v in letters.items()} == {
-        "bomb": "message_too_large",
-        "oversized": "message_too_large",
-    }
-    assert letters["bomb"]["raw_length"] == 64 * MiB and letters["bomb"]["raw_truncated"]
-    assert len(letters["oversized"]["raw"]) <= MiB
+    letters = [orjson.loads(m.value) for m in kafka_broker.read_all(dlq)]
+    assert [(d["id"], d["reason"]) for d in letters] == [
+        (None, "message_too_large"),  # the bomb: stopped before its key was inflated
+        ("oversized", "message_too_large"),
+    ]
+    bomb, oversized = letters
+    # Inflating stopped one byte past the 64 MiB cap, not at 100 MB.
+    assert bomb["raw_length"] == 64 * MiB + 1 and bomb["raw_truncated"]
+    assert bomb["source"]["offset"] == 3 and "inflates to more than" in bomb["error"]
+    assert len(oversized["raw"]) <= MiB
     written = {orjson.loads(m.value)["id"] for m in kafka_broker.read_all(out)}
     assert len(written) == 6

@@ -65,6 +65,10 @@ class KafkaMessage:
     key: bytes | None
     value: bytes | None
     headers: tuple[Header, ...] = ()
+    # Set when `value` holds only the start of something larger (a compressed batch
+    # that inflated past its cap): the size seen.
+    value_size: int | None = None
+    last_offset: int | None = None  # with value_size: the batch's last offset
 
     def header(self, name: str) -> bytes | None:
         """The last header called `name` (case-insensitive), as Kafka allows repeats."""
@@ -118,16 +122,20 @@ def decode_message(
     if value is None or not value.strip():
         raw = "" if value is None else value.decode("utf-8", "replace")
         return _dead(source, "empty_message", "message value is empty or null", raw, key)
-    if len(value) > max_message_bytes:
+    size = len(value) if message.value_size is None else message.value_size
+    if size > max_message_bytes:
         letter = _dead(
             source,
             "message_too_large",
-            f"value is {len(value)} bytes, over the {max_message_bytes}-byte limit",
+            f"value is {size} bytes, over the {max_message_bytes}-byte limit"
+            if message.value_size is None
+            else f"compressed record batch inflates to more than {size - 1} bytes "
+            f"(offsets {message.offset}-{message.last_offset}); it is skipped whole",
             # Its start only: a 100 MB value is not copied into a 100 MB string.
             raw_prefix(value[:RAW_PREFIX_BYTES]),
             key,
         )
-        letter.raw_length = len(value)
+        letter.raw_length = size
         return letter
     content_type, charset = _content_type(message.header("content-type"))
     try:
