@@ -361,3 +361,68 @@ def test_a_record_that_breaks_parse_does_not_lose_the_rest_of_its_file(tmp_path,
         assert_that(ids, equal_to(["good-0", "good-1", "good-3"]))
         reasons = read[source.DEAD_LETTER] | beam.Map(lambda d: (d.stage, d.reason, d.source.line))
         assert_that(reasons, equal_to([("parse", "internal_error", 3)]), label="dead")
+
+
+# --- the options ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("4194304", 4 * MiB),
+        ("4M", 4 * MiB),
+        ("512MiB", 512 * MiB),
+        ("1g", 1024 * MiB),
+        ("64k", 65536),
+    ],
+)
+def test_sizes_on_the_command_line(text, size):
+    from newsbeam.cli_options import byte_size
+
+    assert byte_size(text) == size
+
+
+@pytest.mark.parametrize("bad", ["0", "-1M", "lots", "1T", "nanM", "infG", "0.1"])
+def test_a_bad_size_is_a_usage_error(bad, tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("text")
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                "run",
+                str(tmp_path / "a.txt"),
+                "--output",
+                str(tmp_path / "o"),
+                "--max-file-bytes",
+                bad,
+            ]
+        )
+    assert exit_.value.code == 2
+    assert "--max-file-bytes" in capsys.readouterr().err
+
+
+def test_caps_reach_the_reader(monkeypatch, tmp_path, capsys):
+    from newsbeam.pipelines import batch
+
+    seen = {}
+
+    def fake_run(config, paths):
+        seen["limits"] = config.limits
+        return dict.fromkeys(
+            (
+                "files_read",
+                "articles_parsed",
+                "articles_written",
+                "dead_letters_written",
+                "filtered",
+                "wall_seconds",
+            ),
+            0,
+        )
+
+    monkeypatch.setattr(batch, "run_batch", fake_run)
+    (tmp_path / "a.txt").write_text("text")
+    args = ["run", str(tmp_path / "a.txt"), "--output", str(tmp_path / "o")]
+    assert main([*args, "--max-file-bytes", "2G", "--max-article-bytes", "16M"]) == 0
+    assert seen["limits"] == ReadLimits(max_file_bytes=2048 * MiB, max_article_bytes=16 * MiB)
+    assert main(args) == 0
+    assert seen["limits"] == ReadLimits()
