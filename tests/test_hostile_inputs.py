@@ -426,3 +426,49 @@ def test_caps_reach_the_reader(monkeypatch, tmp_path, capsys):
     assert seen["limits"] == ReadLimits(max_file_bytes=2048 * MiB, max_article_bytes=16 * MiB)
     assert main(args) == 0
     assert seen["limits"] == ReadLimits()
+
+
+# --- Kafka: the cap on inflating one compressed record batch ------------------------
+
+
+def _gzip_batch(values: list[bytes], base_offset: int = 40):
+    from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
+
+    builder = DefaultRecordBatchBuilder(
+        magic=2,
+        compression_type=DefaultRecordBatch.CODEC_GZIP,
+        is_transactional=False,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=1 << 30,
+    )
+    for delta, value in enumerate(values):
+        builder.append(delta, timestamp=1_700_000_000_000, key=None, value=value, headers=[])
+    data = bytearray(builder.build())
+    data[0:8] = base_offset.to_bytes(8, "big")  # the broker assigns the base offset
+    return DefaultRecordBatch(bytes(data))
+
+
+def test_gzip_batches_inflate_as_before_under_the_cap():
+    from newsbeam.transforms.io.kafka.inflation import install_inflation_cap
+
+    assert install_inflation_cap(8 * MiB)
+    values = [orjson.dumps(good_article(n)) for n in range(50)] + [b"z" * MiB]
+    assert [record.value for record in _gzip_batch(values)] == values
+
+
+def test_a_gzip_bomb_batch_stops_inflating_at_the_cap():
+    from newsbeam.transforms.io.kafka import inflation
+
+    inflation.install_inflation_cap(8 * MiB)
+    batch = _gzip_batch([b"a", b"\0" * (64 * MiB), b"b"])
+    assert len(batch._buffer) < MiB  # on the wire
+    with pytest.raises(inflation.BatchTooLarge) as caught:
+        list(batch)
+    cap = inflation._cap
+    assert caught.value.cap == cap and (caught.value.base_offset, caught.value.last_offset) == (
+        40,
+        42,
+    )
+    assert len(caught.value.head) == MiB
