@@ -115,7 +115,7 @@ def byte_size(value: str) -> int:
     size = int(float(match.group(1)) * unit)
     if size <= 0:
         raise argparse.ArgumentTypeError("must be a positive size")
-    return int(number * _SIZE_UNITS[unit])
+    return size
 
 
 def port_number(value: str) -> int:

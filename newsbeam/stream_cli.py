@@ -19,6 +19,7 @@ from newsbeam.cli_options import (
     duration_seconds,
     port_number,
     positive_float,
+    positive_int,
     stage_config,
 )
 
