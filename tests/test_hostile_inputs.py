@@ -472,3 +472,16 @@ def test_a_gzip_bomb_batch_stops_inflating_at_the_cap():
         42,
     )
     assert len(caught.value.head) == MiB
+
+
+def test_a_corrupt_gzip_keeps_its_bytes_and_the_lines_before_the_damage(tmp_path):
+    import base64
+
+    good = b"\n".join(orjson.dumps(good_article(n)) for n in range(3)) + b"\n"
+    data = gzip.compress(good + b"x" * 200_000, compresslevel=1)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: len(data) - 40])  # cut off the end: EOFError mid-stream
+    items = _read(path, ReadLimits())
+    assert [getattr(i, "reason", "ok") for i in items][:3] == ["ok", "ok", "ok"]
+    assert items[-1].reason == "unreadable_file"
+    assert base64.b64decode(items[-1].raw.removeprefix("base64:")) == data[: len(data) - 40]

@@ -30,8 +30,10 @@ DEFAULT_MAX_FILE_BYTES = 512 * MiB
 DEFAULT_MAX_ARTICLE_BYTES = 4 * MiB
 # How much of an over-cap payload a dead letter keeps (the DeadLetter record's cap).
 RAW_PREFIX_BYTES = MiB
-# Read size: bounds the memory a read needs besides what it keeps.
-CHUNK_BYTES = MiB
+# Read size: bounds the memory a read needs besides what it keeps. Small enough that
+# a .gz damaged near its end still yields the lines before the damage (gzip raises
+# for the whole read that meets it).
+CHUNK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)

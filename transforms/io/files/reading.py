@@ -166,7 +166,26 @@ def read_payloads(
         letter.raw_length = exc.limit + 1  # what was seen: the cap and one byte more
         yield letter
     except (OSError, EOFError, zlib.error) as exc:
-        yield _dead(source, "unreadable_file", f"cannot read {path}: {exc}", "")
+        yield _unreadable(path, data, source, exc)
+
+
+def _unreadable(path: str, data: bytes | None, source: Source, error: BaseException) -> DeadLetter:
+    """The file's own bytes (its first MiB, base64) go with the dead letter when they
+    can be read at all: a corrupt .gz stays recoverable."""
+    raw, size = "", None
+    try:
+        with _open(path, data) as stream:
+            head = stream.read(RAW_PREFIX_BYTES + 1)
+        raw = bytes_for_dead_letter(head[:RAW_PREFIX_BYTES])
+        if len(head) > RAW_PREFIX_BYTES:
+            size = len(data) if data is not None else None
+            if size is None and not is_remote(path):
+                size = os.path.getsize(path)
+    except OSError:
+        pass
+    letter = _dead(source, "unreadable_file", f"cannot read {path}: {error}", raw)
+    letter.raw_length = size
+    return letter
 
 
 @contextlib.contextmanager
