@@ -73,8 +73,8 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
     add_article_size_option(
         stream,
         "--max-message-bytes",
-        "a message value (or a compressed batch once inflated) larger than this is "
-        "dead-lettered as message_too_large",
+        "a message value larger than this is dead-lettered as message_too_large (a "
+        "compressed batch that inflates past 64 MiB is too, whole)",
     )
     stream.add_argument(
         "--connect-timeout",

@@ -26,13 +26,15 @@ DeadLetterOutput = pvalue.TaggedOutput[Literal["dead_letter"], DeadLetter]
 MAX_ERROR_CHARS = 500
 
 
-def failure_dead_letter(stage: str, article: Article, error: BaseException) -> DeadLetter:
+def failure_dead_letter(
+    stage: str, article: Article, error: BaseException, *, reason: str
+) -> DeadLetter:
     logger.warning("%s failed for article %s: %s", stage, article.id, type(error).__name__)
     logger.debug("%s failure", stage, exc_info=error)
     message = f"{type(error).__name__}: {error}"
     return DeadLetter(
         stage=stage,
-        reason=f"{stage}_error",
+        reason=reason,
         error=message[:MAX_ERROR_CHARS],
         source=article.source,
         raw=article.raw,

@@ -83,7 +83,9 @@ class _ClassifyBatchesFn(BatchingDoFn):
                 )
             except Exception as error:  # MemoryError, RecursionError, a bug: this one only
                 self._counters.inc("dead_letter.classify_error")
-                letter = failure_dead_letter("classify", windowed.value, error)
+                letter = failure_dead_letter(
+                    "classify", windowed.value, error, reason="classify_error"
+                )
                 yield beam.pvalue.TaggedOutput(DEAD_LETTER, windowed.with_value(letter))
                 continue
             self._counters.inc(top)

@@ -82,7 +82,9 @@ class _SketchFn(beam.DoFn):
             )
         except Exception as error:  # MemoryError, RecursionError, a bug: this record only
             Metrics.counter(NAMESPACE, "dead_letter.dedup_error").inc()
-            yield pvalue.TaggedOutput(DEAD_LETTER, failure_dead_letter("dedup", article, error))
+            yield pvalue.TaggedOutput(
+                DEAD_LETTER, failure_dead_letter("dedup", article, error, reason="dedup_error")
+            )
             return
         yield article.id, (article.replace(content_hash=sketch.content_hash), sketch)
 

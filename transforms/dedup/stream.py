@@ -213,7 +213,7 @@ class DeduplicateStreamFn(beam.DoFn):
         except Exception as error:  # MemoryError, RecursionError, a bug: this record only
             Metrics.counter(NAMESPACE, "dead_letter.dedup_error").inc()
             yield beam.pvalue.TaggedOutput(
-                DEAD_LETTER, failure_dead_letter("dedup", article, error)
+                DEAD_LETTER, failure_dead_letter("dedup", article, error, reason="dedup_error")
             )
             return
         observation = index.observe(sketch, event_time(article.published_at, article.ingested_at))
