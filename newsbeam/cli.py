@@ -15,8 +15,10 @@ from newsbeam.cli_options import (
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
+    add_article_size_option,
     add_stage_options,
     add_verbosity,
+    byte_size,
     stage_config,
     verbosity_options,
 )
@@ -38,6 +40,22 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("inputs", nargs="+", metavar="INPUT", help="file, folder or glob")
     run.add_argument("--output", required=True, metavar="DIR", help="output folder")
+    from newsbeam.transforms.io.files.limits import DEFAULT_MAX_FILE_BYTES
+
+    run.add_argument(
+        "--max-file-bytes",
+        type=byte_size,
+        default=DEFAULT_MAX_FILE_BYTES,
+        metavar="BYTES",
+        help="read at most this many (decompressed) bytes of one file; the rest becomes a "
+        f"file_too_large dead letter (default: {DEFAULT_MAX_FILE_BYTES}; suffixes K, M, G)",
+    )
+    add_article_size_option(
+        run,
+        "--max-article-bytes",
+        "an article (.txt/.html file, .jsonl line, .json object) larger than this becomes an "
+        "article_too_large dead letter",
+    )
     add_stage_options(run)
     run.set_defaults(func=_run_command)
 
@@ -45,6 +63,7 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run_command(args: argparse.Namespace) -> int:
     from newsbeam.pipelines.batch import OutputError, run_batch
     from newsbeam.pipelines.config import BatchRunConfig
+    from newsbeam.transforms.io.files.limits import ReadLimits
     from newsbeam.transforms.io.files.reading import InputError, discover_inputs
 
     try:
@@ -57,6 +76,9 @@ def _run_command(args: argparse.Namespace) -> int:
         sinks=tuple(args.sink),
         pipeline=stage_config(args),
         beam_args=tuple(args.beam_args),
+        limits=ReadLimits(
+            max_file_bytes=args.max_file_bytes, max_article_bytes=args.max_article_bytes
+        ),
     )
     logger.info("reading %d file(s)", len(paths))
     try:

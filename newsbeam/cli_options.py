@@ -129,6 +129,20 @@ def port_number(value: str) -> int:
     return number
 
 
+def add_article_size_option(parser: argparse.ArgumentParser, flag: str, help_text: str) -> None:
+    """The per-article cap: `--max-article-bytes` (run) and `--max-message-bytes`
+    (stream) are one limit with one default: the raw bytes of one article."""
+    from newsbeam.transforms.io.files.limits import DEFAULT_MAX_ARTICLE_BYTES
+
+    parser.add_argument(
+        flag,
+        type=byte_size,
+        default=DEFAULT_MAX_ARTICLE_BYTES,
+        metavar="BYTES",
+        help=f"{help_text} (default: {DEFAULT_MAX_ARTICLE_BYTES}; suffixes K, M, G allowed)",
+    )
+
+
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

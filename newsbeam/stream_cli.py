@@ -13,6 +13,7 @@ from newsbeam.cli_options import (
     EXIT_OK,
     EXIT_UNAVAILABLE,
     UsageError,
+    add_article_size_option,
     add_stage_options,
     byte_size,
     duration_seconds,
@@ -26,7 +27,6 @@ logger = logging.getLogger("newsbeam")
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = None) -> None:
-    from newsbeam.transforms.io.kafka.message import DEFAULT_MAX_MESSAGE_BYTES
     from newsbeam.transforms.io.kafka.offsets import START_OFFSET_MODES
 
     stream = subparsers.add_parser(
@@ -69,12 +69,12 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
         action="store_true",
         help="bounded backfill: read up to the end offsets present at start, then exit",
     )
-    stream.add_argument(
+    # The same cap as `run --max-article-bytes`: the raw bytes of one article.
+    add_article_size_option(
+        stream,
         "--max-message-bytes",
-        type=positive_int,
-        default=DEFAULT_MAX_MESSAGE_BYTES,
-        metavar="BYTES",
-        help=f"larger values are dead-lettered (default: {DEFAULT_MAX_MESSAGE_BYTES})",
+        "a message value larger than this is dead-lettered as message_too_large (a "
+        "compressed batch that inflates past 64 MiB is too, whole)",
     )
     stream.add_argument(
         "--connect-timeout",

@@ -63,7 +63,9 @@ def build_batch_pipeline(
     started_epoch: float | None = None,
 ) -> None:
     origin = time.time() if started_epoch is None else started_epoch
-    read = pipeline | "ReadFiles" >> ReadArticleFiles(paths, ingested_at=ingested_at)
+    read = pipeline | "ReadFiles" >> ReadArticleFiles(
+        paths, ingested_at=ingested_at, limits=config.limits
+    )
     parsed = read.main | "TimelineParsed" >> CountOverTime("parsed", origin)
     outputs = parsed | "Process" >> ProcessArticles(
         config.pipeline, streaming=False, dead_letters_in=read[DEAD_LETTER]

@@ -8,6 +8,7 @@ from newsbeam import PIPELINE_VERSION
 from newsbeam.transforms.classify.config import ClassifyConfig
 from newsbeam.transforms.clean.config import CleanConfig
 from newsbeam.transforms.dedup.config import DedupConfig
+from newsbeam.transforms.io.files.limits import ReadLimits
 from newsbeam.transforms.io.sink_specs import SinkSpec
 from newsbeam.transforms.language.detector import LanguageConfig
 
@@ -38,3 +39,5 @@ class BatchRunConfig:
     sinks: tuple[SinkSpec, ...] = ()
     # Extra Beam pipeline options, e.g. ("--runner=PortableRunner", ...).
     beam_args: tuple[str, ...] = ()
+    # Caps on untrusted input (--max-file-bytes, --max-article-bytes).
+    limits: ReadLimits = field(default_factory=ReadLimits)

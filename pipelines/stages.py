@@ -50,7 +50,8 @@ class _DropDuplicatesFn(beam.DoFn):
 
 
 class ProcessArticles(beam.PTransform):
-    """Articles in; `articles` (record dicts) and `dead_letters` (dicts) out.
+    """Articles in; `articles` (record dicts) and `dead_letters` (dicts) out; in
+    streaming also `dedup_dead_letters` and `classify_dead_letters` (see expand).
 
     `dead_letters_in` carries failures from before this chain (read, parse) so
     that every failure leaves through one output. `dedup_store` (streaming only)
@@ -80,14 +81,23 @@ class ProcessArticles(beam.PTransform):
         dead.append(cleaned.dead_letter)
         # Language is detected on the cleaned body, not on site furniture.
         articles = cleaned.main | "DetectLanguage" >> DetectLanguage(self._config.language)
+        # Every stage guards each record: one that makes it fail is a dead letter.
         if self._streaming:
             # Keyed state with lazy expiry: no GroupByKey after an unbounded source.
-            articles = articles | "Deduplicate" >> DeduplicateStream(
-                self._config.dedup, store=self._dedup_store
+            deduplicated = articles | "Deduplicate" >> DeduplicateStream(
+                self._config.dedup, store=self._dedup_store, with_dead_letters=True
             )
         else:
-            articles = articles | "Deduplicate" >> DeduplicateBatch(self._config.dedup)
-        articles = articles | "ClassifyTopics" >> ClassifyTopics(self._config.classify)
+            deduplicated = articles | "Deduplicate" >> DeduplicateBatch(
+                self._config.dedup, with_dead_letters=True
+            )
+        classified = deduplicated["main"] | "ClassifyTopics" >> ClassifyTopics(
+            self._config.classify, with_dead_letters=True
+        )
+        articles = classified["main"]
+        guard_dead = {"dedup": deduplicated["dead_letter"], "classify": classified["dead_letter"]}
+        if not self._streaming:
+            dead.extend(guard_dead.values())
         if self._config.languages is not None:
             articles = articles | "KeepLanguages" >> KeepLanguages(self._config.languages)
         if self._config.drop_duplicates:
@@ -101,4 +111,13 @@ class ProcessArticles(beam.PTransform):
         dead_records = dead_letters | "DeadLetterToRecord" >> beam.ParDo(
             DeadLetterToRecordFn(version)
         )
-        return {"articles": records, "dead_letters": dead_records}
+        outputs = {"articles": records, "dead_letters": dead_records}
+        if self._streaming:
+            # A multi-input Flatten would split the fused stage that the Kafka offset
+            # commits rely on (pipelines/stream.py): these leave as their own outputs,
+            # `<stage>_dead_letters`, which the stream job writes to the DLQ topic.
+            for stage, letters in guard_dead.items():
+                outputs[f"{stage}_dead_letters"] = letters | f"{stage}DeadLetterToRecord" >> (
+                    beam.ParDo(DeadLetterToRecordFn(version))
+                )
+        return outputs

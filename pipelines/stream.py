@@ -264,6 +264,10 @@ def build_stream_pipeline(pipeline: beam.Pipeline, config: StreamRunConfig) -> N
         | "WriteArticles" >> WriteArticlesToKafka(config.articles)
     )
     outputs["dead_letters"] | "WriteDeadLetters" >> WriteDeadLettersToKafka(config.dead_letters)
+    # The per-record guards' dead letters (dedup, classify): each written by its own
+    # sink step, since a Flatten would split the fused stage.
+    for name in sorted(key for key in outputs if key.endswith("_dead_letters")):
+        outputs[name] | f"Write_{name}" >> WriteDeadLettersToKafka(config.dead_letters)
     (
         read.dead_letter
         | "ReadDeadLetterToRecord"

@@ -29,6 +29,9 @@ class DeadLetter:
     raw: str
     id: str | None = None
     failed_at: str = ""
+    # The payload's real size when `raw` holds only its start (an over-cap input:
+    # the whole of it was never in memory).
+    raw_length: int | None = None
 
     def __post_init__(self) -> None:
         if not self.failed_at:
@@ -36,16 +39,17 @@ class DeadLetter:
 
     def to_record(self, *, pipeline_version: str) -> dict[str, Any]:
         raw = self.raw
-        truncated = len(raw) > MAX_RAW_CHARS
+        length = len(raw) if self.raw_length is None else max(self.raw_length, len(raw))
+        truncated = length > min(len(raw), MAX_RAW_CHARS)
         return {
             "stage": self.stage,
             "reason": self.reason,
             "error": self.error,
             "id": self.id,
             "source": self.source.to_dict(),
-            "raw": raw[:MAX_RAW_CHARS] if truncated else raw,
+            "raw": raw[:MAX_RAW_CHARS],
             "raw_truncated": truncated,
-            "raw_length": len(raw),
+            "raw_length": length,
             "failed_at": self.failed_at,
             "pipeline_version": pipeline_version,
             "schema_version": SCHEMA_VERSION,

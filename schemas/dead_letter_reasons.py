@@ -21,15 +21,31 @@ REASONS: tuple[Reason, ...] = (
     Reason("read", "undecodable", "bytes that are not text in any encoding, or binary junk"),
     Reason("read", "unreadable_file", "the file cannot be read or decompressed (corrupt `.gz`)"),
     Reason("read", "unsupported_format", "a file whose suffix is not one of the accepted ones"),
-    Reason("read", "file_too_large", "a file over the size limit"),
+    Reason(
+        "read",
+        "file_too_large",
+        "a file with more than `--max-file-bytes` (default 512 MiB) once decompressed",
+    ),
+    Reason(
+        "read",
+        "article_too_large",
+        "an article (`.txt`/`.html` file, `.jsonl` line, `.json` object or array element) "
+        "over `--max-article-bytes` (default 4 MiB)",
+    ),
     Reason("read", "malformed_json", "a `.json` file or a `.jsonl` line that is not valid JSON"),
     Reason("read", "not_an_object", "valid JSON that is not an object"),
     Reason("read", "internal_error", "a bug; the run goes on, the message says what happened"),
     Reason("read", "empty_message", "Kafka: a message without a value"),
-    Reason("read", "message_too_large", "Kafka: a value over `--max-message-bytes`"),
+    Reason(
+        "read",
+        "message_too_large",
+        "Kafka: a value over `--max-message-bytes`, or a gzip-compressed batch that "
+        "inflates past 64 MiB",
+    ),
     Reason("read", "invalid_utf8", "Kafka: a value that is not valid in its declared charset"),
     Reason("parse", "no_text", "the record has no non-empty `text` or `html`"),
     Reason("parse", "invalid_field", "a field has the wrong type (e.g. `authors: [1, 2]`)"),
+    Reason("parse", "internal_error", "a bug while parsing one record; the file's others go on"),
     Reason(
         "clean",
         "empty_after_cleaning",
@@ -47,6 +63,16 @@ REASONS: tuple[Reason, ...] = (
         "worker died, or no main content was found",
     ),
     Reason("clean", "clean_error", "a bug in the cleaner; the run goes on"),
+    Reason(
+        "dedup",
+        "dedup_error",
+        "sketching this article failed (any exception, `MemoryError`, `RecursionError`)",
+    ),
+    Reason(
+        "classify",
+        "classify_error",
+        "classifying this article failed (as above); the rest of its batch is classified",
+    ),
     Reason("write", "record_too_large", "Kafka: the output topic refused a record as too large"),
     Reason("sink", "jsonl_rejected", "the JSON Lines sink cannot encode the record"),
     Reason("sink", "parquet_rejected", "the record does not fit the Parquet schema"),

@@ -129,7 +129,10 @@ def test_oversized_value_is_refused_before_decoding():
     value = b"x" * 10_000_001
     letter = decode_message(message(value))
     assert isinstance(letter, DeadLetter) and letter.reason == "message_too_large"
-    assert len(letter.raw) == len(value)
+    # Only its start is kept (the record's raw cap); the size seen is recorded.
+    assert letter.raw == "x" * 1_048_576 and letter.raw_length == len(value)
+    record = letter.to_record(pipeline_version="t")
+    assert record["raw_truncated"] and record["raw_length"] == len(value)
     small = decode_message(message(b"word " * 30), max_message_bytes=100)
     assert small.reason == "message_too_large"
 

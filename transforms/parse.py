@@ -116,7 +116,8 @@ def parse_timestamp(value: Any) -> str | None:
         except ValueError:
             try:
                 moment = parsedate_to_datetime(candidate)
-            except (TypeError, ValueError, IndexError):
+            # OverflowError: a year of 60 digits (found by fuzzing, tests/fuzz/regressions).
+            except (TypeError, ValueError, IndexError, OverflowError):
                 return None
     if moment is None:
         return None

@@ -22,6 +22,7 @@ from newsbeam.transforms.batching import BatchingDoFn, CounterCache
 from newsbeam.transforms.classify.config import ClassifyConfig
 from newsbeam.transforms.classify.model import TopicModel, load_model
 from newsbeam.transforms.classify.topics import assign_topics
+from newsbeam.transforms.record_guard import DEAD_LETTER, failure_dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,34 @@ class _ClassifyBatchesFn(BatchingDoFn):
 
     def handle_batch(self, batch: list[WindowedValue]):
         assert self._model is not None  # set in setup()
-        labelled = assign_topics(
-            self._model, [windowed.value for windowed in batch], threshold=self._config.threshold
-        )
+        try:
+            labelled = assign_topics(
+                self._model,
+                [windowed.value for windowed in batch],
+                threshold=self._config.threshold,
+            )
+        except Exception:  # find the record(s) at fault; the others are classified
+            log.warning("classifying a batch failed; retrying its articles one by one")
+            yield from self._one_by_one(batch)
+            return
         for (article, top), windowed in zip(labelled, batch, strict=True):
+            self._counters.inc(top)
+            yield windowed.with_value(article)
+
+    def _one_by_one(self, batch: list[WindowedValue]):
+        assert self._model is not None
+        for windowed in batch:
+            try:
+                ((article, top),) = assign_topics(
+                    self._model, [windowed.value], threshold=self._config.threshold
+                )
+            except Exception as error:  # MemoryError, RecursionError, a bug: this one only
+                self._counters.inc("dead_letter.classify_error")
+                letter = failure_dead_letter(
+                    "classify", windowed.value, error, reason="classify_error"
+                )
+                yield beam.pvalue.TaggedOutput(DEAD_LETTER, windowed.with_value(letter))
+                continue
             self._counters.inc(top)
             yield windowed.with_value(article)
 
@@ -80,9 +105,13 @@ class ClassifyTopics(beam.PTransform):
     `ModelFormatError` that says why.
     """
 
-    def __init__(self, config: ClassifyConfig | None = None) -> None:
+    def __init__(
+        self, config: ClassifyConfig | None = None, *, with_dead_letters: bool = False
+    ) -> None:
         super().__init__()
         self._config = config or ClassifyConfig()
+        # True: {"main": articles, "dead_letter": DeadLetters (`classify_error`)}.
+        self._with_dead_letters = with_dead_letters
         model = load_model(self._config.model_path)
         self._languages = self._config.languages_for(model.languages)
         log.info(
@@ -96,6 +125,9 @@ class ClassifyTopics(beam.PTransform):
             log.info("classify: model licence: %s", licence)
 
     def expand(self, articles):
-        return articles | "ClassifyBatches" >> beam.ParDo(
+        outputs = articles | "ClassifyBatches" >> beam.ParDo(
             _ClassifyBatchesFn(self._config, self._languages, Shared())
-        )
+        ).with_outputs(DEAD_LETTER, main="main")
+        if self._with_dead_letters:
+            return {"main": outputs.main, "dead_letter": outputs[DEAD_LETTER]}
+        return outputs.main

@@ -44,6 +44,11 @@ from newsbeam.transforms.dedup.config import DedupConfig
 from newsbeam.transforms.dedup.labels import STATUSES, exact_label, near_label, unique_label
 from newsbeam.transforms.dedup.similarity import similarity, verified_similarity
 from newsbeam.transforms.dedup.sketch import ArticleSketch, build_sketch
+from newsbeam.transforms.record_guard import (
+    DEAD_LETTER,
+    DeadLetterOutput,
+    failure_dead_letter,
+)
 
 LOG = logging.getLogger(__name__)
 NAMESPACE = "newsbeam.dedup"
@@ -66,8 +71,21 @@ class _SketchFn(beam.DoFn):
     def __init__(self, config: DedupConfig) -> None:
         self._config = config
 
-    def process(self, article: Article) -> Iterator[tuple[str, tuple[Article, ArticleSketch]]]:
-        sketch = build_sketch(article.id, article.text or "", article.published_at, self._config)
+    def process(
+        self, article: Article
+    ) -> Iterator[tuple[str, tuple[Article, ArticleSketch]] | DeadLetterOutput]:
+        # The per-article work (its cost grows with the text); what follows works on
+        # fixed-size sketches.
+        try:
+            sketch = build_sketch(
+                article.id, article.text or "", article.published_at, self._config
+            )
+        except Exception as error:  # MemoryError, RecursionError, a bug: this record only
+            Metrics.counter(NAMESPACE, "dead_letter.dedup_error").inc()
+            yield pvalue.TaggedOutput(
+                DEAD_LETTER, failure_dead_letter("dedup", article, error, reason="dedup_error")
+            )
+            return
         yield article.id, (article.replace(content_hash=sketch.content_hash), sketch)
 
 
@@ -290,15 +308,30 @@ def _apply_label(article: Article, labels: dict[str, dict[str, Any]]) -> Article
 
 
 class DeduplicateBatch(beam.PTransform):
-    """PCollection[Article] -> PCollection[Article] with content_hash and duplicate set."""
+    """PCollection[Article] -> PCollection[Article] with content_hash and duplicate set.
 
-    def __init__(self, config: DedupConfig | None = None, label: str | None = None) -> None:
+    With `with_dead_letters=True` the result is `{"main": articles, "dead_letter":
+    DeadLetters}`, the articles whose sketch failed (`dedup_error`); without, they are
+    only counted and logged.
+    """
+
+    def __init__(
+        self,
+        config: DedupConfig | None = None,
+        label: str | None = None,
+        *,
+        with_dead_letters: bool = False,
+    ) -> None:
         super().__init__(label)
         self._config = config or DedupConfig()
+        self._with_dead_letters = with_dead_letters
 
-    def expand(self, articles: beam.PCollection) -> beam.PCollection:
+    def expand(self, articles: beam.PCollection) -> Any:
         config = self._config
-        sketched = articles | "Sketch" >> beam.ParDo(_SketchFn(config))
+        sketched_outputs = articles | "Sketch" >> beam.ParDo(_SketchFn(config)).with_outputs(
+            DEAD_LETTER, main="main"
+        )
+        sketched = sketched_outputs.main
         hashed_articles = sketched | "Article" >> beam.MapTuple(lambda _, pair: pair[0])
         sketches = sketched | "KeySketch" >> beam.MapTuple(lambda i, pair: (i, pair[1]))
         compact = (
@@ -353,6 +386,9 @@ class DeduplicateBatch(beam.PTransform):
         # Only articles with a duplicate have a label: they come to every worker as a
         # side input (no larger than the forest above), so the articles themselves,
         # text and all, are never shuffled.
-        return hashed_articles | "ApplyLabel" >> beam.Map(
+        labelled = hashed_articles | "ApplyLabel" >> beam.Map(
             _apply_label, labels=beam.pvalue.AsDict(labels)
         )
+        if self._with_dead_letters:
+            return {"main": labelled, "dead_letter": sketched_outputs[DEAD_LETTER]}
+        return labelled

@@ -61,6 +61,7 @@ from newsbeam.transforms.dedup.window_store import (
     WindowStoreFactory,
     rebuild_window,
 )
+from newsbeam.transforms.record_guard import DEAD_LETTER, DeadLetterOutput, failure_dead_letter
 
 LOG = logging.getLogger(__name__)
 NAMESPACE = "newsbeam.dedup"
@@ -197,7 +198,7 @@ class DeduplicateStreamFn(beam.DoFn):
         meta_state: Any = _META_PARAM,
         timestamp: Any = beam.DoFn.TimestampParam,
         window: Any = beam.DoFn.WindowParam,
-    ) -> Iterator[Article]:
+    ) -> Iterator[Article | DeadLetterOutput]:
         key, article = element
         meta = meta_state.read()
         index, bag_entries = self._index(key, meta, entries)
@@ -205,7 +206,16 @@ class DeduplicateStreamFn(beam.DoFn):
             # The restored window is this key's state from now on.
             meta = self._write_meta(meta_state, index, bag_entries)
 
-        sketch = build_sketch(article.id, article.text or "", article.published_at, self._config)
+        try:
+            sketch = build_sketch(
+                article.id, article.text or "", article.published_at, self._config
+            )
+        except Exception as error:  # MemoryError, RecursionError, a bug: this record only
+            Metrics.counter(NAMESPACE, "dead_letter.dedup_error").inc()
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTER, failure_dead_letter("dedup", article, error, reason="dedup_error")
+            )
+            return
         observation = index.observe(sketch, event_time(article.published_at, article.ingested_at))
 
         if observation.entry is None:
@@ -267,7 +277,11 @@ class DeduplicateStreamFn(beam.DoFn):
 
 
 class DeduplicateStream(beam.PTransform):
-    """PCollection[Article] -> PCollection[Article], labelled within a retention window."""
+    """PCollection[Article] -> PCollection[Article], labelled within a retention window.
+
+    `with_dead_letters=True`: `{"main": articles, "dead_letter": DeadLetters}` (articles
+    whose sketch failed, `dedup_error`), as for DeduplicateBatch.
+    """
 
     def __init__(
         self,
@@ -275,16 +289,24 @@ class DeduplicateStream(beam.PTransform):
         label: str | None = None,
         *,
         store: WindowStoreFactory | None = None,
+        with_dead_letters: bool = False,
     ) -> None:
         super().__init__(label)
         self._config = config or DedupConfig()
         self._store = store
+        self._with_dead_letters = with_dead_letters
 
-    def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        return (
+    def expand(self, articles: beam.PCollection) -> Any:
+        outputs = (
             articles
             # State is per key *and window*: one window keeps one index.
             | "GlobalWindow" >> beam.WindowInto(GlobalWindows())
             | "OneKey" >> beam.Map(lambda article: (STREAM_KEY, article))
-            | "Deduplicate" >> beam.ParDo(DeduplicateStreamFn(self._config, self._store))
+            | "Deduplicate"
+            >> beam.ParDo(DeduplicateStreamFn(self._config, self._store)).with_outputs(
+                DEAD_LETTER, main="main"
+            )
         )
+        if self._with_dead_letters:
+            return {"main": outputs.main, "dead_letter": outputs[DEAD_LETTER]}
+        return outputs.main

@@ -7,21 +7,34 @@ line) becomes a `DeadLetter` instead; nothing is dropped silently.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import glob
 import gzip
+import io
 import logging
 import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from newsbeam.schemas.article import Source
 from newsbeam.schemas.dead_letter import DeadLetter
 from newsbeam.transforms.io.files.decoding import bytes_for_dead_letter, decode_bytes
+from newsbeam.transforms.io.files.limits import (
+    RAW_PREFIX_BYTES,
+    CappedReader,
+    Chunk,
+    FileTooLarge,
+    ReadLimits,
+    iter_lines,
+    raw_prefix,
+    read_whole,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +42,6 @@ STAGE = "read"
 
 # Format by file suffix (after stripping an optional .gz).
 FORMATS = {".txt": "text", ".html": "html", ".htm": "html", ".json": "json", ".jsonl": "jsonl"}
-
-# A file larger than this is refused rather than read into memory whole.
-MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
 class InputError(ValueError):
@@ -114,46 +124,113 @@ def file_uri(path: str) -> str:
     return path if is_remote(path) else Path(path).resolve().as_uri()
 
 
-def read_payloads(path: str, data: bytes | None = None) -> Iterator[Payload | DeadLetter]:
+def read_payloads(
+    path: str, data: bytes | None = None, *, limits: ReadLimits | None = None
+) -> Iterator[Payload | DeadLetter]:
     """Split one file into payloads; problems become dead letters.
 
-    `data` may be given when the caller has already read the file.
+    The file is read as a stream (gzip inflated on the fly) under `limits`: past
+    `max_file_bytes` the rest of the file becomes one `file_too_large` dead letter,
+    an article (file, line, object) over `max_article_bytes` an `article_too_large`
+    one with its start and size; what came before, and the lines after an
+    oversized line, are read as usual. `data` may be given when the caller has
+    already read the (possibly compressed) file.
     """
+    limits = limits or ReadLimits()
     uri = file_uri(path)
     source = Source(kind="file", uri=uri)
     fmt = file_format(path)
     try:
-        if data is None and is_remote(path):
-            data = _read_remote(path)
-            if len(data) > MAX_FILE_BYTES:
-                yield _dead(source, "file_too_large", f"more than {MAX_FILE_BYTES} bytes", "")
-                return
-        if data is None:
-            size = os.path.getsize(path)
-            if size > MAX_FILE_BYTES:
-                yield _dead(source, "file_too_large", f"{size} bytes exceeds {MAX_FILE_BYTES}", "")
-                return
-            with open(path, "rb") as handle:
-                data = handle.read()
-        if path.lower().endswith(".gz"):
-            data = gzip.decompress(data)
+        with _open(path, data) as stream:
+            if path.lower().endswith(".gz"):
+                stream = gzip.GzipFile(fileobj=stream, mode="rb")
+            reader = CappedReader(stream, limits.max_file_bytes)
+            if fmt is None:
+                head = reader.read(4096)
+                yield _dead(
+                    source,
+                    "unsupported_format",
+                    f"unsupported file type {Path(path).name!r}; expected one of "
+                    + ", ".join(sorted(FORMATS))
+                    + " (optionally .gz)",
+                    bytes_for_dead_letter(head),
+                )
+            elif fmt == "jsonl":
+                yield from _json_lines(reader, uri, limits)
+            else:
+                # One document: an article (.txt/.html/a .json object) or a .json array.
+                cap = limits.max_file_bytes if fmt == "json" else limits.max_article_bytes
+                yield from _document(read_whole(reader, cap), fmt, source, limits)
+    except FileTooLarge as exc:
+        letter = _dead(source, "file_too_large", f"{Path(path).name}: {exc}", raw_prefix(exc.head))
+        letter.raw_length = exc.limit + 1  # what was seen: the cap and one byte more
+        yield letter
     except (OSError, EOFError, zlib.error) as exc:
-        raw = bytes_for_dead_letter(data) if data else ""
-        yield _dead(source, "unreadable_file", f"cannot read {path}: {exc}", raw)
-        return
+        yield _unreadable(path, data, source, exc)
 
-    if fmt is None:
-        yield _dead(
-            source,
-            "unsupported_format",
-            f"unsupported file type {Path(path).name!r}; expected one of "
-            + ", ".join(sorted(FORMATS))
-            + " (optionally .gz)",
-            bytes_for_dead_letter(data[:4096]),
-        )
+
+def _unreadable(path: str, data: bytes | None, source: Source, error: BaseException) -> DeadLetter:
+    """The file's own bytes (its first MiB, base64) go with the dead letter when they
+    can be read at all: a corrupt .gz stays recoverable."""
+    raw, size = "", None
+    try:
+        with _open(path, data) as stream:
+            head = stream.read(RAW_PREFIX_BYTES + 1)
+        raw = bytes_for_dead_letter(head[:RAW_PREFIX_BYTES])
+        if len(head) > RAW_PREFIX_BYTES:
+            size = len(data) if data is not None else None
+            if size is None and not is_remote(path):
+                size = os.path.getsize(path)
+    except OSError:
+        pass
+    letter = _dead(source, "unreadable_file", f"cannot read {path}: {error}", raw)
+    letter.raw_length = size
+    return letter
+
+
+@contextlib.contextmanager
+def _open(path: str, data: bytes | None) -> Iterator[BinaryIO]:
+    if data is not None:
+        yield io.BytesIO(data)
+    elif is_remote(path):
+        from apache_beam.io.filesystem import BeamIOError, CompressionTypes
+        from apache_beam.io.filesystems import FileSystems
+
+        try:
+            # Compression is handled by suffix, for local and remote files alike.
+            handle = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        except BeamIOError as exc:
+            raise OSError(str(exc)) from exc
+        with handle:
+            yield handle
+    else:
+        with open(path, "rb") as handle:
+            yield handle
+
+
+def _too_large(source: Source, chunk: Chunk, limit: int, what: str) -> DeadLetter:
+    letter = _dead(
+        source,
+        "article_too_large",
+        f"{what} is {chunk.size} bytes, over the {limit}-byte cap (--max-article-bytes)",
+        raw_prefix(chunk.data),
+    )
+    letter.raw_length = chunk.size
+    return letter
+
+
+def _document(
+    chunk: Chunk, fmt: str, source: Source, limits: ReadLimits
+) -> Iterator[Payload | DeadLetter]:
+    if chunk.oversized:
+        yield _too_large(source, chunk, limits.max_article_bytes, "the article")
         return
+    data = chunk.data
     if not data.strip():
         yield _dead(source, "empty_file", "file is empty", data.decode("utf-8", "replace"))
+        return
+    if fmt == "json" and len(data) > limits.max_article_bytes and data.lstrip()[:1] != b"[":
+        yield _too_large(source, chunk, limits.max_article_bytes, "the JSON object")
         return
     decoded = decode_bytes(data)
     if decoded.text is None:
@@ -162,28 +239,16 @@ def read_payloads(path: str, data: bytes | None = None) -> Iterator[Payload | De
         )
         return
     text = decoded.text
-
     if fmt in ("text", "html"):
         yield Payload(kind=fmt, content=text, raw=text, source=source)
-    elif fmt == "json":
-        yield from _json_document(text, source)
     else:
-        yield from _json_lines(text, uri)
+        yield from _json_document(text, source, limits)
 
 
-def _read_remote(path: str) -> bytes:
-    from apache_beam.io.filesystem import BeamIOError, CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-
-    try:
-        # Compression is handled by suffix, for local and remote files alike.
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            return handle.read(MAX_FILE_BYTES + 1)
-    except BeamIOError as exc:
-        raise OSError(str(exc)) from exc
-
-
-def _json_document(text: str, source: Source) -> Iterator[Payload | DeadLetter]:
+def _json_document(
+    text: str, source: Source, limits: ReadLimits | None = None
+) -> Iterator[Payload | DeadLetter]:
+    limits = limits or ReadLimits()
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
@@ -196,26 +261,50 @@ def _json_document(text: str, source: Source) -> Iterator[Payload | DeadLetter]:
             yield _dead(source, "empty_file", "JSON array is empty", text)
         for index, item in enumerate(value, start=1):
             item_source = Source(kind="file", uri=source.uri, line=index)
-            yield _json_payload(item, orjson.dumps(item).decode(), item_source)
+            raw = orjson.dumps(item)
+            if len(raw) > limits.max_article_bytes:
+                chunk = Chunk(raw[:RAW_PREFIX_BYTES], len(raw), True)
+                yield _too_large(item_source, chunk, limits.max_article_bytes, "the array element")
+                continue
+            yield _json_payload(item, raw.decode(), item_source)
     else:
         yield _json_payload(value, text, source)
 
 
-def _json_lines(text: str, uri: str) -> Iterator[Payload | DeadLetter]:
+def _json_lines(
+    reader: CappedReader, uri: str, limits: ReadLimits
+) -> Iterator[Payload | DeadLetter]:
     any_line = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, chunk in enumerate(iter_lines(reader, limits.max_article_bytes), start=1):
+        source = Source(kind="file", uri=uri, line=number)
+        if chunk.oversized:
+            any_line = True
+            yield _too_large(source, chunk, limits.max_article_bytes, f"line {number}")
+            continue
+        line = chunk.data
+        if number == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]
         if not line.strip():
             continue  # blank lines separate nothing and carry nothing
         any_line = True
-        source = Source(kind="file", uri=uri, line=number)
         try:
-            value = orjson.loads(line)
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            # JSON Lines are UTF-8; a line in another charset gets the detector.
+            decoded = decode_bytes(line)
+            if decoded.text is None:
+                error = f"line {number}: {decoded.error or 'undecodable'}"
+                yield _dead(source, "undecodable", error, bytes_for_dead_letter(line))
+                continue
+            text = decoded.text
+        try:
+            value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            yield _dead(source, "malformed_json", f"line {number}: invalid JSON: {exc}", line)
+            yield _dead(source, "malformed_json", f"line {number}: invalid JSON: {exc}", text)
             continue
-        yield _json_payload(value, line, source)
+        yield _json_payload(value, text, source)
     if not any_line:
-        yield _dead(Source(kind="file", uri=uri), "empty_file", "file has only blank lines", text)
+        yield _dead(Source(kind="file", uri=uri), "empty_file", "file has only blank lines", "")
 
 
 def _json_payload(value: Any, raw: str, source: Source) -> Payload | DeadLetter:

@@ -12,6 +12,7 @@ from apache_beam.metrics import Metrics
 
 from newsbeam.schemas.article import Article, Source
 from newsbeam.schemas.dead_letter import DeadLetter
+from newsbeam.transforms.io.files.limits import ReadLimits
 from newsbeam.transforms.io.files.reading import file_uri, read_payloads
 from newsbeam.transforms.parse import parse_payload
 
@@ -24,19 +25,30 @@ DeadLetterOutput = pvalue.TaggedOutput[Literal["dead_letter"], DeadLetter]
 
 
 class _ReadAndParseFileFn(beam.DoFn):
-    def __init__(self, ingested_at: str) -> None:
+    def __init__(self, ingested_at: str, limits: ReadLimits) -> None:
         self._ingested_at = ingested_at
+        self._limits = limits
         self._files = Metrics.counter("newsbeam.read", "files")
         self._parsed = Metrics.counter("newsbeam.parse", "articles")
 
     def process(self, path: str) -> Iterator[Article | DeadLetterOutput]:
         self._files.inc()
         try:
-            for item in read_payloads(path):
+            for item in read_payloads(path, limits=self._limits):
                 if isinstance(item, DeadLetter):
                     yield self._dead(item)
                     continue
-                parsed = parse_payload(item, ingested_at=self._ingested_at)
+                try:
+                    parsed = parse_payload(item, ingested_at=self._ingested_at)
+                except Exception as exc:  # this record only: the file's other lines go on
+                    logger.exception("unexpected error parsing a record of %s", path)
+                    parsed = DeadLetter(
+                        stage="parse",
+                        reason="internal_error",
+                        error=f"{type(exc).__name__}: {exc}"[:500],
+                        source=item.source,
+                        raw=item.raw,
+                    )
                 if isinstance(parsed, DeadLetter):
                     yield self._dead(parsed)
                 else:
@@ -63,10 +75,13 @@ class _ReadAndParseFileFn(beam.DoFn):
 class ReadArticleFiles(beam.PTransform):
     """Reads and parses article files; `.main` Articles, `.dead_letter` DeadLetters."""
 
-    def __init__(self, paths: list[str], *, ingested_at: str) -> None:
+    def __init__(
+        self, paths: list[str], *, ingested_at: str, limits: ReadLimits | None = None
+    ) -> None:
         super().__init__()
         self._paths = list(paths)
         self._ingested_at = ingested_at
+        self._limits = limits or ReadLimits()
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> pvalue.DoOutputsTuple:
         return (
@@ -75,7 +90,7 @@ class ReadArticleFiles(beam.PTransform):
             # Spread files over workers before the expensive per-file work.
             | "SpreadFiles" >> beam.Reshuffle()
             | "ReadAndParse"
-            >> beam.ParDo(_ReadAndParseFileFn(self._ingested_at)).with_outputs(
+            >> beam.ParDo(_ReadAndParseFileFn(self._ingested_at, self._limits)).with_outputs(
                 DEAD_LETTER, main="main"
             )
         )

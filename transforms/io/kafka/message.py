@@ -26,14 +26,20 @@ from newsbeam.schemas.article import Article, Source
 from newsbeam.schemas.dead_letter import DeadLetter
 from newsbeam.schemas.versions import ARTICLE, DEAD_LETTER
 from newsbeam.transforms.io.files.decoding import bytes_for_dead_letter
+from newsbeam.transforms.io.files.limits import (
+    DEFAULT_MAX_ARTICLE_BYTES,
+    RAW_PREFIX_BYTES,
+    raw_prefix,
+)
 from newsbeam.transforms.io.files.reading import Payload
 from newsbeam.transforms.parse import parse_payload
 
 STAGE = "read"
 
 # Values above this are refused: no article needs it, and a 10 MB value would be
-# carried through every stage. Configurable per source (`max_message_bytes`).
-DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# carried through every stage. Configurable per source (`max_message_bytes`); the
+# same cap, with the same default, as a file article's (`--max-article-bytes`).
+DEFAULT_MAX_MESSAGE_BYTES = DEFAULT_MAX_ARTICLE_BYTES
 
 Header = tuple[str, bytes]
 
@@ -59,6 +65,10 @@ class KafkaMessage:
     key: bytes | None
     value: bytes | None
     headers: tuple[Header, ...] = ()
+    # Set when `value` holds only the start of something larger (a compressed batch
+    # that inflated past its cap): the size seen.
+    value_size: int | None = None
+    last_offset: int | None = None  # with value_size: the batch's last offset
 
     def header(self, name: str) -> bytes | None:
         """The last header called `name` (case-insensitive), as Kafka allows repeats."""
@@ -112,14 +122,21 @@ def decode_message(
     if value is None or not value.strip():
         raw = "" if value is None else value.decode("utf-8", "replace")
         return _dead(source, "empty_message", "message value is empty or null", raw, key)
-    if len(value) > max_message_bytes:
-        return _dead(
+    size = len(value) if message.value_size is None else message.value_size
+    if size > max_message_bytes:
+        letter = _dead(
             source,
             "message_too_large",
-            f"value is {len(value)} bytes, over the {max_message_bytes}-byte limit",
-            _raw_text(value),
+            f"value is {size} bytes, over the {max_message_bytes}-byte limit"
+            if message.value_size is None
+            else f"compressed record batch inflates to more than {size - 1} bytes "
+            f"(offsets {message.offset}-{message.last_offset}); it is skipped whole",
+            # Its start only: a 100 MB value is not copied into a 100 MB string.
+            raw_prefix(value[:RAW_PREFIX_BYTES]),
             key,
         )
+        letter.raw_length = size
+        return letter
     content_type, charset = _content_type(message.header("content-type"))
     try:
         text = _decode_text(value, charset)

@@ -52,6 +52,11 @@ from kafka.errors import KafkaError
 from newsbeam.schemas.article import Source
 from newsbeam.schemas.dead_letter import DeadLetter
 from newsbeam.transforms.io.commit_gate import commit_gate
+from newsbeam.transforms.io.kafka.inflation import (
+    DEFAULT_MAX_INFLATED_BATCH_BYTES,
+    BatchTooLarge,
+    install_inflation_cap,
+)
 from newsbeam.transforms.io.kafka.message import (
     DEFAULT_MAX_MESSAGE_BYTES,
     KafkaMessage,
@@ -102,6 +107,9 @@ class KafkaSourceConfig:
     # Commit the group's offsets once records are written (needs group_id).
     commit_offsets: bool = True
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    # A gzip-compressed record batch may inflate to at most this much (inflation.py);
+    # past it the whole batch is one message_too_large dead letter.
+    max_inflated_batch_bytes: int = DEFAULT_MAX_INFLATED_BATCH_BYTES
     # One process() call per partition reads at most this much before checkpointing;
     # small calls keep bundles (and so latency and offset commits) short.
     max_records_per_call: int = 1000
@@ -200,6 +208,7 @@ class _ReadPartitionFn(beam.DoFn):
         self._commit_failures = Metrics.counter("newsbeam.read", "commit_failures")
 
     def setup(self) -> None:
+        install_inflation_cap(self._config.max_inflated_batch_bytes)
         # Offset commits run in bundle finalizers, outside any bundle's metrics: their
         # timings wait here and are counted by the next read (seconds, committed?).
         self._commit_timings: list[tuple[float, bool]] = []
@@ -291,6 +300,34 @@ class _ReadPartitionFn(beam.DoFn):
                     timeout_ms=config.poll_timeout_ms,
                     max_records=config.max_records_per_call - emitted,
                 )
+            except BatchTooLarge as exc:
+                # A gzip bomb: one dead letter at the batch's first offset, and the
+                # read goes on after its last one (claimed, so never fetched again).
+                logger.warning("partition %s: %s", tp, exc)
+                self._drop_consumer(tp)
+                if not tracker.try_claim(exc.base_offset):
+                    finished = True
+                    break
+                timestamp = _record_time(exc.timestamp_ms)
+                yield TimestampedValue(
+                    KafkaMessage(
+                        topic=tp.topic,
+                        partition=tp.partition,
+                        offset=exc.base_offset,
+                        timestamp_ms=exc.timestamp_ms,
+                        key=None,
+                        value=exc.head,
+                        value_size=exc.cap + 1,
+                        last_offset=exc.last_offset,
+                    ),
+                    timestamp,
+                )
+                emitted += 1
+                next_offset = exc.last_offset + 1
+                if exc.last_offset > exc.base_offset and not tracker.try_claim(exc.last_offset):
+                    finished = True
+                self._next[tp] = next_offset
+                break
             except KafkaError as exc:
                 # The client reconnects by itself; a failed poll is retried from
                 # the last claimed offset with a fresh consumer.

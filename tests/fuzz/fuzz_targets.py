@@ -1,0 +1,119 @@
+"""Coverage-guided fuzz targets (atheris / libFuzzer) for the code that reads untrusted input.
+
+    .venv/bin/python tests/fuzz/fuzz_targets.py TARGET [libFuzzer options] [CORPUS_DIR...]
+
+TARGET is one of TARGETS below. Each target feeds arbitrary bytes to one decoder and
+checks its contract: it returns (articles, payloads or dead letters with a reason and
+stage) and never raises. A crash or an input slower than -timeout is a finding;
+libFuzzer writes it to crash-*/timeout-* and it becomes a regression test in
+tests/test_fuzz.py. tests/test_fuzz.py runs every target for a bounded time in CI;
+the seed corpus is tests/fuzz/corpus/<target>/.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import atheris
+
+with atheris.instrument_imports(include=["newsbeam", "charset_normalizer"]):
+    import orjson
+
+    from newsbeam.schemas.article import Article, Source
+    from newsbeam.schemas.dead_letter import DeadLetter
+    from newsbeam.transforms.clean.rules import load_rules
+    from newsbeam.transforms.clean.text_cleaner import TextCleaner
+    from newsbeam.transforms.io.files.decoding import decode_bytes
+    from newsbeam.transforms.io.files.limits import ReadLimits
+    from newsbeam.transforms.io.files.reading import Payload, read_payloads
+    from newsbeam.transforms.io.kafka.message import KafkaMessage, decode_message
+    from newsbeam.transforms.parse import parse_json_object, parse_payload
+
+# Small caps so the fuzzer also crosses them often.
+LIMITS = ReadLimits(max_file_bytes=64 * 1024, max_article_bytes=8 * 1024)
+SOURCE = Source(kind="file", uri="file:///fuzz/input")
+_SUFFIXES = (".txt", ".html", ".json", ".jsonl", ".txt.gz", ".jsonl.gz", ".json.gz", ".md")
+_CONTENT_TYPES = (
+    None,
+    b"application/json",
+    b"text/html; charset=iso-8859-1",
+    b"text/plain; charset=utf-16",
+    b"text/plain; charset=nope",
+)
+
+
+def _check(item: object) -> None:
+    if isinstance(item, DeadLetter):
+        assert item.reason and item.stage and item.error, item
+        item.to_record(pipeline_version="fuzz")  # must be encodable as a record
+    else:
+        assert isinstance(item, (Payload, Article)), type(item)
+
+
+def decoding(data: bytes) -> None:
+    decoded = decode_bytes(data)
+    assert (decoded.text is None) == (decoded.error is not None)
+
+
+def files(data: bytes) -> None:
+    """The JSON / JSON Lines / HTML / text readers, plain and gzipped, under caps."""
+    if not data:
+        return
+    suffix = _SUFFIXES[data[0] % len(_SUFFIXES)]
+    for item in read_payloads(f"/fuzz/input{suffix}", data[1:], limits=LIMITS):
+        _check(item)
+        if isinstance(item, Payload):
+            _check(parse_payload(item, ingested_at=None))
+
+
+def parse(data: bytes) -> None:
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return
+    if isinstance(value, dict):
+        _check(parse_json_object(value, SOURCE, data.decode("utf-8", "replace")))
+
+
+def kafka(data: bytes) -> None:
+    fdp = atheris.FuzzedDataProvider(data)
+    content_type = _CONTENT_TYPES[fdp.ConsumeIntInRange(0, len(_CONTENT_TYPES) - 1)]
+    key = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 8)) or None
+    value = fdp.ConsumeBytes(fdp.remaining_bytes()) if fdp.ConsumeBool() else None
+    headers = (("content-type", content_type),) if content_type else ()
+    message = KafkaMessage("raw", 0, 1, 1_700_000_000_000, key, value, headers)
+    _check(decode_message(message, max_message_bytes=8 * 1024))
+
+
+_CLEANER: TextCleaner | None = None
+
+
+def cleaner(data: bytes) -> None:
+    global _CLEANER
+    if _CLEANER is None:
+        _CLEANER = TextCleaner(load_rules())
+    fdp = atheris.FuzzedDataProvider(data)
+    title = fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 40)) or None
+    text = fdp.ConsumeUnicodeNoSurrogates(fdp.remaining_bytes())
+    result = _CLEANER.clean(text, title=title)
+    assert isinstance(result.text, str)
+    assert all(count > 0 for count in result.removed.values())
+
+
+TARGETS = {
+    "decoding": decoding,
+    "files": files,
+    "parse": parse,
+    "kafka": kafka,
+    "cleaner": cleaner,
+}
+
+
+def main() -> None:
+    target = TARGETS[sys.argv[1]]
+    atheris.Setup([sys.argv[0], *sys.argv[2:]], target)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
