@@ -13,16 +13,17 @@ labels of articles that have a duplicate are held whole):
    distinct text, neighbours only in oversized buckets); `Distinct` merges
    the pairs found in several bands.
 4. Verify: each pair is joined with both sketches by id (the only join over
-   all sketches) and kept only if the measured Jaccard and opening overlap
-   pass (`similarity.verified_similarity`).
+   all sketches) and kept only if the measured Jaccard or containment and
+   the opening overlap pass (`similarity.verify`).
 5. Clusters: exact and verified edges go into a union-find `CombineFn` whose
    root is always the representative (earliest published_at, None last, then
    id). Partial forests are built in parallel and merged; the forest holds
    (order key, content hash) of articles that have a duplicate, no text.
-6. Labels: same text as the representative -> exact (1.0); otherwise near,
-   with the measured Jaccard between the article's text and the
-   representative's, computed on the sketches of verified articles only. In a
-   chain A~B~C that value can be below the threshold: C reached A through B.
+6. Labels: same text as the representative -> exact (1.0); otherwise
+   contained or near (`labels.relation_label`), with the measured Jaccard and
+   containment between the article's text and the representative's, computed
+   on the sketches of verified articles only. In a chain A~B~C those values
+   can be below the thresholds: C reached A through B.
 7. Labels reach the articles as a side input (id -> label of every article
    with a duplicate; the rest are unique), so articles are never shuffled;
    every input copy of an id gets the same label.
@@ -41,8 +42,8 @@ from apache_beam.metrics import Metrics
 from newsbeam.schemas.article import Article
 from newsbeam.transforms.dedup.clusters import Edge, Node, RepresentativeForest
 from newsbeam.transforms.dedup.config import DedupConfig
-from newsbeam.transforms.dedup.labels import STATUSES, exact_label, near_label, unique_label
-from newsbeam.transforms.dedup.similarity import similarity, verified_similarity
+from newsbeam.transforms.dedup.labels import STATUSES, exact_label, unique_label
+from newsbeam.transforms.dedup.similarity import Overlap, label_from_overlap, overlap, verify
 from newsbeam.transforms.dedup.sketch import ArticleSketch, build_sketch
 from newsbeam.transforms.record_guard import (
     DEAD_LETTER,
@@ -210,7 +211,7 @@ class _VerifyFn(beam.DoFn):
         verified_any = False
         for other in others:
             _CANDIDATES.inc()
-            if verified_similarity(other, sketch, self._config) is None:
+            if verify(other, sketch, self._config) is None:
                 continue
             _VERIFIED.inc()
             verified_any = True
@@ -253,22 +254,22 @@ def _plan_labels(forest: RepresentativeForest) -> Iterator[Any]:
 
 def _pair_similarity(
     item: tuple[str, tuple[ArticleSketch, list[ArticleSketch]]],
-) -> Iterator[tuple[tuple[str, str], float]]:
+) -> Iterator[tuple[tuple[str, str], Overlap]]:
     representative_id, (representative, texts) = item
     for text in texts:
-        yield (text.id, representative_id), similarity(text, representative)
+        yield (text.id, representative_id), overlap(text, representative)
 
 
-def _near_labels(item: tuple[tuple[str, str], dict[str, Iterable[Any]]]):
+def _near_labels(item: tuple[tuple[str, str], dict[str, Iterable[Any]]], config: DedupConfig):
     # CoGroupByKey's values are iterables (lists on some runners, lazy on others).
     (_, representative), joined = item
     similarities = list(joined["similarity"])
     if not similarities:  # cannot happen: every request is measured
         LOG.error("no similarity measured for %s", item[0])
         return
-    value = similarities[0]
+    label = label_from_overlap(representative, Overlap(*similarities[0]), config)
     for article_id in joined["member"]:
-        yield article_id, near_label(representative, value)
+        yield article_id, dict(label)
 
 
 class _OneVersionPerIdFn(beam.CombineFn):
@@ -380,7 +381,7 @@ class DeduplicateBatch(beam.PTransform):
         near_labels = (
             {"similarity": similarities, "member": plan[_REQUEST]}
             | "JoinSimilarity" >> beam.CoGroupByKey()
-            | "NearLabels" >> beam.FlatMap(_near_labels)
+            | "NearLabels" >> beam.FlatMap(_near_labels, config)
         )
         labels = (plan.exact, near_labels) | "AllLabels" >> beam.Flatten()
         # Only articles with a duplicate have a label: they come to every worker as a

@@ -1,30 +1,51 @@
-"""Verification: the measured similarity of a candidate pair (pure).
+"""Verification: the measured overlap of a candidate pair (pure).
 
-LSH only proposes candidates; a pair becomes a "near" label only when
+Candidate search (LSH bands, containment anchors) only proposes pairs; a pair
+becomes a duplicate edge only when, measured exactly on the shingle sets:
 
-- the Jaccard similarity of the two shingle sets (measured exactly, not
-  estimated from signatures) is >= `threshold`, and
-- the opening of at least one article reappears in the other: at least
-  `lead_overlap` of its lead shingles (the first shingles of its first
-  paragraph of `lead_min_words` or more) are in the other's shingle set.
+- near: Jaccard |A & B| / |A | B| >= `threshold`; or
+- contained: |A & B| / |shorter| >= `containment_threshold`, the shorter has
+  at least `contained_min_shingles` distinct shingles and at least
+  `min_length_ratio` of the longer's;
 
-The second test is what keeps apart two short articles that share a long
-boilerplate footer (a company's "About us" and safe-harbour paragraphs): their
-Jaccard can exceed 0.7, but each one's own opening is absent from the other.
-Copies with a new headline, a paragraph added on top, re-ordered paragraphs or
-boilerplate added still keep one side's opening intact. What it gives up:
-a copy whose opening paragraph was rewritten on *both* sides (a wire
-"write-through" with a new lede) and whose Jaccard still passes is not
+and in both cases the opening of at least one article reappears in the
+other: at least `lead_overlap` of its lead shingles (the first shingles of its
+first paragraph of `lead_min_words` or more) are in the other's shingle set.
+
+The opening test is what keeps apart two short articles that share a long
+boilerplate footer (a company's "About us" and safe-harbour paragraphs: their
+Jaccard can exceed 0.7 and their containment 0.9), a short article built
+around a long statement that a report also prints in full (containment ~0.6-
+0.8), and a follow-up reusing background paragraphs: each one's own opening
+is absent from the other. Copies with a new headline, a paragraph added on
+top, re-ordered paragraphs, boilerplate added or the bottom cut off still keep
+one side's opening intact. What it gives up: a copy whose opening paragraph
+was rewritten on *both* sides (a wire "write-through" with a new lede) is not
 labelled; and a "release" whose own text is shorter than `lead_min_words`
 words is indistinguishable from a headline and is labelled with its footer.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from newsbeam.transforms.dedup.config import DedupConfig
+from newsbeam.transforms.dedup.labels import relation_label
 from newsbeam.transforms.dedup.sketch import ArticleSketch
+
+
+class Overlap(NamedTuple):
+    """How two articles' shingle sets overlap."""
+
+    # |A & B| / |A | B|
+    jaccard: float
+    # |A & B| / |shorter of A, B| (the overlap coefficient)
+    containment: float
+    # distinct shingles of the first and the second article
+    size_a: int
+    size_b: int
 
 
 def _intersection_size(a: np.ndarray, b: np.ndarray) -> int:
@@ -45,6 +66,20 @@ def containment(part: np.ndarray, whole: np.ndarray) -> float:
     return _intersection_size(part, whole) / part.size if part.size else 0.0
 
 
+def overlap(a: ArticleSketch, b: ArticleSketch) -> Overlap:
+    """Jaccard and containment of the two articles' shingle sets (one intersection)."""
+    set_a, set_b = a.shingle_set(), b.shingle_set()
+    shared = _intersection_size(set_a, set_b)
+    union = set_a.size + set_b.size - shared
+    shorter = min(set_a.size, set_b.size)
+    return Overlap(
+        jaccard=shared / union if union else 0.0,
+        containment=shared / shorter if shorter else 0.0,
+        size_a=int(set_a.size),
+        size_b=int(set_b.size),
+    )
+
+
 def lead_overlap(a: ArticleSketch, b: ArticleSketch) -> float:
     """How much of either article's opening is in the other (the larger side)."""
     return max(
@@ -58,13 +93,41 @@ def similarity(a: ArticleSketch, b: ArticleSketch) -> float:
     return jaccard(a.shingle_set(), b.shingle_set())
 
 
-def verified_similarity(a: ArticleSketch, b: ArticleSketch, config: DedupConfig) -> float | None:
-    """The Jaccard similarity if the pair is a near duplicate, else None."""
+def is_contained(value: Overlap, config: DedupConfig) -> bool:
+    """The containment test alone (sizes included, opening not)."""
+    shorter, longer = sorted((value.size_a, value.size_b))
+    return (
+        value.containment >= config.containment_threshold
+        and shorter >= config.contained_min_shingles
+        and shorter >= config.min_length_ratio * longer
+    )
+
+
+def verify(a: ArticleSketch, b: ArticleSketch, config: DedupConfig) -> Overlap | None:
+    """The pair's overlap if it is a near or containment duplicate, else None."""
     if not (a.near_eligible and b.near_eligible):
         return None
-    value = similarity(a, b)
-    if value < config.threshold:
+    value = overlap(a, b)
+    if value.jaccard < config.threshold and not is_contained(value, config):
         return None
     if lead_overlap(a, b) < config.lead_overlap:
         return None
     return value
+
+
+def verified_similarity(a: ArticleSketch, b: ArticleSketch, config: DedupConfig) -> float | None:
+    """The Jaccard similarity if the pair is a duplicate (near or contained), else None."""
+    value = verify(a, b, config)
+    return None if value is None else value.jaccard
+
+
+def label_from_overlap(representative: str, value: Overlap, config: DedupConfig) -> dict:
+    """`near` or `contained` label for an article (side a) measured against its representative."""
+    return relation_label(
+        representative,
+        value.jaccard,
+        value.containment,
+        shorter=value.size_a < value.size_b,
+        near_threshold=config.threshold,
+        containment_threshold=config.containment_threshold,
+    )

@@ -1,4 +1,15 @@
-"""What dedup keeps of an article: hashes, shingle sets and LSH band keys (pure)."""
+"""What dedup keeps of an article: hashes, shingle sets and candidate keys (pure).
+
+Candidate keys are of two kinds, kept in one tuple because batch buckets and
+the stream index treat them alike (equal key = candidate pair):
+- LSH band keys of the MinHash signature (texts with fewer than
+  `band_max_shingles` distinct shingles): find pairs by Jaccard, whatever
+  their size, so short near duplicates are found;
+- anchors (texts with at least `contained_min_shingles`): the shingles whose
+  hash is 0 modulo `anchor_rate`, the first `max_anchors` in text order. Both
+  texts sample the same shingles, so a shortened copy shares anchors with its
+  original in proportion to the shingles they share, not to their Jaccard.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +20,8 @@ import numpy as np
 from newsbeam.transforms.dedup.config import DedupConfig
 from newsbeam.transforms.dedup.fingerprint import (
     hash_normalized,
-    hash_shingles,
-    paragraph_shingles,
     paragraph_words,
+    shingle_hashes,
 )
 from newsbeam.transforms.dedup.labels import OrderKey, order_key
 from newsbeam.transforms.dedup.minhash import band_keys, signatures
@@ -36,8 +46,9 @@ class ArticleSketch:
     words: int
     shingles: bytes
     lead: bytes
-    # LSH band keys; empty when the article only takes part in exact matching
-    # (or once dropped by `without_bands`).
+    # Candidate keys (8 bytes each): LSH band keys and/or containment anchors
+    # (see the module doc); empty when the article only takes part in exact
+    # matching (or once dropped by `without_bands`).
     bands: tuple[bytes, ...]
     # Long enough (`near_min_words`) to take part in near-duplicate matching.
     near_eligible: bool
@@ -89,7 +100,7 @@ def _as_set_bytes(hashes: np.ndarray) -> bytes:
     return np.unique((hashes & np.uint64(0xFFFFFFFF)).astype(_SET_DTYPE)).tobytes()
 
 
-def _lead(paragraphs: list[list[str]], hashed: list[list[int]], config: DedupConfig) -> list[int]:
+def _lead(paragraphs: list[list[str]], hashed: list[np.ndarray], config: DedupConfig) -> np.ndarray:
     """The opening: first shingles of the first substantive paragraph.
 
     Shorter paragraphs before it (headline, dateline, "Advertisement") are
@@ -100,7 +111,21 @@ def _lead(paragraphs: list[list[str]], hashed: list[list[int]], config: DedupCon
         if len(words) >= config.lead_min_words:
             return hashes[: config.lead_shingles]
     # No substantive paragraph: the text's first shingles are its opening.
-    return [h for hashes in hashed for h in hashes][: config.lead_shingles]
+    return np.concatenate(hashed)[: config.lead_shingles]
+
+
+def _anchors(flat: np.ndarray, config: DedupConfig) -> tuple[bytes, ...]:
+    """The first `max_anchors` distinct shingles whose hash is 0 mod `anchor_rate`.
+
+    The residue is taken from the high bits (the stored sets keep the low 32).
+    """
+    chosen = flat[(flat >> np.uint64(40)) % np.uint64(config.anchor_rate) == 0]
+    if chosen.size == 0:
+        return ()
+    _, first = np.unique(chosen, return_index=True)
+    ordered = chosen[np.sort(first)][: config.max_anchors].astype("<u8")
+    raw = ordered.tobytes()
+    return tuple(raw[i : i + 8] for i in range(0, len(raw), 8))
 
 
 def build_sketch(
@@ -109,19 +134,24 @@ def build_sketch(
     paragraphs = paragraph_words(text)
     words = sum(len(p) for p in paragraphs)
     digest = hash_normalized(" ".join(word for p in paragraphs for word in p))
-    hashed = hash_shingles(paragraph_shingles(paragraphs, config.shingle_size))
-    flat = np.array([h for hashes in hashed for h in hashes], dtype=np.uint64)
-    bands: tuple[bytes, ...] = ()
+    hashed = shingle_hashes(paragraphs, config.shingle_size, config.token_prefix)
+    flat = np.concatenate(hashed) if hashed else np.zeros(0, dtype=np.uint64)
+    shingles = _as_set_bytes(flat)
+    distinct = len(shingles) // _SET_DTYPE.itemsize
+    keys: tuple[bytes, ...] = ()
     if flat.size and words >= config.near_min_words:
-        signature = signatures([flat], config.num_perm, config.seed)[0]
-        bands = band_keys(signature, config.bands, config.rows)
+        if distinct < config.band_max_shingles:
+            signature = signatures([flat], config.num_perm, config.seed)[0]
+            keys = band_keys(signature, config.bands, config.rows)
+        if distinct >= config.contained_min_shingles:
+            keys += _anchors(flat, config)
     return ArticleSketch(
         id=article_id,
         content_hash=digest,
         order=order_key(article_id, published_at),
         words=words,
-        shingles=_as_set_bytes(flat),
-        lead=_as_set_bytes(np.array(_lead(paragraphs, hashed, config), dtype=np.uint64)),
-        bands=bands,
-        near_eligible=bool(bands),
+        shingles=shingles,
+        lead=_as_set_bytes(_lead(paragraphs, hashed, config)) if hashed else b"",
+        bands=keys,
+        near_eligible=bool(flat.size) and words >= config.near_min_words,
     )

@@ -27,10 +27,9 @@ from newsbeam.transforms.dedup.labels import (
     EXACT,
     UNIQUE,
     exact_label,
-    near_label,
     unique_label,
 )
-from newsbeam.transforms.dedup.similarity import similarity, verified_similarity
+from newsbeam.transforms.dedup.similarity import Overlap, label_from_overlap, overlap, verify
 from newsbeam.transforms.dedup.sketch import ArticleSketch
 
 
@@ -196,13 +195,13 @@ class StreamIndex:
                 candidates.update(dict.fromkeys(itertools.islice(reversed(members), hot_limit)))
             else:
                 candidates.update(members)
-        # rep seq -> (rep id, best verified similarity to a member of that cluster)
-        clusters: dict[int, tuple[str, float]] = {}
+        # rep seq -> (rep id, best verified overlap with a member of that cluster)
+        clusters: dict[int, tuple[str, Overlap]] = {}
         verified = 0
         for candidate_id in candidates:
             candidate = self._entries[candidate_id]
             assert candidate.sketch is not None
-            value = verified_similarity(sketch, candidate.sketch, self.config)
+            value = verify(sketch, candidate.sketch, self.config)
             if value is None:
                 continue
             verified += 1
@@ -211,7 +210,7 @@ class StreamIndex:
             else:
                 rep = (candidate.rep_seq, candidate.label["of"])
             best = clusters.get(rep[0])
-            if best is None or value > best[1]:
+            if best is None or value.jaccard > best[1].jaccard:
                 clusters[rep[0]] = (rep[1], value)
         if not clusters:
             entry = self._entry(sketch, event_time, unique_label(), None, keep_sketch=True)
@@ -220,10 +219,10 @@ class StreamIndex:
         rep_id, best = clusters[rep_seq]
         rep_entry = self._entries.get(rep_id)
         if rep_entry is not None and rep_entry.seq == rep_seq and rep_entry.sketch is not None:
-            value = similarity(sketch, rep_entry.sketch)
+            value = overlap(sketch, rep_entry.sketch)
         else:  # representative expired (or an exact copy): closest member's value
             value = best
-        label = near_label(rep_id, value)
+        label = label_from_overlap(rep_id, value, self.config)
         entry = self._entry(sketch, event_time, label, rep_seq, keep_sketch=True)
         return Observation(label, entry, len(candidates), verified)
 
