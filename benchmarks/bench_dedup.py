@@ -366,7 +366,7 @@ class _AppendLines(beam.DoFn):
     def start_bundle(self) -> None:
         self._lines: list[str] = []
 
-    def process(self, article: Article) -> None:
+    def process(self, article: Article):  # noqa: ANN201 (Beam 2.78 refuses a None hint)
         self._lines.append(label_line(article))
 
     def finish_bundle(self) -> None:

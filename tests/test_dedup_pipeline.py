@@ -22,6 +22,7 @@ from newsbeam.transforms.dedup import DedupConfig, DeduplicateBatch, Deduplicate
 from newsbeam.transforms.dedup import stream as stream_module
 from newsbeam.transforms.dedup.config import DAY_SECONDS
 from newsbeam.transforms.dedup.fingerprint import content_hash
+from newsbeam.transforms.dedup.labels import unique_label
 from newsbeam.transforms.dedup.similarity import similarity
 from newsbeam.transforms.dedup.sketch import build_sketch
 
@@ -323,7 +324,7 @@ def test_stream_fn_resets_state_written_with_other_sketch_parameters() -> None:
     new.setup()
     labels = _run_fn([new], [articles[0]], bag, meta)
     # Not compared with (nor a replay of) sketches made with 5-word shingles.
-    assert labels == [("id-0", {"status": "unique", "of": None, "similarity": None})]
+    assert labels == [("id-0", unique_label())]
     assert len(bag.items) == 1
     assert meta.value.fingerprint_version == DedupConfig().fingerprint_version
 
@@ -398,11 +399,13 @@ def test_stream_after_an_unbounded_source_on_the_fnapi_runner(tmp_path) -> None:
         )
         assert_that(
             labelled | beam.Map(lambda a: (a.id, *_summary(a)[2:])),
-            equal_to([
-                ("u-orig", "unique", None, None),
-                ("u-chips", "unique", None, None),
-                ("u-copy", "near", "u-orig", sim),
-                ("u-exact", "exact", "u-orig", 1.0),
-                ("u-orig", "unique", None, None),
-            ]),
+            equal_to(
+                [
+                    ("u-orig", "unique", None, None),
+                    ("u-chips", "unique", None, None),
+                    ("u-copy", "near", "u-orig", sim),
+                    ("u-exact", "exact", "u-orig", 1.0),
+                    ("u-orig", "unique", None, None),
+                ]
+            ),
         )

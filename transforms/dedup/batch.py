@@ -9,9 +9,11 @@ labels of articles that have a duplicate are held whole):
    is reduced to one version per id: a replayed id is one article.
 2. Exact: group compact records by content hash; every copy links to the
    earliest one with that text (its "text representative").
-3. Candidates: group by LSH band key; a bucket pairs its members (one per
-   distinct text, neighbours only in oversized buckets); `Distinct` merges
-   the pairs found in several bands.
+3. Candidates: group by candidate key (LSH band, opening key, anchor); a
+   bucket pairs its members (one per distinct text, neighbours only in
+   oversized buckets, none in stock-phrase anchor buckets); the pairs found
+   in several buckets are summed by weight: one band or opening key, or two
+   anchors, make a candidate.
 4. Verify: each pair is joined with both sketches by id (the only join over
    all sketches) and kept only if the measured Jaccard or containment and
    the opening overlap pass (`similarity.verify`).
@@ -31,6 +33,7 @@ labels of articles that have a duplicate are held whole):
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -44,7 +47,7 @@ from newsbeam.transforms.dedup.clusters import Edge, Node, RepresentativeForest
 from newsbeam.transforms.dedup.config import DedupConfig
 from newsbeam.transforms.dedup.labels import STATUSES, exact_label, unique_label
 from newsbeam.transforms.dedup.similarity import Overlap, label_from_overlap, overlap, verify
-from newsbeam.transforms.dedup.sketch import ArticleSketch, build_sketch
+from newsbeam.transforms.dedup.sketch import ArticleSketch, build_sketch, is_anchor
 from newsbeam.transforms.record_guard import (
     DEAD_LETTER,
     DeadLetterOutput,
@@ -59,6 +62,7 @@ _REPLAYED = Metrics.counter(NAMESPACE, "replayed_id")
 _CANDIDATES = Metrics.counter(NAMESPACE, "candidate_pairs")
 _VERIFIED = Metrics.counter(NAMESPACE, "verified_pairs")
 _OVERSIZED = Metrics.counter(NAMESPACE, "oversized_bucket")
+_STOCK_ANCHOR = Metrics.counter(NAMESPACE, "stock_phrase_anchor")
 
 # (content hash, order key, band keys, has text): what grouping needs of an article.
 _Compact = tuple[str, tuple, tuple[bytes, ...], bool]
@@ -132,6 +136,30 @@ def _bucket_pairs(
     for i, first in enumerate(members):
         for second in members[i + 1 : i + 1 + window]:
             yield first, second
+
+
+def _weighted_pairs(
+    bucket: tuple[bytes, Iterable[Node]], config: DedupConfig
+) -> Iterator[tuple[tuple[str, str], int]]:
+    """Candidate pairs of one bucket with their weight; a pair is a candidate once
+    its weights add up to `min_shared_anchors` (see sketch.py: one band or
+    opening key is enough, anchors count one each, stock-phrase anchors none)."""
+    key, members = bucket
+    if is_anchor(key):
+        members = list(members)
+        if len(members) > config.max_bucket_size:
+            _STOCK_ANCHOR.inc()
+            return
+        for pair in _bucket_pairs((key, members), config.max_bucket_size, 0):
+            yield pair, 1
+        return
+    for pair in _bucket_pairs(bucket, config.max_bucket_size, config.hot_bucket_neighbours):
+        yield pair, config.min_shared_anchors
+
+
+def _enough_weight(item: tuple[tuple[str, str], int], needed: int) -> Iterator[tuple[str, str]]:
+    if item[1] >= needed:
+        yield item[0]
 
 
 def _route(item: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, tuple[str, Any]]]:
@@ -353,9 +381,10 @@ class DeduplicateBatch(beam.PTransform):
             compact
             | "BandKeys" >> beam.FlatMapTuple(_band_records)
             | "GroupBand" >> beam.GroupByKey()
-            | "BucketPairs"
-            >> beam.FlatMap(_bucket_pairs, config.max_bucket_size, config.hot_bucket_neighbours)
-            | "DistinctPairs" >> beam.Distinct()
+            | "BucketPairs" >> beam.FlatMap(_weighted_pairs, config)
+            | "PairWeights" >> beam.CombinePerKey(sum)
+            | "Candidates"
+            >> beam.FlatMap(functools.partial(_enough_weight, needed=config.min_shared_anchors))
         )
         verified = (
             candidate_pairs

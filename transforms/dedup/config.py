@@ -66,6 +66,10 @@ class DedupConfig:
     anchor_rate: int = 8
     max_anchors: int = 64
     band_max_shingles: int = 160
+    # Anchors two texts must share to be a candidate pair (one LSH band or
+    # opening key is enough); an anchor in more than `max_bucket_size` texts
+    # is a stock phrase and is not used.
+    min_shared_anchors: int = 2
     # Texts with fewer normalised words only take part in exact matching: one
     # changed word moves a 10-word text's Jaccard by more than 0.3.
     near_min_words: int = 15
@@ -102,8 +106,15 @@ class DedupConfig:
             raise ValueError("shingle_size must be <= 8, token_prefix >= 0")
         if not 0.0 < self.containment_threshold <= 1.0 or not 0.0 <= self.min_length_ratio <= 1.0:
             raise ValueError("containment_threshold must be in (0, 1], min_length_ratio in [0, 1]")
-        if self.anchor_rate < 1 or self.max_anchors < 0 or self.contained_min_shingles < 1:
-            raise ValueError("anchor_rate, contained_min_shingles >= 1 and max_anchors >= 0")
+        if (
+            self.anchor_rate < 1
+            or self.max_anchors < 0
+            or self.contained_min_shingles < 1
+            or self.min_shared_anchors < 1
+        ):
+            raise ValueError(
+                "anchor_rate, contained_min_shingles, min_shared_anchors >= 1, max_anchors >= 0"
+            )
         if self.band_max_shingles * self.threshold < self.contained_min_shingles:
             # A near pair with one text above band_max_shingles must be findable by anchors.
             raise ValueError("band_max_shingles * threshold must be >= contained_min_shingles")
@@ -130,4 +141,6 @@ class DedupConfig:
             self.band_max_shingles,
             self.contained_min_shingles,
             self.near_min_words,
+            self.lead_shingles,
+            self.lead_min_words,
         )

@@ -1,14 +1,24 @@
 """What dedup keeps of an article: hashes, shingle sets and candidate keys (pure).
 
-Candidate keys are of two kinds, kept in one tuple because batch buckets and
-the stream index treat them alike (equal key = candidate pair):
-- LSH band keys of the MinHash signature (texts with fewer than
-  `band_max_shingles` distinct shingles): find pairs by Jaccard, whatever
-  their size, so short near duplicates are found;
-- anchors (texts with at least `contained_min_shingles`): the shingles whose
-  hash is 0 modulo `anchor_rate`, the first `max_anchors` in text order. Both
-  texts sample the same shingles, so a shortened copy shares anchors with its
-  original in proportion to the shingles they share, not to their Jaccard.
+Candidate keys are of three kinds, kept in one tuple (batch buckets and the
+stream index group on them alike) and told apart by their length:
+- LSH band keys (8 bytes) of the MinHash signature, for texts with fewer than
+  `band_max_shingles` distinct shingles: find pairs by Jaccard whatever their
+  size, so short near duplicates are found. One shared band = candidate.
+- anchors (9 bytes, b"a" + shingle hash), for texts with at least
+  `contained_min_shingles`: the shingles whose hash is 0 modulo
+  `anchor_rate`, the first `max_anchors` in text order. Both texts sample
+  the same shingles, so a shortened copy shares anchors with its original in
+  proportion to the shingles they share, not to their Jaccard. Two shared
+  anchors = candidate (one shared template phrase is not enough), and an
+  anchor shared by more than `max_bucket_size` texts (a stock phrase) is not
+  used at all.
+- opening keys (9 bytes, b"l" + value): the minimum of the lead shingles'
+  hashes under two different mixes, i.e. a 2-band, 1-row MinHash of the
+  opening. Copies that keep the opening (wire cuts, new headline, dateline,
+  noise) share one with probability 1 - (1 - J_lead)**2; this is what still
+  connects the members of a large syndicated cluster, whose anchors are all
+  stock phrases by the rule above. One shared opening key = candidate.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import numpy as np
 
 from newsbeam.transforms.dedup.config import DedupConfig
 from newsbeam.transforms.dedup.fingerprint import (
+    finalise,
     hash_normalized,
     paragraph_words,
     shingle_hashes,
@@ -97,21 +108,50 @@ class ArticleSketch:
 def _as_set_bytes(hashes: np.ndarray) -> bytes:
     if hashes.size == 0:
         return b""
-    return np.unique((hashes & np.uint64(0xFFFFFFFF)).astype(_SET_DTYPE)).tobytes()
+    values = np.sort(hashes.astype(_SET_DTYPE))  # the low 32 bits
+    keep = np.empty(values.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep].tobytes()
 
 
-def _lead(paragraphs: list[list[str]], hashed: list[np.ndarray], config: DedupConfig) -> np.ndarray:
+def _lead(
+    paragraphs: list[list[str]], hashed: np.ndarray, counts: np.ndarray, config: DedupConfig
+) -> np.ndarray:
     """The opening: first shingles of the first substantive paragraph.
 
     Shorter paragraphs before it (headline, dateline, "Advertisement") are
     skipped, and the lead never runs on into the next paragraph: for a short
     release followed by a shared footer, the lead is the release's own text.
     """
-    for words, hashes in zip(paragraphs, hashed, strict=True):
+    start = 0
+    for words, count in zip(paragraphs, counts.tolist(), strict=True):
         if len(words) >= config.lead_min_words:
-            return hashes[: config.lead_shingles]
+            return hashed[start : start + min(count, config.lead_shingles)]
+        start += count
     # No substantive paragraph: the text's first shingles are its opening.
-    return np.concatenate(hashed)[: config.lead_shingles]
+    return hashed[: config.lead_shingles]
+
+
+ANCHOR_PREFIX = b"a"
+LEAD_PREFIX = b"l"
+BAND_KEY_SIZE = 8
+_LEAD_SALT = np.uint64(0x5851F42D4C957F2D)
+
+
+def is_anchor(key: bytes) -> bool:
+    return key[:1] == ANCHOR_PREFIX and len(key) == BAND_KEY_SIZE + 1
+
+
+def _lead_keys(lead: np.ndarray) -> tuple[bytes, ...]:
+    if lead.size == 0:
+        return ()
+    first = int(lead.min())
+    second = int(finalise(lead ^ _LEAD_SALT).min())
+    return (
+        LEAD_PREFIX + first.to_bytes(8, "little"),
+        LEAD_PREFIX + second.to_bytes(8, "little"),
+    )
 
 
 def _anchors(flat: np.ndarray, config: DedupConfig) -> tuple[bytes, ...]:
@@ -120,12 +160,8 @@ def _anchors(flat: np.ndarray, config: DedupConfig) -> tuple[bytes, ...]:
     The residue is taken from the high bits (the stored sets keep the low 32).
     """
     chosen = flat[(flat >> np.uint64(40)) % np.uint64(config.anchor_rate) == 0]
-    if chosen.size == 0:
-        return ()
-    _, first = np.unique(chosen, return_index=True)
-    ordered = chosen[np.sort(first)][: config.max_anchors].astype("<u8")
-    raw = ordered.tobytes()
-    return tuple(raw[i : i + 8] for i in range(0, len(raw), 8))
+    ordered = list(dict.fromkeys(chosen.tolist()))[: config.max_anchors]  # first occurrences
+    return tuple(ANCHOR_PREFIX + value.to_bytes(8, "little") for value in ordered)
 
 
 def build_sketch(
@@ -134,10 +170,10 @@ def build_sketch(
     paragraphs = paragraph_words(text)
     words = sum(len(p) for p in paragraphs)
     digest = hash_normalized(" ".join(word for p in paragraphs for word in p))
-    hashed = shingle_hashes(paragraphs, config.shingle_size, config.token_prefix)
-    flat = np.concatenate(hashed) if hashed else np.zeros(0, dtype=np.uint64)
+    flat, counts = shingle_hashes(paragraphs, config.shingle_size, config.token_prefix)
     shingles = _as_set_bytes(flat)
     distinct = len(shingles) // _SET_DTYPE.itemsize
+    lead = _lead(paragraphs, flat, counts, config)
     keys: tuple[bytes, ...] = ()
     if flat.size and words >= config.near_min_words:
         if distinct < config.band_max_shingles:
@@ -145,13 +181,22 @@ def build_sketch(
             keys = band_keys(signature, config.bands, config.rows)
         if distinct >= config.contained_min_shingles:
             keys += _anchors(flat, config)
+        keys += _lead_keys(lead)
     return ArticleSketch(
         id=article_id,
         content_hash=digest,
         order=order_key(article_id, published_at),
         words=words,
         shingles=shingles,
-        lead=_as_set_bytes(_lead(paragraphs, hashed, config)) if hashed else b"",
+        lead=_as_set_bytes(lead),
         bands=keys,
         near_eligible=bool(flat.size) and words >= config.near_min_words,
     )
+
+
+def candidate_key_kinds(
+    sketch: ArticleSketch, config: DedupConfig
+) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """The sketch's candidate keys split into (LSH band keys, containment anchors)."""
+    bands = tuple(key for key in sketch.bands if len(key) == BAND_KEY_SIZE)
+    return bands, tuple(key for key in sketch.bands if is_anchor(key))

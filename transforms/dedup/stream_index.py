@@ -30,7 +30,7 @@ from newsbeam.transforms.dedup.labels import (
     unique_label,
 )
 from newsbeam.transforms.dedup.similarity import Overlap, label_from_overlap, overlap, verify
-from newsbeam.transforms.dedup.sketch import ArticleSketch
+from newsbeam.transforms.dedup.sketch import ArticleSketch, is_anchor
 
 
 @dataclass(slots=True)
@@ -180,21 +180,7 @@ class StreamIndex:
                 self._entry(sketch, event_time, unique_label(), None, keep_sketch=False),
             )
 
-        candidates: dict[str, None] = {}
-        hot_limit = self.config.hot_bucket_neighbours
-        for band in sketch.bands:
-            members = self._buckets.get(band)
-            if members is None:
-                continue
-            if isinstance(members, str):
-                candidates[members] = None
-                continue
-            if len(members) > self.config.max_bucket_size:
-                # Hot bucket (shared boilerplate): only its latest arrivals, as in
-                # batch, so one footer cannot make every article scan the window.
-                candidates.update(dict.fromkeys(itertools.islice(reversed(members), hot_limit)))
-            else:
-                candidates.update(members)
+        candidates = self._candidates(sketch)
         # rep seq -> (rep id, best verified overlap with a member of that cluster)
         clusters: dict[int, tuple[str, Overlap]] = {}
         verified = 0
@@ -225,6 +211,33 @@ class StreamIndex:
         label = label_from_overlap(rep_id, value, self.config)
         entry = self._entry(sketch, event_time, label, rep_seq, keep_sketch=True)
         return Observation(label, entry, len(candidates), verified)
+
+    def _candidates(self, sketch: ArticleSketch) -> list[str]:
+        """Ids sharing one LSH band or opening key, or `min_shared_anchors` anchors."""
+        config = self.config
+        weights: dict[str, int] = {}
+        needed = config.min_shared_anchors
+        for key in sketch.bands:
+            members = self._buckets.get(key)
+            if members is None:
+                continue
+            if is_anchor(key):
+                if isinstance(members, str):
+                    weights[members] = weights.get(members, 0) + 1
+                elif len(members) <= config.max_bucket_size:  # else a stock phrase
+                    for member in members:
+                        weights[member] = weights.get(member, 0) + 1
+                continue
+            if isinstance(members, str):
+                weights[members] = needed
+            elif len(members) > config.max_bucket_size:
+                # Hot bucket (shared boilerplate): only its latest arrivals, as in
+                # batch, so one footer cannot make every article scan the window.
+                for member in itertools.islice(reversed(members), config.hot_bucket_neighbours):
+                    weights[member] = needed
+            else:
+                weights.update(dict.fromkeys(members, needed))
+        return [member for member, weight in weights.items() if weight >= needed]
 
     def _insert(self, entry: StreamEntry) -> None:
         self._entries[entry.id] = entry
