@@ -12,8 +12,8 @@ labels of articles that have a duplicate are held whole):
 3. Candidates: group by candidate key (LSH band, opening key, anchor); a
    bucket pairs its members (one per distinct text, neighbours only in
    oversized buckets, none in stock-phrase anchor buckets); the pairs found
-   in several buckets are summed by weight: one band or opening key, or two
-   anchors, make a candidate.
+   in several buckets are summed by weight: one band or opening key, or
+   `min_shared_anchors` anchors, make a candidate.
 4. Verify: each pair is joined with both sketches by id (the only join over
    all sketches) and kept only if the measured Jaccard or containment and
    the opening overlap pass (`similarity.verify`).

@@ -9,8 +9,9 @@ stream index group on them alike) and told apart by their length:
   `contained_min_shingles`: the shingles whose hash is 0 modulo
   `anchor_rate`, the first `max_anchors` in text order. Both texts sample
   the same shingles, so a shortened copy shares anchors with its original in
-  proportion to the shingles they share, not to their Jaccard. Two shared
-  anchors = candidate (one shared template phrase is not enough), and an
+  proportion to the shingles they share, not to their Jaccard. Four shared
+  anchors (`min_shared_anchors`) = candidate (a few shared stock phrases are
+  not enough), and an
   anchor shared by more than `max_bucket_size` texts (a stock phrase) is not
   used at all.
 - opening keys (9 bytes, b"l" + value): the minimum of the lead shingles'
