@@ -14,16 +14,17 @@ stream index group on them alike) and told apart by their length:
   not enough), and an
   anchor shared by more than `max_bucket_size` texts (a stock phrase) is not
   used at all.
-- opening keys (9 bytes, b"l" + value): the minimum of the lead shingles'
-  hashes under two different mixes, i.e. a 2-band, 1-row MinHash of the
-  opening. Copies that keep the opening (wire cuts, new headline, dateline,
-  noise) share one with probability 1 - (1 - J_lead)**2; this is what still
+- opening keys (9 bytes, b"l" + value): a 2-band x 2-row MinHash of the
+  lead shingles. Copies that keep the opening (wire cuts, new headline,
+  dateline, noise) share one with probability 1 - (1 - J_lead**2)**2 (0.998
+  at J_lead 0.9, 0.85 at 0.75, 0.12 at 0.25); this is what still
   connects the members of a large syndicated cluster, whose anchors are all
   stock phrases by the rule above. One shared opening key = candidate.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,7 +138,10 @@ def _lead(
 ANCHOR_PREFIX = b"a"
 LEAD_PREFIX = b"l"
 BAND_KEY_SIZE = 8
-_LEAD_SALT = np.uint64(0x5851F42D4C957F2D)
+_LEAD_SALTS = tuple(
+    np.uint64(v)
+    for v in (0x5851F42D4C957F2D, 0x14057B7EF767814F, 0x2545F4914F6CDD1D, 0x9E3779B97F4A7C15)
+)
 
 
 def is_anchor(key: bytes) -> bool:
@@ -145,13 +149,19 @@ def is_anchor(key: bytes) -> bool:
 
 
 def _lead_keys(lead: np.ndarray) -> tuple[bytes, ...]:
+    """Two opening keys, each the minima of the lead hashes under two mixes
+    (a 2-band x 2-row MinHash): a single minimum is often a stock phrase that
+    many unrelated openings share."""
     if lead.size == 0:
         return ()
-    first = int(lead.min())
-    second = int(finalise(lead ^ _LEAD_SALT).min())
-    return (
-        LEAD_PREFIX + first.to_bytes(8, "little"),
-        LEAD_PREFIX + second.to_bytes(8, "little"),
+    minima = [int(finalise(lead ^ salt).min()) for salt in _LEAD_SALTS]
+    return tuple(
+        LEAD_PREFIX
+        + hashlib.blake2b(
+            minima[2 * band].to_bytes(8, "little") + minima[2 * band + 1].to_bytes(8, "little"),
+            digest_size=8,
+        ).digest()
+        for band in range(2)
     )
 
 

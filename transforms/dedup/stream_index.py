@@ -16,6 +16,7 @@ afresh against the window as it is then.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import math
@@ -215,29 +216,30 @@ class StreamIndex:
     def _candidates(self, sketch: ArticleSketch) -> list[str]:
         """Ids sharing one LSH band or opening key, or `min_shared_anchors` anchors."""
         config = self.config
-        weights: dict[str, int] = {}
-        needed = config.min_shared_anchors
+        strong: dict[str, None] = {}
+        anchored: collections.Counter[str] = collections.Counter()
         for key in sketch.bands:
             members = self._buckets.get(key)
             if members is None:
                 continue
             if is_anchor(key):
                 if isinstance(members, str):
-                    weights[members] = weights.get(members, 0) + 1
+                    anchored[members] += 1
                 elif len(members) <= config.max_bucket_size:  # else a stock phrase
-                    for member in members:
-                        weights[member] = weights.get(member, 0) + 1
-                continue
-            if isinstance(members, str):
-                weights[members] = needed
+                    anchored.update(iter(members))
+            elif isinstance(members, str):
+                strong[members] = None
             elif len(members) > config.max_bucket_size:
                 # Hot bucket (shared boilerplate): only its latest arrivals, as in
                 # batch, so one footer cannot make every article scan the window.
-                for member in itertools.islice(reversed(members), config.hot_bucket_neighbours):
-                    weights[member] = needed
+                strong.update(
+                    dict.fromkeys(itertools.islice(reversed(members), config.hot_bucket_neighbours))
+                )
             else:
-                weights.update(dict.fromkeys(members, needed))
-        return [member for member, weight in weights.items() if weight >= needed]
+                strong.update(members)
+        needed = config.min_shared_anchors
+        strong.update((member, None) for member, n in anchored.items() if n >= needed)
+        return list(strong)
 
     def _insert(self, entry: StreamEntry) -> None:
         self._entries[entry.id] = entry
