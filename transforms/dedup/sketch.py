@@ -16,8 +16,8 @@ stream index group on them alike) and told apart by their length:
   used at all.
 - opening keys (9 bytes, b"l" + value): a 2-band x 2-row MinHash of the
   lead shingles. Copies that keep the opening (wire cuts, new headline,
-  dateline, noise) share one with probability 1 - (1 - J_lead**2)**2 (0.998
-  at J_lead 0.9, 0.85 at 0.75, 0.12 at 0.25); this is what still
+  dateline, noise) share one with probability 1 - (1 - J_lead**2)**2 (0.96
+  at J_lead 0.9, 0.81 at 0.75, 0.12 at 0.25); this is what still
   connects the members of a large syndicated cluster, whose anchors are all
   stock phrases by the rule above. One shared opening key = candidate.
 """
