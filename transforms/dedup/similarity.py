@@ -4,9 +4,11 @@ Candidate search (LSH bands, containment anchors) only proposes pairs; a pair
 becomes a duplicate edge only when, measured exactly on the shingle sets:
 
 - near: Jaccard |A & B| / |A | B| >= `threshold`; or
-- contained: |A & B| / |shorter| >= `containment_threshold`, the shorter has
-  at least `contained_min_shingles` distinct shingles and at least
-  `min_length_ratio` of the longer's;
+- contained: |A & B| / |shorter| >= `containment_threshold` (0.65), or >=
+  `containment_floor` (0.6) when an opening is at least
+  `strong_lead_overlap` (0.8) present in the other; the shorter has at least
+  `contained_min_shingles` distinct shingles and at least `min_length_ratio`
+  of the longer's;
 
 and in both cases the opening of at least one article reappears in the
 other: at least `lead_overlap` of its lead shingles (the first shingles of its
@@ -99,11 +101,16 @@ def similarity(a: ArticleSketch, b: ArticleSketch) -> float:
     return jaccard(a.shingle_set(), b.shingle_set())
 
 
-def is_contained(value: Overlap, config: DedupConfig) -> bool:
-    """The containment test alone (sizes included, opening not)."""
+def is_contained(value: Overlap, config: DedupConfig, lead: float = 0.0) -> bool:
+    """The containment test (sizes included; `lead`: the pair's opening overlap)."""
     shorter, longer = sorted((value.size_a, value.size_b))
+    needed = (
+        config.containment_floor
+        if lead >= config.strong_lead_overlap
+        else config.containment_threshold
+    )
     return (
-        value.containment >= config.containment_threshold
+        value.containment >= needed
         and shorter >= config.contained_min_shingles
         and shorter >= config.min_length_ratio * longer
     )
@@ -119,10 +126,11 @@ def verify(a: ArticleSketch, b: ArticleSketch, config: DedupConfig) -> Overlap |
         return None
     # The opening check first: cheaper (40 lead shingles) and it rejects most
     # same-event candidates.
-    if lead_overlap(a, b) < config.lead_overlap:
+    lead = lead_overlap(a, b)
+    if lead < config.lead_overlap:
         return None
     value = overlap(a, b)
-    if value.jaccard < config.threshold and not is_contained(value, config):
+    if value.jaccard < config.threshold and not is_contained(value, config, lead):
         return None
     return value
 
@@ -141,5 +149,8 @@ def label_from_overlap(representative: str, value: Overlap, config: DedupConfig)
         value.containment,
         shorter=value.size_a < value.size_b,
         near_threshold=config.threshold,
-        containment_threshold=config.containment_threshold,
+        # Verified pairs passed the containment test already; the label only
+        # needs the floor (chain members measured against the representative
+        # below it are `near`).
+        containment_threshold=config.containment_floor,
     )
