@@ -166,9 +166,10 @@ _MASK64 = (1 << 64) - 1
 MAX_SHINGLE_SIZE = len(_POSITION_MULTIPLIERS)
 
 
-def robust_tokens(words: Sequence[str], prefix: int) -> list[str]:
-    """Words with OCR digit/letter confusions folded, cut to `prefix` characters."""
-    text = " ".join(words)
+def robust_tokens(words: Sequence[str] | str, prefix: int) -> list[str]:
+    """Words (a list, or already joined by single spaces) with OCR digit/letter
+    confusions folded, cut to `prefix` characters."""
+    text = words if isinstance(words, str) else " ".join(words)
     for digit, letter in _OCR_FOLD:
         text = text.replace(digit, letter)
     folded = text.split(" ")
@@ -186,7 +187,7 @@ def finalise(values: np.ndarray) -> np.ndarray:
 
 
 def shingle_hashes(
-    paragraphs: Sequence[Sequence[str]], size: int, prefix: int
+    paragraphs: Sequence[Sequence[str]], size: int, prefix: int, joined: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of a text's robust-token `size`-shingles (in text order), and
     the number of shingles of each paragraph.
@@ -195,13 +196,16 @@ def shingle_hashes(
     fewer is one shingle. Tokens are hashed once (rensa's fixed, unsalted
     token hash); a shingle's hash is sum(token hash * position multiplier) +
     length * multiplier, finalised (mod 2**64), computed with shifted views of
-    the whole text's token array.
+    the whole text's token array. `joined`: the paragraphs' words joined by
+    single spaces, when the caller has it already (the content hash needs it).
     """
     if not paragraphs:
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
     if size > MAX_SHINGLE_SIZE:
         raise ValueError(f"shingle size must be <= {MAX_SHINGLE_SIZE}")
-    tokens = robust_tokens([word for words in paragraphs for word in words], prefix)
+    if joined is None:
+        joined = " ".join(word for words in paragraphs for word in words)
+    tokens = robust_tokens(joined, prefix)
     token_hashes = rensa.RMinHash.hash_token_sets([tokens])[0]
     flat = np.array(token_hashes, dtype=np.uint64)
     lengths = np.fromiter((len(words) for words in paragraphs), dtype=np.int64)

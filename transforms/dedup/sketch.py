@@ -25,6 +25,7 @@ stream index group on them alike) and told apart by their length:
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,9 +139,9 @@ def _lead(
 ANCHOR_PREFIX = b"a"
 LEAD_PREFIX = b"l"
 BAND_KEY_SIZE = 8
-_LEAD_SALTS = tuple(
-    np.uint64(v)
-    for v in (0x5851F42D4C957F2D, 0x14057B7EF767814F, 0x2545F4914F6CDD1D, 0x9E3779B97F4A7C15)
+_LEAD_SALTS = np.array(
+    [0x5851F42D4C957F2D, 0x14057B7EF767814F, 0x2545F4914F6CDD1D, 0x9E3779B97F4A7C15],
+    dtype=np.uint64,
 )
 
 
@@ -154,7 +155,7 @@ def _lead_keys(lead: np.ndarray) -> tuple[bytes, ...]:
     many unrelated openings share."""
     if lead.size == 0:
         return ()
-    minima = [int(finalise(lead ^ salt).min()) for salt in _LEAD_SALTS]
+    minima = finalise(lead[None, :] ^ _LEAD_SALTS[:, None]).min(axis=1).tolist()
     return tuple(
         LEAD_PREFIX
         + hashlib.blake2b(
@@ -180,8 +181,9 @@ def build_sketch(
 ) -> ArticleSketch:
     paragraphs = paragraph_words(text)
     words = sum(len(p) for p in paragraphs)
-    digest = hash_normalized(" ".join(word for p in paragraphs for word in p))
-    flat, counts = shingle_hashes(paragraphs, config.shingle_size, config.token_prefix)
+    joined = " ".join(itertools.chain.from_iterable(paragraphs))
+    digest = hash_normalized(joined)
+    flat, counts = shingle_hashes(paragraphs, config.shingle_size, config.token_prefix, joined)
     shingles = _as_set_bytes(flat)
     distinct = len(shingles) // _SET_DTYPE.itemsize
     lead = _lead(paragraphs, flat, counts, config)
