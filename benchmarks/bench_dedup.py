@@ -497,6 +497,44 @@ def stream_state_growth(
             )
 
 
+def interleaved_ratios(args: argparse.Namespace, workdir: Path, packages: dict[str, Any]) -> None:
+    """now / before time of the batch and the stream stage, in alternating rounds."""
+    (now_name, now), (before_name, before) = list(packages.items())[:2]
+    size = max(args.sizes) if args.sizes else 10_000
+    batch_source = workdir / f"articles-{size}.jsonl"
+    if not batch_source.exists():
+        write_dataset(batch_source, size, args.seed)
+    stream_source = workdir / f"stream-{args.stream_size}.jsonl"
+    print(f"\n== interleaved rounds ({args.repeat}): time of {now_name} / {before_name}")
+    batch, stream = [], []
+    for round_ in range(args.repeat):
+        times = {}
+        for name, package in ((now_name, now), (before_name, before)):
+            started = time.perf_counter()
+            run_pipeline(
+                batch_source,
+                workdir / "round.jsonl",
+                package.DeduplicateBatch(package.DedupConfig()),
+            )
+            batch_time = time.perf_counter() - started
+            stream_time = run_stream(
+                stream_source, package.DeduplicateStream(package.DedupConfig()), args.bundle
+            )
+            times[name] = (batch_time, stream_time)
+        batch.append(times[now_name][0] / times[before_name][0])
+        stream.append(times[now_name][1] / times[before_name][1])
+        print(
+            f"round {round_ + 1}: batch {size:,} {batch[-1]:.2f} "
+            f"({times[now_name][0]:.0f} s / {times[before_name][0]:.0f} s), "
+            f"stream {args.stream_size:,} {stream[-1]:.2f} "
+            f"({times[now_name][1]:.0f} s / {times[before_name][1]:.0f} s)"
+        )
+    print(
+        f"median: batch {sorted(batch)[len(batch) // 2]:.2f}, "
+        f"stream {sorted(stream)[len(stream) // 2]:.2f}"
+    )
+
+
 def sketch_cost(rows: list[dict[str, Any]], packages: dict[str, Any]) -> None:
     """ms per article of build_sketch alone, interleaved rounds, same articles."""
     print(f"\n== sketch cost: build_sketch on {len(rows):,} articles (best of 3 rounds)")
@@ -540,6 +578,13 @@ def main() -> int:
         "--before", metavar="REF", help="also run transforms/dedup of git commit REF, same run"
     )
     parser.add_argument("--skip-naive", action="store_true", help="skip the naive-state runs")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=0,
+        help="with --before: N more interleaved rounds of the batch and stream runs "
+        "(now, before, now, ...) for the throughput ratio on a noisy machine",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-dedup-"))
@@ -636,6 +681,9 @@ def main() -> int:
             f"{n:>6,} articles: DeduplicateStream {n / ours:,.0f} articles/s, naive "
             f"{n / naive:,.0f} articles/s (naive takes {naive / ours:.1f}x as long)"
         )
+
+    if args.before and args.repeat:
+        interleaved_ratios(args, workdir, packages)
 
     # The last days of a generated span are sparse (stories near its end have
     # fewer copies yet), so the checkpoints stop before the end.
