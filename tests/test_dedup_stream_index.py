@@ -161,7 +161,7 @@ def test_hot_bucket_is_searched_through_its_latest_arrivals_only() -> None:
         return index
 
     new = f"{briefs[20]}\n\n{footer}"
-    unbounded = DedupConfig(max_bucket_size=1000)
+    unbounded = DedupConfig(max_bucket_size=1000, max_anchor_bucket=1000)
     assert load(unbounded).observe(build_sketch("new", new, None, unbounded), T0).candidates == 12
     config = DedupConfig(max_bucket_size=3, hot_bucket_neighbours=2)
     index = load(config)

@@ -147,10 +147,10 @@ def _weighted_pairs(
     key, members = bucket
     if is_anchor(key):
         members = list(members)
-        if len(members) > config.max_bucket_size:
+        if len({digest for _, digest in members}) > config.max_anchor_bucket:
             _STOCK_ANCHOR.inc()
             return
-        for pair in _bucket_pairs((key, members), config.max_bucket_size, 0):
+        for pair in _bucket_pairs((key, members), config.max_anchor_bucket, 0):
             yield pair, 1
         return
     for pair in _bucket_pairs(bucket, config.max_bucket_size, config.hot_bucket_neighbours):

@@ -73,11 +73,14 @@ class DedupConfig:
     max_anchors: int = 64
     band_max_shingles: int = 160
     # Anchors two texts must share to be a candidate pair (one LSH band or
-    # opening key is enough); an anchor in more than `max_bucket_size` texts
-    # is a stock phrase and is not used. Generated news shares many template
-    # phrases: 2 gave 2.6x the candidate pairs of 4 for 0.1 % more of the
-    # verifiable pairs (benchmarks/README.md).
-    min_shared_anchors: int = 4
+    # opening key is enough); an anchor in more than `max_anchor_bucket`
+    # distinct texts is a stock phrase and is not used. Every pair of an
+    # anchor bucket is emitted (and shuffled, in batch) before the counts are
+    # known: with 30 that was 61 pairs per article on generated news and the
+    # batch job ran ~1.3x as long; 10 emits a third of that for 0.4 % fewer of
+    # the verifiable pairs proposed (benchmarks/README.md).
+    min_shared_anchors: int = 3
+    max_anchor_bucket: int = 10
     # Texts with fewer normalised words only take part in exact matching: one
     # changed word moves a 10-word text's Jaccard by more than 0.3.
     near_min_words: int = 15
@@ -121,9 +124,11 @@ class DedupConfig:
             or self.max_anchors < 0
             or self.contained_min_shingles < 1
             or self.min_shared_anchors < 1
+            or self.max_anchor_bucket < 2
         ):
             raise ValueError(
-                "anchor_rate, contained_min_shingles, min_shared_anchors >= 1, max_anchors >= 0"
+                "anchor_rate, contained_min_shingles, min_shared_anchors >= 1, "
+                "max_anchor_bucket >= 2, max_anchors >= 0"
             )
         if self.band_max_shingles * self.threshold < self.contained_min_shingles:
             # A near pair with one text above band_max_shingles must be findable by anchors.
@@ -153,4 +158,4 @@ class DedupConfig:
             self.near_min_words,
             self.lead_shingles,
             self.lead_min_words,
-        )
+        )  # max_anchor_bucket and min_shared_anchors are lookup rules, not stored

@@ -9,10 +9,10 @@ stream index group on them alike) and told apart by their length:
   `contained_min_shingles`: the shingles whose hash is 0 modulo
   `anchor_rate`, the first `max_anchors` in text order. Both texts sample
   the same shingles, so a shortened copy shares anchors with its original in
-  proportion to the shingles they share, not to their Jaccard. Four shared
+  proportion to the shingles they share, not to their Jaccard. Three shared
   anchors (`min_shared_anchors`) = candidate (a few shared stock phrases are
   not enough), and an
-  anchor shared by more than `max_bucket_size` texts (a stock phrase) is not
+  anchor shared by more than `max_anchor_bucket` texts (a stock phrase) is not
   used at all.
 - opening keys (9 bytes, b"l" + value): a 2-band x 2-row MinHash of the
   lead shingles. Copies that keep the opening (wire cuts, new headline,

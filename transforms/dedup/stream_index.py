@@ -225,7 +225,7 @@ class StreamIndex:
             if is_anchor(key):
                 if isinstance(members, str):
                     anchored[members] += 1
-                elif len(members) <= config.max_bucket_size:  # else a stock phrase
+                elif len(members) <= config.max_anchor_bucket:  # else a stock phrase
                     anchored.update(iter(members))
             elif isinstance(members, str):
                 strong[members] = None
