@@ -41,7 +41,7 @@ class Source:
 
 
 def unique_status() -> dict[str, Any]:
-    return {"status": "unique", "of": None, "similarity": None, "containment": None}
+    return {"status": "unique", "of": None, "similarity": None}
 
 
 @dataclass(slots=True)

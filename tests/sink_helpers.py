@@ -63,7 +63,7 @@ def article_records(count: int = 6) -> list[dict[str, Any]]:
             if index == 3
             else {"status": "contained", "of": "article-000", "similarity": 0.4, "containment": 0.9}
             if index == 5
-            else {"status": "unique", "of": None, "similarity": None, "containment": None}
+            else {"status": "unique", "of": None, "similarity": None}
         )
         article = Article(
             id=f"article-{index:03d}",

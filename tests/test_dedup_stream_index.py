@@ -24,7 +24,7 @@ def test_first_seen_is_the_representative() -> None:
     # The copy arrives first, even though its event time is later.
     first = index.observe(_sketch("copy", boilerplate_added(FLOOD)), T0 + 3600)
     second = index.observe(_sketch("orig", FLOOD), T0)
-    assert first.label == {"status": "unique", "of": None, "similarity": None, "containment": None}
+    assert first.label == {"status": "unique", "of": None, "similarity": None}
     assert second.label["status"] == "near" and second.label["of"] == "copy"
     assert 0.6 <= second.label["similarity"] < 1.0
 

@@ -2,7 +2,7 @@
 
 A label is the record's `duplicate` object: {status, of, similarity,
 containment} with status
-- unique: of, similarity and containment None;
+- unique: of and similarity None, no containment;
 - exact: of = representative, both 1.0;
 - contained: this article is a shortened/excerpt version of `of`: its
   shingles are largely inside the representative's (containment >= the
@@ -31,7 +31,9 @@ OrderKey = tuple[bool, float, str]
 
 
 def unique_label() -> dict[str, Any]:
-    return {"status": UNIQUE, "of": None, "similarity": None, "containment": None}
+    # No `containment`: the field is optional in the record schema (added in a
+    # minor version), present only where an overlap was measured.
+    return {"status": UNIQUE, "of": None, "similarity": None}
 
 
 def exact_label(representative: str) -> dict[str, Any]:
