@@ -179,26 +179,6 @@ def test_a_foreign_table_of_the_same_name_is_refused(schema):
     writer.close()
 
 
-def test_a_table_from_before_duplicate_containment_gets_the_column(schema):
-    """An articles table written by the previous release (no duplicate_containment)
-    is upgraded in place, its rows kept, rather than refused as foreign."""
-    old_columns = [c for c in ARTICLES.columns if c.name != "duplicate_containment"]
-    definitions = ", ".join(f"{c.name} {c.sql_type}" for c in old_columns)
-    postgres_execute(
-        f"CREATE TABLE {schema}.articles ({definitions}, "
-        "written_at timestamptz NOT NULL DEFAULT now())"
-    )
-    postgres_execute(f"INSERT INTO {schema}.articles (id, record) VALUES ('old', '{{}}')")
-    writer = PostgresWriter(POSTGRES_DSN, f"{schema}.articles", ARTICLES, retry=FAST_RETRY)
-    writer.open()
-    records = article_records(6)
-    assert writer.write(records) == []
-    writer.close()
-    rows = dict(postgres_rows(f"SELECT id, duplicate_containment FROM {schema}.articles"))
-    assert rows["old"] is None
-    assert rows["article-005"] == 0.9 and rows["article-000"] is None
-
-
 def test_dead_letters_are_stored_once_and_nul_bytes_survive_in_base64(schema):
     writer = PostgresWriter(POSTGRES_DSN, f"{schema}.failures", DEAD_LETTERS, retry=FAST_RETRY)
     letters = dead_letter_records()

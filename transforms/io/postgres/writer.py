@@ -185,7 +185,6 @@ ARTICLES = TableModel(
         _at("duplicate_status", "text", "duplicate", "status"),
         _at("duplicate_of", "text", "duplicate", "of"),
         _at("duplicate_similarity", "double precision", "duplicate", "similarity"),
-        _at("duplicate_containment", "double precision", "duplicate", "containment"),
         _at("source_kind", "text", "source", "kind"),
         _at("source_uri", "text", "source", "uri"),
         _at("ingested_at", "timestamptz"),
