@@ -2,6 +2,7 @@
 
     python benchmarks/bench_dedup.py                      # 10k and 100k, everything
     python benchmarks/bench_dedup.py --sizes 10000 --stream-size 5000   # quicker
+    python benchmarks/bench_dedup.py --before 8eb6d2f     # + the stage at a commit, same run
 
 Prints:
 1. Quality on generated articles with planted duplicates (synthetic_news.py):
@@ -16,6 +17,12 @@ Prints:
    window in one ReadModifyWriteState (re-encoded on every bundle).
 4. Stream state: window entries, bag entries and bytes after N articles with
    a 7-day retention (1,000 articles a day), i.e. that state stays bounded.
+5. Sketch cost: ms per article of `build_sketch` alone.
+
+`--before REF` loads transforms/dedup as it was at git commit REF as a
+separate package and runs every part with it too, on the same data in the
+same run: quality before/after per edit kind, and throughput, state and
+sketch-cost ratios.
 
 The machine is shared and noisy: compare the ratios, not the absolute rates.
 """
@@ -24,10 +31,13 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib
 import itertools
 import json
 import logging
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -47,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_news import NewsGenerator  # noqa: E402
 
 from newsbeam.schemas.article import Article, Source  # noqa: E402
-from newsbeam.transforms.dedup import DedupConfig, DeduplicateBatch, DeduplicateStream  # noqa: E402
+from newsbeam.transforms.dedup import DedupConfig, DeduplicateStream  # noqa: E402
 from newsbeam.transforms.dedup import stream as stream_module  # noqa: E402
 from newsbeam.transforms.dedup.fingerprint import content_hash  # noqa: E402
 from newsbeam.transforms.dedup.labels import event_time  # noqa: E402
@@ -96,7 +106,37 @@ def to_article(line: str) -> Article:
 
 def label_line(article: Article) -> str:
     d = article.duplicate
-    return json.dumps([article.id, article.content_hash, d["status"], d["of"], d["similarity"]])
+    return json.dumps(
+        [
+            article.id,
+            article.content_hash,
+            d["status"],
+            d["of"],
+            d["similarity"],
+            d.get("containment"),
+        ]
+    )
+
+
+def dedup_package_at(ref: str, workdir: Path) -> Any:
+    """transforms/dedup at git commit `ref`, importable as `dedup_at_<ref>`."""
+    name = "dedup_at_" + "".join(c if c.isalnum() else "_" for c in ref)
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(
+        ["git", "-C", str(root), "archive", ref, "transforms/dedup"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    target = workdir / "packages"
+    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+        tar.extractall(target / "x", filter="data")
+    package = target / name
+    package.mkdir(parents=True, exist_ok=True)
+    for source in (target / "x" / "transforms" / "dedup").glob("*.py"):
+        text = source.read_text(encoding="utf-8").replace("newsbeam.transforms.dedup", name)
+        (package / source.name).write_text(text, encoding="utf-8")
+    sys.path.insert(0, str(target))
+    return importlib.import_module(name)
 
 
 # ---------------------------------------------------------------------------
@@ -141,8 +181,8 @@ def read_labels(path: Path) -> dict[str, tuple]:
     labels = {}
     with path.open(encoding="utf-8") as lines:
         for line in lines:
-            article_id, digest, status, of, sim = json.loads(line)
-            labels[article_id] = (digest, status, of, sim)
+            article_id, digest, status, of, sim, contained = json.loads(line)
+            labels[article_id] = (digest, status, of, sim, contained)
     return labels
 
 
@@ -193,9 +233,11 @@ def evaluate(rows: list[dict[str, Any]], labels: dict[str, tuple]) -> dict[str, 
 
     # Recall per edit kind: is each planted copy in its original's predicted cluster?
     per_edit: dict[str, list[bool]] = collections.defaultdict(list)
+    per_count: dict[int, list[bool]] = collections.defaultdict(list)
     for r in rows:
         if r["kind"] == "near_copy" and r["cluster"] in predicted:
             found = predicted[r["id"]] == predicted[r["cluster"]]
+            per_count[len(r["edits"])].append(found)
             for edit in r["edits"]:
                 per_edit[edit].append(found)
     # False positives per kind of hard negative (articles wrongly put in another's cluster).
@@ -205,7 +247,19 @@ def evaluate(rows: list[dict[str, Any]], labels: dict[str, tuple]) -> dict[str, 
         if of is not None and truth.get(of) != r["cluster"]:
             wrong[r["kind"]] += 1
     statuses = collections.Counter(labels[i][1] for i in truth)
+    # Planted negatives: articles that are their own cluster (not copies); precision =
+    # share of them not linked to another cluster.
+    negatives = collections.Counter(r["kind"] for r in rows if r["cluster"] == r["id"])
+    wrong_negatives = sum(
+        1
+        for r in rows
+        if r["cluster"] == r["id"]
+        and (predicted[r["id"]] != r["id"] and truth.get(predicted[r["id"]]) != r["cluster"])
+    )
     return {
+        "negatives": sum(negatives.values()),
+        "negatives_clean": sum(negatives.values()) - wrong_negatives,
+        "per_count_recall": {k: (sum(v) / len(v), len(v)) for k, v in sorted(per_count.items())},
         "near_precision": tp_near / predicted_near if predicted_near else 1.0,
         "near_recall": tp_near / truth_near if truth_near else 1.0,
         "near_pairs": (tp_near, predicted_near, truth_near),
@@ -235,7 +289,15 @@ def print_quality(name: str, rows: list[dict[str, Any]], result: dict[str, Any])
         "recall of planted copies by edit:",
         ", ".join(f"{k} {v[0]:.3f} (n={v[1]})" for k, v in result["per_edit_recall"].items()),
     )
+    print(
+        "recall of planted copies by number of edits:",
+        ", ".join(f"{k}: {v[0]:.3f} (n={v[1]})" for k, v in result["per_count_recall"].items()),
+    )
     print("articles linked to a wrong cluster, by kind:", result["wrong_links_by_kind"] or "none")
+    print(
+        f"planted negatives not linked to another story: {result['negatives_clean']:,} of "
+        f"{result['negatives']:,} ({result['negatives_clean'] / max(1, result['negatives']):.4f})"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -304,7 +366,7 @@ class _AppendLines(beam.DoFn):
     def start_bundle(self) -> None:
         self._lines: list[str] = []
 
-    def process(self, article: Article) -> None:
+    def process(self, article: Article):  # noqa: ANN201 (Beam 2.78 refuses a None hint)
         self._lines.append(label_line(article))
 
     def finish_bundle(self) -> None:
@@ -388,14 +450,19 @@ class _Value:
         self.value = value
 
 
-def stream_state_growth(total: int, per_day: int, seed: int, checkpoints: list[int]) -> None:
+def stream_state_growth(
+    total: int, per_day: int, seed: int, checkpoints: list[int], package: Any = None, name: str = ""
+) -> None:
     """Feed the stream DoFn (with in-memory state objects) a long, time-ordered stream."""
     print(
-        f"\n== stream state: {total:,} articles at {per_day:,}/day of event time, "
+        f"\n== stream state{name}: {total:,} articles at {per_day:,}/day of event time, "
         "retention 7 days (DoFn driven directly, state = what it stores)"
     )
-    config = DedupConfig()
-    fn = stream_module.DeduplicateStreamFn(config)
+    module = (
+        stream_module if package is None else importlib.import_module(package.__name__ + ".stream")
+    )
+    config = DedupConfig() if package is None else package.DedupConfig()
+    fn = module.DeduplicateStreamFn(config)
     fn.setup()
     bag, meta = _Bag(), _Value()
     generated = NewsGenerator(seed + 1).generate(total, span_days=total / per_day)
@@ -418,16 +485,75 @@ def stream_state_growth(total: int, per_day: int, seed: int, checkpoints: list[i
     busy = 0.0
     for seen, article in enumerate(articles, start=1):
         started = time.perf_counter()
-        for _ in fn.process((stream_module.STREAM_KEY, article), entries=bag, meta_state=meta):
+        for _ in fn.process((module.STREAM_KEY, article), entries=bag, meta_state=meta):
             pass
         busy += time.perf_counter() - started
         if seen in checkpoints:
             size = sum(len(blob) for blob in bag.items)  # entries are stored pickled
-            window = len(fn._mirrors[stream_module.STREAM_KEY][1])
+            window = len(fn._mirrors[module.STREAM_KEY][1])
             print(
                 f"{seen:>14,} {window:>8,} {len(bag.items):>12,} {size / 1e6:>8.1f} "
                 f"{size / max(1, len(bag.items)):>12,.0f} {seen / busy:>11,.0f}"
             )
+
+
+def interleaved_ratios(args: argparse.Namespace, workdir: Path, packages: dict[str, Any]) -> None:
+    """now / before time of the batch and the stream stage, in alternating rounds."""
+    (now_name, now), (before_name, before) = list(packages.items())[:2]
+    size = max(args.sizes) if args.sizes else 10_000
+    batch_source = workdir / f"articles-{size}.jsonl"
+    if not batch_source.exists():
+        write_dataset(batch_source, size, args.seed)
+    stream_source = workdir / f"stream-{args.stream_size}.jsonl"
+    print(f"\n== interleaved rounds ({args.repeat}): time of {now_name} / {before_name}")
+    batch, stream = [], []
+    for round_ in range(args.repeat):
+        times = {}
+        for name, package in ((now_name, now), (before_name, before)):
+            started = time.perf_counter()
+            run_pipeline(
+                batch_source,
+                workdir / "round.jsonl",
+                package.DeduplicateBatch(package.DedupConfig()),
+            )
+            batch_time = time.perf_counter() - started
+            stream_time = run_stream(
+                stream_source, package.DeduplicateStream(package.DedupConfig()), args.bundle
+            )
+            times[name] = (batch_time, stream_time)
+        batch.append(times[now_name][0] / times[before_name][0])
+        stream.append(times[now_name][1] / times[before_name][1])
+        print(
+            f"round {round_ + 1}: batch {size:,} {batch[-1]:.2f} "
+            f"({times[now_name][0]:.0f} s / {times[before_name][0]:.0f} s), "
+            f"stream {args.stream_size:,} {stream[-1]:.2f} "
+            f"({times[now_name][1]:.0f} s / {times[before_name][1]:.0f} s)"
+        )
+    print(
+        f"median: batch {sorted(batch)[len(batch) // 2]:.2f}, "
+        f"stream {sorted(stream)[len(stream) // 2]:.2f}"
+    )
+
+
+def sketch_cost(rows: list[dict[str, Any]], packages: dict[str, Any]) -> None:
+    """ms per article of build_sketch alone, interleaved rounds, same articles."""
+    print(f"\n== sketch cost: build_sketch on {len(rows):,} articles (best of 3 rounds)")
+    best: dict[str, float] = {}
+    for _ in range(3):
+        for name, package in packages.items():
+            build = importlib.import_module(package.__name__ + ".sketch").build_sketch
+            config = package.DedupConfig()
+            started = time.perf_counter()
+            for r in rows:
+                build(r["id"], r["text"], r["published_at"], config)
+            elapsed = time.perf_counter() - started
+            best[name] = min(best.get(name, elapsed), elapsed)
+    first = next(iter(best.values()))
+    for name, seconds in best.items():
+        print(
+            f"{name}: {1000 * seconds / len(rows):.3f} ms/article "
+            f"({seconds / first:.2f}x the first)"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -448,12 +574,27 @@ def main() -> int:
     parser.add_argument("--state-total", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--before", metavar="REF", help="also run transforms/dedup of git commit REF, same run"
+    )
+    parser.add_argument("--skip-naive", action="store_true", help="skip the naive-state runs")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=0,
+        help="with --before: N more interleaved rounds of the batch and stream runs "
+        "(now, before, now, ...) for the throughput ratio on a noisy machine",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-dedup-"))
     workdir.mkdir(parents=True, exist_ok=True)
     config = DedupConfig()
     print(f"config: {config}")
+    current = importlib.import_module("newsbeam.transforms.dedup")
+    packages = {"now": current}
+    if args.before:
+        packages[f"at {args.before}"] = dedup_package_at(args.before, workdir)
 
     batch_times: dict[int, tuple[float, float]] = {}
     for size in args.sizes:
@@ -465,21 +606,30 @@ def main() -> int:
             f"({source.stat().st_size / 1e6:.0f} MB)"
         )
         baseline, _ = run_pipeline(source, workdir / f"baseline-{size}.jsonl", None)
-        dedup, counters = run_pipeline(
-            source, workdir / f"batch-{size}.jsonl", DeduplicateBatch(config)
-        )
-        batch_times[size] = (baseline, dedup)
-        print(
-            f"batch {size:,}: baseline {size / baseline:,.0f} articles/s, "
-            f"DeduplicateBatch {size / dedup:,.0f} articles/s "
-            f"(dedup pipeline takes {dedup / baseline:.1f}x the baseline)"
-        )
-        print(f"counters: {counters}")
-        print_quality(
-            f"DeduplicateBatch, {size:,}",
-            rows,
-            evaluate(rows, read_labels(workdir / f"batch-{size}.jsonl")),
-        )
+        for name, package in packages.items():
+            tag = "".join(c if c.isalnum() else "-" for c in name)
+            dedup, counters = run_pipeline(
+                source,
+                workdir / f"batch-{size}-{tag}.jsonl",
+                package.DeduplicateBatch(package.DedupConfig()),
+            )
+            if name == "now":
+                batch_times[size] = (baseline, dedup)
+            else:
+                now = batch_times[size][1]
+                print(f"batch {size:,}: now / {name} time = {now / dedup:.2f}")
+            print(
+                f"batch {size:,} ({name}): baseline {size / baseline:,.0f} articles/s, "
+                f"DeduplicateBatch {size / dedup:,.0f} articles/s "
+                f"(dedup pipeline takes {dedup / baseline:.1f}x the baseline)"
+            )
+            print(f"counters: {counters}")
+            print_quality(
+                f"DeduplicateBatch ({name}), {size:,}",
+                rows,
+                evaluate(rows, read_labels(workdir / f"batch-{size}-{tag}.jsonl")),
+            )
+        sketch_cost(rows[:2000], packages)
 
     if len(batch_times) > 1:
         small, large = min(batch_times), max(batch_times)
@@ -498,20 +648,31 @@ def main() -> int:
     rows = write_dataset(source, size, args.seed + 2, span_days=size / 1_000, ordered=True)
     lines = source.read_text(encoding="utf-8").splitlines()
     baseline = run_stream(source, None, args.bundle)
-    out = workdir / f"stream-{size}.out.jsonl"
-    streamed = run_stream(source, DeduplicateStream(config), args.bundle, out)
-    print(
-        f"\n== stream, unbounded source on the DirectRunner, {size:,} articles in bundles of "
-        f"{args.bundle}: baseline {size / baseline:,.0f} articles/s, DeduplicateStream "
-        f"{size / streamed:,.0f} articles/s ({streamed / baseline:.1f}x the baseline)"
-    )
-    print_quality(f"DeduplicateStream, {size:,}", rows, evaluate(rows, read_labels(out)))
+    stream_times = {}
+    for name, package in packages.items():
+        tag = "".join(c if c.isalnum() else "-" for c in name)
+        out = workdir / f"stream-{size}-{tag}.out.jsonl"
+        streamed = run_stream(
+            source, package.DeduplicateStream(package.DedupConfig()), args.bundle, out
+        )
+        stream_times[name] = streamed
+        print(
+            f"\n== stream ({name}), unbounded source on the DirectRunner, {size:,} articles in "
+            f"bundles of {args.bundle}: baseline {size / baseline:,.0f} articles/s, "
+            f"DeduplicateStream {size / streamed:,.0f} articles/s "
+            f"({streamed / baseline:.1f}x the baseline)"
+        )
+        print_quality(
+            f"DeduplicateStream ({name}), {size:,}", rows, evaluate(rows, read_labels(out))
+        )
+        if name != "now":
+            print(f"stream: now / {name} time = {stream_times['now'] / streamed:.2f}")
 
     print(
         "\n== stream state on the FnApiRunner: bag + in-memory index (DeduplicateStream) vs "
         "the whole window in one ReadModifyWriteState (naive)"
     )
-    for n in args.naive_sizes:
+    for n in [] if args.skip_naive else args.naive_sizes:
         head = workdir / f"stream-head-{n}.jsonl"
         head.write_text("".join(line + "\n" for line in lines[:n]), encoding="utf-8")
         ours = run_stream(head, DeduplicateStream(config), args.bundle)
@@ -520,6 +681,9 @@ def main() -> int:
             f"{n:>6,} articles: DeduplicateStream {n / ours:,.0f} articles/s, naive "
             f"{n / naive:,.0f} articles/s (naive takes {naive / ours:.1f}x as long)"
         )
+
+    if args.before and args.repeat:
+        interleaved_ratios(args, workdir, packages)
 
     # The last days of a generated span are sparse (stories near its end have
     # fewer copies yet), so the checkpoints stop before the end.
@@ -530,7 +694,8 @@ def main() -> int:
             if c < args.state_total
         }
     )
-    stream_state_growth(args.state_total, 1_000, args.seed, checkpoints)
+    for name, package in packages.items():
+        stream_state_growth(args.state_total, 1_000, args.seed, checkpoints, package, f" ({name})")
     print(f"\nworkdir: {workdir}")
     return 0
 

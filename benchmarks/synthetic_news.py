@@ -12,11 +12,19 @@ What makes the set hard rather than easy:
   paragraphs of an earlier report — distinct, must stay apart.
 - Press releases: short company briefs that share a long "About" and
   forward-looking-statements footer — distinct, must stay apart.
+- Quoted statements: a short article built around a long official statement
+  (60-110 words) that a report of the same event also prints in full — the
+  short one is largely contained in the report, but is not a copy of it.
+- Summaries: a short brief summarising a long report of the same event in
+  its own words (same people, numbers and headline) — not a copy.
 - Generic newsroom phrasing shared by every article (background similarity).
 - Planted near duplicates: syndicated copies of a report with 1-3 edits from
   a realistic set (new headline, dateline style, re-ordered paragraphs, an
   added or dropped paragraph, outlet boilerplate, a correction, light copy
-  editing at 0.5-4 % of words, typographic/whitespace changes), plus exact
+  editing at 0.5-4 % of words, typographic/whitespace changes, a shortened
+  wire version (the first 35-75 % of the paragraphs, as outlets cut wire copy
+  to length), light character noise (1 % of letters substituted by OCR
+  confusions or neighbours, dropped, doubled or swapped)), plus exact
   copies. Ground truth: every copy belongs to its original's cluster.
 
 Deterministic for a given seed.
@@ -558,6 +566,12 @@ COPY_EDITS = {
     "children": "kids",
     "nearly": "almost",
 }
+# OCR-style confusions used by the "char_noise" edit (else a random letter).
+OCR_CONFUSIONS = {
+    "l": "1", "1": "l", "i": "l", "o": "0", "0": "o", "e": "c", "c": "e", "s": "5",
+    "5": "s", "b": "h", "h": "b", "n": "m", "m": "n", "u": "v", "v": "u", "a": "o",
+    "t": "f", "f": "t", "g": "q", "r": "n",
+}  # fmt: skip
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _CHOICE = re.compile(r"\[([^\[\]]*)\]")
 
@@ -705,6 +719,27 @@ class NewsGenerator:
             **self._slots(event)
         )
 
+    def statement(self, event: Event) -> str:
+        """A long official statement (60-110 words) that several articles print in full."""
+        who = self.rng.choice(event.orgs)
+        parts = [self._quote(event) for _ in range(self.rng.randint(3, 5))]
+        return f'"{" ".join(p.strip(chr(34)) for p in parts)}" the statement from {who} read.'
+
+    def quoting_article(self, event: Event, statement: str) -> list[str]:
+        """A short article whose bulk is a statement also printed elsewhere (hard negative)."""
+        person, role = self.rng.choice(event.people)
+        intro = (
+            f"{person}, the {role}, released a statement on {self.rng.choice(DAYS)} about the "
+            f"{event.noun} in {event.place}, after {self.rng.choice(['days', 'weeks'])} of "
+            "questions from residents and reporters. It is printed here in full."
+        )
+        return [intro, statement, self.paragraph(event)]
+
+    def summary(self, event: Event) -> list[str]:
+        """A short brief on the same event in its own words (hard negative for a long report)."""
+        deck = self._templates(event)
+        return [self.headline(event), *(self.paragraph(event, deck) for _ in range(2))]
+
     def press_release(self, company: str, footer: str) -> str:
         event = self.new_event(beat="business")
         event.orgs[0] = company
@@ -798,6 +833,12 @@ class NewsGenerator:
                         words[i] = word.replace(bare, COPY_EDITS.get(bare.lower(), bare.upper()))
                 out.append(" ".join(words))
             return out
+        if kind == "shorten" and len(p) >= 3:
+            # Wire copy cut to length from the bottom: the first 35-75 % of the paragraphs.
+            keep = max(2, round(len(p) * rng.uniform(0.35, 0.75)))
+            return p[:keep]
+        if kind == "char_noise":
+            return [self._noisy(para, 0.01) for para in p]
         if kind == "typography":
             text = "\n\n".join(p)
             text = text.replace('"', "\u201c").replace("'", "\u2019").replace(" — ", " \u2013 ")
@@ -805,6 +846,34 @@ class NewsGenerator:
             wrapped = [textwrap.fill(x, 72, break_long_words=False) for x in text.split("\n\n")]
             return wrapped
         return p  # edit not applicable to this text: unchanged
+
+    def _noisy(self, text: str, rate: float) -> str:
+        """About `rate` of the letters and digits changed (OCR confusion or neighbour
+        substitution, dropped, doubled, or swapped with the next one)."""
+        rng = self.rng
+        out: list[str] = []
+        chars = list(text)
+        i = 0
+        while i < len(chars):
+            ch = chars[i]
+            if not ch.isalnum() or rng.random() >= rate:
+                out.append(ch)
+                i += 1
+                continue
+            roll = rng.random()
+            if roll < 0.5:
+                out.append(OCR_CONFUSIONS.get(ch.lower(), rng.choice("etaoinshrdlu")))
+            elif roll < 0.7:
+                pass  # dropped
+            elif roll < 0.85:
+                out.append(ch + ch)
+            elif i + 1 < len(chars) and chars[i + 1].isalnum():
+                out.append(chars[i + 1] + ch)
+                i += 1
+            else:
+                out.append(ch)
+            i += 1
+        return "".join(out)
 
     # -- the data set ---------------------------------------------------------
     def _id(self) -> str:
@@ -833,6 +902,8 @@ class NewsGenerator:
             "correction",
             "copy_edit",
             "typography",
+            "shorten",
+            "char_noise",
         ]
         while len(out) < count:
             roll = rng.random()
@@ -855,6 +926,11 @@ class NewsGenerator:
             event = self.new_event()
             event_id = f"event-{len(out)}"
             reports = [self.report(event) for _ in range(rng.choice([1, 1, 1, 2, 2, 3, 4]))]
+            # A long statement the first report prints in full, and a short article
+            # built around it (decided before the report's copies are made).
+            statement = self.statement(event) if rng.random() < 0.08 else None
+            if statement is not None:
+                reports[0].insert(rng.randint(1, len(reports[0])), statement)
             for n, paragraphs in enumerate(reports):
                 article_id = self._id()
                 out.append(
@@ -895,6 +971,30 @@ class NewsGenerator:
                             event_id,
                         )
                     )
+            if statement is not None:  # the short article around the report's statement
+                article_id = self._id()
+                out.append(
+                    GeneratedArticle(
+                        article_id,
+                        "\n\n".join(self.quoting_article(event, statement)),
+                        self._timestamp(base_hours),
+                        article_id,
+                        "quote_share",
+                        event_id,
+                    )
+                )
+            if rng.random() < 0.08:  # a short brief summarising the long report
+                article_id = self._id()
+                out.append(
+                    GeneratedArticle(
+                        article_id,
+                        "\n\n".join(self.summary(event)),
+                        self._timestamp(base_hours),
+                        article_id,
+                        "summary",
+                        event_id,
+                    )
+                )
             if rng.random() < 0.15:  # a follow-up reusing two background paragraphs
                 background = rng.sample(reports[0][1:], min(2, len(reports[0]) - 1))
                 follow = [self.paragraph(event) for _ in range(rng.randint(4, 7))]

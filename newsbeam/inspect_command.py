@@ -22,7 +22,7 @@ from newsbeam.transforms.classify.topics import assign_topics
 from newsbeam.transforms.clean.article_cleaner import open_article_cleaner
 from newsbeam.transforms.clean.config import CleanConfig
 from newsbeam.transforms.dedup.config import DedupConfig
-from newsbeam.transforms.dedup.sketch import build_sketch
+from newsbeam.transforms.dedup.sketch import build_sketch, candidate_key_kinds
 from newsbeam.transforms.io.files.reading import Payload, read_payloads
 from newsbeam.transforms.language.detector import LanguageConfig, LanguageDetector
 from newsbeam.transforms.language.labeling import detection_text, with_language
@@ -107,16 +107,20 @@ def inspect_file(path: str, line: int | None) -> dict[str, Any]:
     }
 
     # A single article is its own representative; the keys are what batch and
-    # stream dedup group on (content hash for exact, LSH bands for near).
+    # stream dedup group on (content hash for exact, LSH bands for near,
+    # anchors for containment).
     dedup_config = DedupConfig()
     sketch = build_sketch(article.id, article.text, article.published_at, dedup_config)
     article = article.replace(content_hash=sketch.content_hash)
+    bands, anchors = candidate_key_kinds(sketch, dedup_config)
     view["dedup"] = {
         "content_hash": sketch.content_hash,
         "words": sketch.words,
         "shingles": len(sketch.shingle_set()),
         "near_eligible": sketch.near_eligible,
-        "lsh_band_keys": [key.hex() for key in sketch.bands],
+        "lsh_band_keys": [key.hex() for key in bands],
+        "containment_anchors": [key.hex() for key in anchors],
+        "can_be_contained": len(sketch.shingle_set()) >= dedup_config.contained_min_shingles,
     }
 
     classify_config = ClassifyConfig()
@@ -176,9 +180,14 @@ def print_view(view: dict[str, Any], out: TextIO) -> None:
         dedup = view["dedup"]
         out.write(f"content_hash (exact key): {dedup['content_hash']}\n")
         out.write(f"words {dedup['words']}, distinct shingles {dedup['shingles']}, ")
-        bands = dedup["lsh_band_keys"]
+        bands, anchors = dedup["lsh_band_keys"], dedup["containment_anchors"]
         if dedup["near_eligible"]:
-            out.write(f"{len(bands)} LSH band keys (first: {bands[0]})\n")
+            out.write(f"{len(bands)} LSH band keys, {len(anchors)} containment anchors\n")
+            out.write(
+                "can be labelled contained (long enough)\n"
+                if dedup["can_be_contained"]
+                else "too short to be labelled contained (near and exact only)\n"
+            )
         else:
             out.write("too short for near-duplicate matching (exact only)\n")
     if "topics" in view:

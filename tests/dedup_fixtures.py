@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import textwrap
 from pathlib import Path
 
@@ -107,6 +108,69 @@ def everything_at_once(text: str) -> str:
     )
 
 
+def shortened(text: str, keep: int = 3) -> str:
+    """A wire version cut to length from the bottom: the first `keep` paragraphs."""
+    return join(paragraphs(text)[:keep])
+
+
+# OCR-style confusions (else a neighbouring letter), as in benchmarks/synthetic_news.py.
+_CONFUSIONS = {"l": "1", "o": "0", "e": "c", "s": "5", "m": "n", "n": "m", "i": "l", "u": "v"}
+
+
+def character_noise(text: str, rate: float = 0.01, seed: int = 3) -> str:
+    """About `rate` of the letters changed: confused, dropped, doubled or swapped."""
+    rng = random.Random(seed)
+    out, chars, i = [], list(text), 0
+    while i < len(chars):
+        ch = chars[i]
+        if not ch.isalnum() or rng.random() >= rate:
+            out.append(ch)
+        else:
+            roll = rng.random()
+            if roll < 0.5:
+                out.append(_CONFUSIONS.get(ch.lower(), "e" if ch != "e" else "a"))
+            elif roll < 0.7:
+                pass
+            elif roll < 0.85:
+                out.append(ch + ch)
+            elif i + 1 < len(chars) and chars[i + 1].isalnum():
+                out.append(chars[i + 1] + ch)
+                i += 1
+            else:
+                out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def statement_pair() -> tuple[str, str]:
+    """A long report printing a statement in full, and a short article built around it."""
+    statement = read("council_statement")
+    return (
+        read("statement_report").replace("{statement}", statement),
+        read("statement_brief").replace("{statement}", statement),
+    )
+
+
+def roundup_pair() -> tuple[str, str]:
+    """A short brief, and a long round-up of briefs that includes it word for word."""
+    brief = read("parking_brief")
+    return read("news_roundup").replace("{brief}", brief), brief
+
+
+# Shortened and excerpt versions: the copy (second) is contained in the original.
+MUST_CONTAIN_EDITS = {
+    "shortened wire version": lambda t: (t, shortened(t, 3)),
+    "shortened, new headline and dateline": lambda t: (
+        t,
+        with_headline(
+            shortened(t, 4).replace(t.split(" ")[0], "WIRE REPORT -", 1), "Decision at last"
+        ),
+    ),
+    "shortened and noisy": lambda t: (t, character_noise(shortened(t, 3))),
+    "shortened with site furniture": lambda t: (t, boilerplate_added(shortened(t, 3))),
+    "shortened, correction appended": lambda t: (t, shortened(t, 4) + CORRECTION),
+}
+
 MUST_MATCH_EDITS = {
     "changed headline": lambda t: (
         with_headline(t, "Council approves plan after a long and bitter debate"),
@@ -120,6 +184,15 @@ MUST_MATCH_EDITS = {
     "whitespace and unicode": lambda t: (t, whitespace_and_unicode_changed(t)),
     "correction appended": lambda t: (t, correction_appended(t)),
     "all of the above": lambda t: (t, everything_at_once(t)),
+    "light character noise": lambda t: (t, character_noise(t)),
+    "noise, headline and boilerplate": lambda t: (
+        t,
+        character_noise(with_headline(boilerplate_added(t), "Barrier approved"), seed=5),
+    ),
+    "dropped paragraph and noise": lambda t: (
+        t,
+        character_noise(join(paragraphs(t)[:4] + paragraphs(t)[5:]), seed=7),
+    ),
 }
 
 
@@ -137,6 +210,9 @@ def must_not_match_pairs() -> dict[str, tuple[str, str]]:
             join([read("pr_brief_2"), footer]),
         ),
         "different stories": (read("chip_results"), read("wheat_trial")),
+        "short article around a statement a report prints in full": statement_pair(),
+        "short summary of a long report": (read("flood_barrier"), read("flood_barrier_summary")),
+        "brief inside a long round-up": roundup_pair(),
     }
 
 

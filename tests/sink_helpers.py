@@ -57,10 +57,12 @@ def article_records(count: int = 6) -> list[dict[str, Any]]:
             else Source(kind="file", uri=f"file:///data/feeds/day-{index}.jsonl", line=index + 1)
         )
         duplicate = (
-            {"status": "near", "of": "article-000", "similarity": 0.91}
+            {"status": "near", "of": "article-000", "similarity": 0.91, "containment": 0.95}
             if index == 4
-            else {"status": "exact", "of": "article-000", "similarity": 1.0}
+            else {"status": "exact", "of": "article-000", "similarity": 1.0, "containment": 1.0}
             if index == 3
+            else {"status": "contained", "of": "article-000", "similarity": 0.4, "containment": 0.9}
+            if index == 5
             else {"status": "unique", "of": None, "similarity": None}
         )
         article = Article(

@@ -247,6 +247,7 @@ def test_retention_expiry_across_restarts(kafka_broker):
         "status": "exact",
         "of": mid[0]["a"]["id"],
         "similarity": 1.0,
+        "containment": 1.0,
     }
 
     # Run 3 with a 5-minute window: at the restored clock (t0 + 80 min, the newest entry)

@@ -8,14 +8,19 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import rensa
 
+from newsbeam.transforms.dedup import fingerprint
 from newsbeam.transforms.dedup.fingerprint import (
     content_hash,
     hash_shingles,
     normalize_text,
     paragraph_shingles,
     paragraph_words,
+    robust_tokens,
+    shingle_hashes,
 )
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -94,7 +99,62 @@ def test_reordered_paragraphs_have_the_same_shingle_set() -> None:
     def shingle_set(t: str) -> set[int]:
         return {h for hs in hash_shingles(paragraph_shingles(paragraph_words(t), 4)) for h in hs}
 
+    def robust_set(t: str) -> set[int]:
+        return set(shingle_hashes(paragraph_words(t), 4, 5)[0].tolist())
+
     assert shingle_set(text) == shingle_set(reordered)
+    assert robust_set(text) == robust_set(reordered)
+
+
+def _reference_shingle_hashes(paragraphs: list[list[str]], size: int, prefix: int) -> list[int]:
+    """One shingle at a time, in plain Python: what the vectorised version must equal."""
+    multipliers = fingerprint._POSITION_MULTIPLIERS
+    out = []
+    for words in paragraphs:
+        tokens = robust_tokens(words, prefix)
+        hashes = rensa.RMinHash.hash_token_sets([tokens])[0]
+        starts = range(max(len(tokens) - size + 1, 1))
+        for start in starts:
+            window = hashes[start : start + size]
+            value = len(window) * fingerprint._LENGTH_MULTIPLIER
+            value += sum(h * m for h, m in zip(window, multipliers, strict=False))
+            out.append(value % 2**64)
+    return fingerprint.finalise(np.array(out, dtype=np.uint64)).tolist()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "One two three four five six.\n\nShort one.\n\nSeven eight nine ten eleven.",
+        "Headline\n\nA B C D\n\nx\n\nthe quick brown fox jumps over the lazy dog",
+        "one two three",
+        "a b c d e",
+    ],
+)
+def test_vectorised_shingle_hashes_equal_one_shingle_at_a_time(text: str) -> None:
+    paragraphs = paragraph_words(text)
+    hashed, counts = shingle_hashes(paragraphs, 4, 5)
+    assert hashed.tolist() == _reference_shingle_hashes(paragraphs, 4, 5)
+    assert counts.tolist() == [max(len(p) - 3, 1) for p in paragraphs]
+
+
+def test_robust_tokens_survive_small_letter_changes() -> None:
+    """OCR digit confusions fold, changes after the 5th character do not matter,
+    and a change inside the prefix does (the token is not a bag of letters)."""
+    assert robust_tokens(["go1d", "5ilver", "government", "governmnet"], 5) == [
+        "gold",
+        "silve",
+        "gover",
+        "gover",
+    ]
+    assert robust_tokens(["gevernment"], 5) != robust_tokens(["government"], 5)
+    words = paragraph_words("The govermnent said on Tuesday that it wou1d raise spending.")
+    clean = paragraph_words("The government said on Tuesday that it would raise spending.")
+    noisy_set = set(shingle_hashes(words, 4, 5)[0].tolist())
+    assert noisy_set == set(shingle_hashes(clean, 4, 5)[0].tolist())
+    # With whole words (digits still folded) the transposition breaks 2 of the 7 shingles.
+    whole = set(shingle_hashes(words, 4, 0)[0].tolist())
+    assert len(whole) == 7 and len(whole & set(shingle_hashes(clean, 4, 0)[0].tolist())) == 5
 
 
 _PROBE = """
@@ -117,4 +177,7 @@ def test_sketch_is_identical_across_processes_and_hash_seeds() -> None:
         )
         outputs.append(json.loads(result.stdout))
     assert outputs[0] == outputs[1]
-    assert len(outputs[0][3]) == 32
+    keys = outputs[0][3]
+    # A short text: 32 LSH band keys (8 bytes) + 2 opening keys (b"l" + 8 bytes), no anchors.
+    assert len([k for k in keys if len(k) == 16]) == 32
+    assert [k[:2] for k in keys if len(k) == 18] == ["6c", "6c"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import apache_beam as beam
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
@@ -11,10 +13,15 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from dedup_fixtures import (
     boilerplate_added,
+    character_noise,
     correction_appended,
     read,
     reordered,
+    roundup_pair,
+    shortened,
+    statement_pair,
     whitespace_and_unicode_changed,
+    with_headline,
 )
 
 from newsbeam.schemas.article import Article, Source
@@ -22,6 +29,8 @@ from newsbeam.transforms.dedup import DedupConfig, DeduplicateBatch, Deduplicate
 from newsbeam.transforms.dedup import stream as stream_module
 from newsbeam.transforms.dedup.config import DAY_SECONDS
 from newsbeam.transforms.dedup.fingerprint import content_hash
+from newsbeam.transforms.dedup.labels import unique_label
+from newsbeam.transforms.dedup.minhash import ALGORITHM_VERSION
 from newsbeam.transforms.dedup.similarity import similarity
 from newsbeam.transforms.dedup.sketch import build_sketch
 
@@ -323,7 +332,7 @@ def test_stream_fn_resets_state_written_with_other_sketch_parameters() -> None:
     new.setup()
     labels = _run_fn([new], [articles[0]], bag, meta)
     # Not compared with (nor a replay of) sketches made with 5-word shingles.
-    assert labels == [("id-0", {"status": "unique", "of": None, "similarity": None})]
+    assert labels == [("id-0", unique_label())]
     assert len(bag.items) == 1
     assert meta.value.fingerprint_version == DedupConfig().fingerprint_version
 
@@ -398,11 +407,108 @@ def test_stream_after_an_unbounded_source_on_the_fnapi_runner(tmp_path) -> None:
         )
         assert_that(
             labelled | beam.Map(lambda a: (a.id, *_summary(a)[2:])),
-            equal_to([
-                ("u-orig", "unique", None, None),
-                ("u-chips", "unique", None, None),
-                ("u-copy", "near", "u-orig", sim),
-                ("u-exact", "exact", "u-orig", 1.0),
-                ("u-orig", "unique", None, None),
-            ]),
+            equal_to(
+                [
+                    ("u-orig", "unique", None, None),
+                    ("u-chips", "unique", None, None),
+                    ("u-copy", "near", "u-orig", sim),
+                    ("u-exact", "exact", "u-orig", 1.0),
+                    ("u-orig", "unique", None, None),
+                ]
+            ),
         )
+
+
+def _containment_input() -> list[Article]:
+    """Time-ordered (first seen = earliest published), so batch and stream must agree."""
+    report, statement_brief = statement_pair()
+    roundup, parking = roundup_pair()
+    texts = [
+        ("orig", FLOOD),
+        ("wire-cut", shortened(FLOOD, 3)),  # contained in orig
+        ("noisy", character_noise(FLOOD)),  # near
+        ("cut-noisy", with_headline(character_noise(shortened(FLOOD, 4), seed=9), "Gates")),
+        ("summary", read("flood_barrier_summary")),  # own words: unique
+        ("report", report),
+        ("statement-brief", statement_brief),  # prints the report's statement: unique
+        ("roundup", roundup),
+        ("parking", parking),  # inside the round-up word for word: unique
+        ("chips", CHIPS),
+        ("chips-cut-copy", shortened(CHIPS, 3)),
+        ("chips-cut-exact", shortened(CHIPS, 3)),  # exact copy of a contained member
+        ("chips-full", CHIPS + "\n\n" + EXTRA_CHIPS),  # longer version of chips: near
+    ]
+    return [
+        _article(name, text, f"2024-06-01T{hour:02d}:00:00Z")
+        for hour, (name, text) in enumerate(texts)
+    ]
+
+
+EXTRA_CHIPS = (
+    "Analysts at two brokerages raised their price targets after the call, citing the order "
+    "backlog for data-centre parts, although both warned that the memory business remains "
+    "exposed to a fall in smartphone demand in the second half of the year."
+)
+
+
+def _labels(articles) -> dict[str, dict]:
+    return {a.id: a.duplicate for a in articles}
+
+
+@pytest.mark.slow
+def test_containment_labels_are_the_same_in_batch_and_stream(tmp_path) -> None:
+    articles = _containment_input()
+    config = DedupConfig()
+    # Stream: the DoFn in arrival order, with in-memory state.
+    fn = stream_module.DeduplicateStreamFn(config)
+    fn.setup()
+    streamed = {}
+    bag, meta = _Bag(), _Value()
+    for article in articles:
+        for out in fn.process((stream_module.STREAM_KEY, article), entries=bag, meta_state=meta):
+            streamed[out.id] = out.duplicate
+    status = {k: (v["status"], v["of"]) for k, v in streamed.items()}
+    assert status == {
+        "orig": ("unique", None),
+        "wire-cut": ("contained", "orig"),
+        "noisy": ("near", "orig"),
+        "cut-noisy": ("contained", "orig"),
+        "summary": ("unique", None),
+        "report": ("unique", None),
+        "statement-brief": ("unique", None),
+        "roundup": ("unique", None),
+        "parking": ("unique", None),
+        "chips": ("unique", None),
+        "chips-cut-copy": ("contained", "chips"),
+        "chips-cut-exact": ("contained", "chips"),
+        "chips-full": ("near", "chips"),
+    }
+    assert streamed["chips-cut-exact"] == streamed["chips-cut-copy"]
+    assert streamed["wire-cut"]["similarity"] < 0.6 <= streamed["wire-cut"]["containment"]
+    # Batch: the same labels, values included.
+    pipeline = TestPipeline()
+    labelled = pipeline | beam.Create(articles) | DeduplicateBatch(config)
+    assert_that(
+        labelled | beam.Map(lambda a: (a.id, a.duplicate)),
+        equal_to(sorted(streamed.items())),
+    )
+    pipeline.run().wait_until_finish()
+
+
+def test_stream_state_of_the_previous_sketch_version_is_refused_not_mixed() -> None:
+    """State written before containment (fingerprint version 1: a 5-tuple without
+    the sketch format) is dropped with a warning; its entries never meet new sketches."""
+    articles = _stream_articles(6)
+    fn = stream_module.DeduplicateStreamFn(DedupConfig())
+    fn.setup()
+    bag, meta = _Bag(), _Value()
+    _run_fn([fn], articles[:5], bag, meta)
+    # Relabel the stored state as the previous release's.
+    previous = (ALGORITHM_VERSION, 4, 32, 4, 1)  # (rensa, shingle size, bands, rows, seed)
+    meta.value = dataclasses.replace(meta.value, token=b"old", fingerprint_version=previous)
+    fresh = stream_module.DeduplicateStreamFn(DedupConfig())
+    fresh.setup()
+    labels = _run_fn([fresh], [articles[0]], bag, meta)
+    assert labels == [("id-0", unique_label())]  # not a replay of the old id-0
+    assert len(bag.items) == 1
+    assert meta.value.fingerprint_version == DedupConfig().fingerprint_version

@@ -132,11 +132,7 @@ class _BagAfterClearFn(beam.DoFn):
 def test_streaming_runner_turns_the_user_state_cache_off_for_its_run_only():
     before = worker_handlers.STATE_CACHE_SIZE_MB
     pipeline = beam.Pipeline(runner=streaming_fn_api_runner())
-    seen = (
-        pipeline
-        | beam.Create([("k", i) for i in range(30)])
-        | beam.ParDo(_BagAfterClearFn())
-    )
+    seen = pipeline | beam.Create([("k", i) for i in range(30)]) | beam.ParDo(_BagAfterClearFn())
     # State stays right without the cache: 1..10 after each clear.
     assert_that(seen, equal_to([(size, 0) for size in range(1, 11)] * 3))
     pipeline.run().wait_until_finish()

@@ -30,7 +30,7 @@ def _full_article() -> Article:
         language_alternatives=[{"language": "en", "score": 0.99}],
         removed={"related-headlines": 3},
         content_hash="0" * 32,
-        duplicate={"status": "near", "of": "a0", "similarity": 0.91},
+        duplicate={"status": "near", "of": "a0", "similarity": 0.91, "containment": 0.95},
         topics=[{"label": "politics", "score": 0.8}],
         ingested_at="2024-01-02T03:05:00Z",
     )

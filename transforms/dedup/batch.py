@@ -9,20 +9,23 @@ labels of articles that have a duplicate are held whole):
    is reduced to one version per id: a replayed id is one article.
 2. Exact: group compact records by content hash; every copy links to the
    earliest one with that text (its "text representative").
-3. Candidates: group by LSH band key; a bucket pairs its members (one per
-   distinct text, neighbours only in oversized buckets); `Distinct` merges
-   the pairs found in several bands.
+3. Candidates: group by candidate key (LSH band, opening key, anchor); a
+   bucket pairs its members (one per distinct text, neighbours only in
+   oversized buckets, none in stock-phrase anchor buckets); the pairs found
+   in several buckets are summed by weight: one band or opening key, or
+   `min_shared_anchors` anchors, make a candidate.
 4. Verify: each pair is joined with both sketches by id (the only join over
-   all sketches) and kept only if the measured Jaccard and opening overlap
-   pass (`similarity.verified_similarity`).
+   all sketches) and kept only if the measured Jaccard or containment and
+   the opening overlap pass (`similarity.verify`).
 5. Clusters: exact and verified edges go into a union-find `CombineFn` whose
    root is always the representative (earliest published_at, None last, then
    id). Partial forests are built in parallel and merged; the forest holds
    (order key, content hash) of articles that have a duplicate, no text.
-6. Labels: same text as the representative -> exact (1.0); otherwise near,
-   with the measured Jaccard between the article's text and the
-   representative's, computed on the sketches of verified articles only. In a
-   chain A~B~C that value can be below the threshold: C reached A through B.
+6. Labels: same text as the representative -> exact (1.0); otherwise
+   contained or near (`labels.relation_label`), with the measured Jaccard and
+   containment between the article's text and the representative's, computed
+   on the sketches of verified articles only. In a chain A~B~C those values
+   can be below the thresholds: C reached A through B.
 7. Labels reach the articles as a side input (id -> label of every article
    with a duplicate; the rest are unique), so articles are never shuffled;
    every input copy of an id gets the same label.
@@ -30,6 +33,7 @@ labels of articles that have a duplicate are held whole):
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -41,9 +45,9 @@ from apache_beam.metrics import Metrics
 from newsbeam.schemas.article import Article
 from newsbeam.transforms.dedup.clusters import Edge, Node, RepresentativeForest
 from newsbeam.transforms.dedup.config import DedupConfig
-from newsbeam.transforms.dedup.labels import STATUSES, exact_label, near_label, unique_label
-from newsbeam.transforms.dedup.similarity import similarity, verified_similarity
-from newsbeam.transforms.dedup.sketch import ArticleSketch, build_sketch
+from newsbeam.transforms.dedup.labels import STATUSES, exact_label, unique_label
+from newsbeam.transforms.dedup.similarity import Overlap, label_from_overlap, overlap, verify
+from newsbeam.transforms.dedup.sketch import ArticleSketch, build_sketch, is_anchor
 from newsbeam.transforms.record_guard import (
     DEAD_LETTER,
     DeadLetterOutput,
@@ -58,6 +62,7 @@ _REPLAYED = Metrics.counter(NAMESPACE, "replayed_id")
 _CANDIDATES = Metrics.counter(NAMESPACE, "candidate_pairs")
 _VERIFIED = Metrics.counter(NAMESPACE, "verified_pairs")
 _OVERSIZED = Metrics.counter(NAMESPACE, "oversized_bucket")
+_STOCK_ANCHOR = Metrics.counter(NAMESPACE, "stock_phrase_anchor")
 
 # (content hash, order key, band keys, has text): what grouping needs of an article.
 _Compact = tuple[str, tuple, tuple[bytes, ...], bool]
@@ -131,6 +136,30 @@ def _bucket_pairs(
     for i, first in enumerate(members):
         for second in members[i + 1 : i + 1 + window]:
             yield first, second
+
+
+def _weighted_pairs(
+    bucket: tuple[bytes, Iterable[Node]], config: DedupConfig
+) -> Iterator[tuple[tuple[str, str], int]]:
+    """Candidate pairs of one bucket with their weight; a pair is a candidate once
+    its weights add up to `min_shared_anchors` (see sketch.py: one band or
+    opening key is enough, anchors count one each, stock-phrase anchors none)."""
+    key, members = bucket
+    if is_anchor(key):
+        members = list(members)
+        if len({digest for _, digest in members}) > config.max_anchor_bucket:
+            _STOCK_ANCHOR.inc()
+            return
+        for pair in _bucket_pairs((key, members), config.max_anchor_bucket, 0):
+            yield pair, 1
+        return
+    for pair in _bucket_pairs(bucket, config.max_bucket_size, config.hot_bucket_neighbours):
+        yield pair, config.min_shared_anchors
+
+
+def _enough_weight(item: tuple[tuple[str, str], int], needed: int) -> Iterator[tuple[str, str]]:
+    if item[1] >= needed:
+        yield item[0]
 
 
 def _route(item: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, tuple[str, Any]]]:
@@ -210,7 +239,7 @@ class _VerifyFn(beam.DoFn):
         verified_any = False
         for other in others:
             _CANDIDATES.inc()
-            if verified_similarity(other, sketch, self._config) is None:
+            if verify(other, sketch, self._config) is None:
                 continue
             _VERIFIED.inc()
             verified_any = True
@@ -253,22 +282,22 @@ def _plan_labels(forest: RepresentativeForest) -> Iterator[Any]:
 
 def _pair_similarity(
     item: tuple[str, tuple[ArticleSketch, list[ArticleSketch]]],
-) -> Iterator[tuple[tuple[str, str], float]]:
+) -> Iterator[tuple[tuple[str, str], Overlap]]:
     representative_id, (representative, texts) = item
     for text in texts:
-        yield (text.id, representative_id), similarity(text, representative)
+        yield (text.id, representative_id), overlap(text, representative)
 
 
-def _near_labels(item: tuple[tuple[str, str], dict[str, Iterable[Any]]]):
+def _near_labels(item: tuple[tuple[str, str], dict[str, Iterable[Any]]], config: DedupConfig):
     # CoGroupByKey's values are iterables (lists on some runners, lazy on others).
     (_, representative), joined = item
     similarities = list(joined["similarity"])
     if not similarities:  # cannot happen: every request is measured
         LOG.error("no similarity measured for %s", item[0])
         return
-    value = similarities[0]
+    label = label_from_overlap(representative, Overlap(*similarities[0]), config)
     for article_id in joined["member"]:
-        yield article_id, near_label(representative, value)
+        yield article_id, dict(label)
 
 
 class _OneVersionPerIdFn(beam.CombineFn):
@@ -352,9 +381,10 @@ class DeduplicateBatch(beam.PTransform):
             compact
             | "BandKeys" >> beam.FlatMapTuple(_band_records)
             | "GroupBand" >> beam.GroupByKey()
-            | "BucketPairs"
-            >> beam.FlatMap(_bucket_pairs, config.max_bucket_size, config.hot_bucket_neighbours)
-            | "DistinctPairs" >> beam.Distinct()
+            | "BucketPairs" >> beam.FlatMap(_weighted_pairs, config)
+            | "PairWeights" >> beam.CombinePerKey(sum)
+            | "Candidates"
+            >> beam.FlatMap(functools.partial(_enough_weight, needed=config.min_shared_anchors))
         )
         verified = (
             candidate_pairs
@@ -380,7 +410,7 @@ class DeduplicateBatch(beam.PTransform):
         near_labels = (
             {"similarity": similarities, "member": plan[_REQUEST]}
             | "JoinSimilarity" >> beam.CoGroupByKey()
-            | "NearLabels" >> beam.FlatMap(_near_labels)
+            | "NearLabels" >> beam.FlatMap(_near_labels, config)
         )
         labels = (plan.exact, near_labels) | "AllLabels" >> beam.Flatten()
         # Only articles with a duplicate have a label: they come to every worker as a

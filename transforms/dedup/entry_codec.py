@@ -57,9 +57,10 @@ def encode_entry(entry: StreamEntry, fingerprint_version: FingerprintVersion) ->
     payload: list[bytes] = []
     sketch = entry.sketch
     if sketch is not None:
-        width = len(sketch.bands[0]) if sketch.bands else 0
-        if any(len(band) != width for band in sketch.bands):
-            raise EntryCodecError(f"entry {entry.id!r}: LSH band keys of different widths")
+        # Candidate keys: 8-byte LSH bands and 9-byte anchors / opening keys
+        # (sketch.py); "band_width" is their common width, 0 with "band_widths".
+        widths = [len(band) for band in sketch.bands]
+        width = widths[0] if widths and all(w == widths[0] for w in widths) else 0
         header["sk"] = {
             "order": list(sketch.order),
             "words": sketch.words,
@@ -71,6 +72,8 @@ def encode_entry(entry: StreamEntry, fingerprint_version: FingerprintVersion) ->
             "bands": len(sketch.bands),
             "band_width": width,
         }
+        if sketch.bands and not width:
+            header["sk"]["band_widths"] = widths
         payload = [sketch.shingles, sketch.lead, *sketch.bands]
     body = orjson.dumps(header)
     return _PREFIX.pack(MAGIC, FORMAT, len(body)) + body + b"".join(payload)
@@ -109,7 +112,7 @@ def _entry(header: dict[str, Any], payload: memoryview) -> StreamEntry:
     if (
         not isinstance(label, dict)
         or label.get("status") not in STATUSES
-        or set(label) != {"status", "of", "similarity"}
+        or set(label) - {"containment"} != {"status", "of", "similarity"}
     ):
         raise EntryCodecError(f"bad label {label!r}")
     article_id = _typed(header, "id", str)
@@ -140,13 +143,17 @@ def _sketch(
     fields: dict[str, Any], article_id: str, content_hash: str, payload: memoryview
 ) -> ArticleSketch:
     shingles, lead, bands, width = (fields[k] for k in ("shingles", "lead", "bands", "band_width"))
-    if not all(_is_int(n) and n >= 0 for n in (shingles, lead, bands, width)) or (
-        bands and not width
+    widths = fields.get("band_widths", [width] * bands if _is_int(bands) else None)
+    if (
+        not all(_is_int(n) and n >= 0 for n in (shingles, lead, bands, width))
+        or not isinstance(widths, list)
+        or len(widths) != bands
+        or not all(_is_int(w) and w > 0 for w in widths)
     ):
         raise EntryCodecError("bad sketch part lengths")
-    if shingles + lead + bands * width != len(payload):
+    if shingles + lead + sum(widths) != len(payload):
         raise EntryCodecError(
-            f"sketch payload is {len(payload)} bytes, header says {shingles + lead + bands * width}"
+            f"sketch payload is {len(payload)} bytes, header says {shingles + lead + sum(widths)}"
         )
     data = payload.tobytes()
     start = shingles + lead
@@ -169,9 +176,17 @@ def _sketch(
         words=words,
         shingles=data[:shingles],
         lead=data[shingles:start],
-        bands=tuple(data[i : i + width] for i in range(start, start + bands * width, width or 1)),
+        bands=_split(data, start, widths),
         near_eligible=_typed(fields, "near", bool),
     )
+
+
+def _split(data: bytes, start: int, widths: list[int]) -> tuple[bytes, ...]:
+    keys = []
+    for w in widths:
+        keys.append(data[start : start + w])
+        start += w
+    return tuple(keys)
 
 
 def _is_int(value: Any) -> bool:

@@ -1,8 +1,17 @@
 """Duplicate labels, the representative order and event times (pure).
 
-A label is the record's `duplicate` object: {status, of, similarity} with
-status unique (of/similarity None), exact (of = representative, 1.0) or near
-(of = representative, similarity = measured Jaccard with it).
+A label is the record's `duplicate` object: {status, of, similarity,
+containment} with status
+- unique: of and similarity None, no containment;
+- exact: of = representative, both 1.0;
+- contained: this article is a shortened/excerpt version of `of`: its
+  shingles are largely inside the representative's (containment >= the
+  containment threshold, and it is the shorter of the two) while their
+  Jaccard is below the near threshold;
+- near: any other duplicate (similar overall, the longer version of a
+  shorter representative, or a member of a chain).
+`similarity` is the measured Jaccard with the representative, `containment`
+the measured |A & B| / |shorter of the two|.
 """
 
 from __future__ import annotations
@@ -13,7 +22,8 @@ from typing import Any
 UNIQUE = "unique"
 EXACT = "exact"
 NEAR = "near"
-STATUSES = (UNIQUE, EXACT, NEAR)
+CONTAINED = "contained"
+STATUSES = (UNIQUE, EXACT, NEAR, CONTAINED)
 
 # Representative order key: (has no date, epoch seconds, id). Sorting by it puts
 # the earliest published first, undated articles last, ties broken by id.
@@ -21,16 +31,44 @@ OrderKey = tuple[bool, float, str]
 
 
 def unique_label() -> dict[str, Any]:
+    # No `containment`: the field is optional in the record schema (added in a
+    # minor version), present only where an overlap was measured.
     return {"status": UNIQUE, "of": None, "similarity": None}
 
 
 def exact_label(representative: str) -> dict[str, Any]:
-    return {"status": EXACT, "of": representative, "similarity": 1.0}
+    return {"status": EXACT, "of": representative, "similarity": 1.0, "containment": 1.0}
 
 
-def near_label(representative: str, similarity: float) -> dict[str, Any]:
+def near_label(
+    representative: str, similarity: float, containment: float | None = None
+) -> dict[str, Any]:
     # Rounded so that the same pair gives the same record on every platform.
-    return {"status": NEAR, "of": representative, "similarity": round(float(similarity), 6)}
+    return {
+        "status": NEAR,
+        "of": representative,
+        "similarity": round(float(similarity), 6),
+        "containment": round(float(similarity if containment is None else containment), 6),
+    }
+
+
+def relation_label(
+    representative: str,
+    similarity: float,
+    containment: float,
+    *,
+    shorter: bool,
+    near_threshold: float,
+    containment_threshold: float,
+) -> dict[str, Any]:
+    """The label of an article measured against its representative.
+
+    `shorter`: the article has fewer distinct shingles than the representative.
+    """
+    label = near_label(representative, similarity, containment)
+    if shorter and similarity < near_threshold and containment >= containment_threshold:
+        label["status"] = CONTAINED
+    return label
 
 
 def parse_timestamp(value: str | None) -> float | None:

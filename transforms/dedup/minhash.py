@@ -37,6 +37,11 @@ more same-event pairs through. A near-duplicate is also rarely alone: a copy
 joins its cluster through any member it collides with, so cluster recall is
 higher than the pair curve.
 
+Since sketch format 2 only texts with fewer than `band_max_shingles`
+distinct shingles get band keys: longer near pairs share so many shingles
+that the containment anchors (sketch.py) find them, and the anchors also
+find shortened copies whose Jaccard this S-curve cannot reach.
+
 Library: rensa (Rust) was measured against datasketch on the same shingles
 (benchmarks/bench_minhash_libs.py): on dedup's path (shingle hashing
 included) it made ~11x more signatures per second, same accuracy (unbiased,

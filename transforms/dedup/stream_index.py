@@ -16,6 +16,7 @@ afresh against the window as it is then.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import math
@@ -27,11 +28,10 @@ from newsbeam.transforms.dedup.labels import (
     EXACT,
     UNIQUE,
     exact_label,
-    near_label,
     unique_label,
 )
-from newsbeam.transforms.dedup.similarity import similarity, verified_similarity
-from newsbeam.transforms.dedup.sketch import ArticleSketch
+from newsbeam.transforms.dedup.similarity import Overlap, label_from_overlap, overlap, verify
+from newsbeam.transforms.dedup.sketch import ArticleSketch, is_anchor
 
 
 @dataclass(slots=True)
@@ -181,28 +181,14 @@ class StreamIndex:
                 self._entry(sketch, event_time, unique_label(), None, keep_sketch=False),
             )
 
-        candidates: dict[str, None] = {}
-        hot_limit = self.config.hot_bucket_neighbours
-        for band in sketch.bands:
-            members = self._buckets.get(band)
-            if members is None:
-                continue
-            if isinstance(members, str):
-                candidates[members] = None
-                continue
-            if len(members) > self.config.max_bucket_size:
-                # Hot bucket (shared boilerplate): only its latest arrivals, as in
-                # batch, so one footer cannot make every article scan the window.
-                candidates.update(dict.fromkeys(itertools.islice(reversed(members), hot_limit)))
-            else:
-                candidates.update(members)
-        # rep seq -> (rep id, best verified similarity to a member of that cluster)
-        clusters: dict[int, tuple[str, float]] = {}
+        candidates = self._candidates(sketch)
+        # rep seq -> (rep id, best verified overlap with a member of that cluster)
+        clusters: dict[int, tuple[str, Overlap]] = {}
         verified = 0
         for candidate_id in candidates:
             candidate = self._entries[candidate_id]
             assert candidate.sketch is not None
-            value = verified_similarity(sketch, candidate.sketch, self.config)
+            value = verify(sketch, candidate.sketch, self.config)
             if value is None:
                 continue
             verified += 1
@@ -211,7 +197,7 @@ class StreamIndex:
             else:
                 rep = (candidate.rep_seq, candidate.label["of"])
             best = clusters.get(rep[0])
-            if best is None or value > best[1]:
+            if best is None or value.jaccard > best[1].jaccard:
                 clusters[rep[0]] = (rep[1], value)
         if not clusters:
             entry = self._entry(sketch, event_time, unique_label(), None, keep_sketch=True)
@@ -220,12 +206,40 @@ class StreamIndex:
         rep_id, best = clusters[rep_seq]
         rep_entry = self._entries.get(rep_id)
         if rep_entry is not None and rep_entry.seq == rep_seq and rep_entry.sketch is not None:
-            value = similarity(sketch, rep_entry.sketch)
+            value = overlap(sketch, rep_entry.sketch)
         else:  # representative expired (or an exact copy): closest member's value
             value = best
-        label = near_label(rep_id, value)
+        label = label_from_overlap(rep_id, value, self.config)
         entry = self._entry(sketch, event_time, label, rep_seq, keep_sketch=True)
         return Observation(label, entry, len(candidates), verified)
+
+    def _candidates(self, sketch: ArticleSketch) -> list[str]:
+        """Ids sharing one LSH band or opening key, or `min_shared_anchors` anchors."""
+        config = self.config
+        strong: dict[str, None] = {}
+        anchored: collections.Counter[str] = collections.Counter()
+        for key in sketch.bands:
+            members = self._buckets.get(key)
+            if members is None:
+                continue
+            if is_anchor(key):
+                if isinstance(members, str):
+                    anchored[members] += 1
+                elif len(members) <= config.max_anchor_bucket:  # else a stock phrase
+                    anchored.update(iter(members))
+            elif isinstance(members, str):
+                strong[members] = None
+            elif len(members) > config.max_bucket_size:
+                # Hot bucket (shared boilerplate): only its latest arrivals, as in
+                # batch, so one footer cannot make every article scan the window.
+                strong.update(
+                    dict.fromkeys(itertools.islice(reversed(members), config.hot_bucket_neighbours))
+                )
+            else:
+                strong.update(members)
+        needed = config.min_shared_anchors
+        strong.update((member, None) for member, n in anchored.items() if n >= needed)
+        return list(strong)
 
     def _insert(self, entry: StreamEntry) -> None:
         self._entries[entry.id] = entry
