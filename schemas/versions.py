@@ -71,7 +71,7 @@ class RecordKind:
         return f"{self.name}-{version}.schema.json"
 
 
-ARTICLE = RecordKind("article", released=("1.0",))
+ARTICLE = RecordKind("article", released=("1.0", "1.1"))
 DEAD_LETTER = RecordKind("dead_letter", released=("1.0", "1.1"))
 KINDS = (ARTICLE, DEAD_LETTER)
 
@@ -250,9 +250,33 @@ def _compare_object(
 # --- releasing ------------------------------------------------------------------------
 
 
+def _pointed(document: dict[str, Any], pointer: str) -> Any:
+    node: Any = document
+    for part in pointer.strip("/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _oldest_release_with(other: RecordKind, pointer: str) -> str:
+    """The oldest released file of `other` whose definition at `pointer` is the live one:
+    a frozen file keeps pointing at the same release while the definition it uses does
+    not change (an additive release of the other kind elsewhere does not move it)."""
+    package = resources.files("newsbeam.schemas")
+    live = _pointed(json.loads(package.joinpath(other.live_file).read_text("utf-8")), pointer)
+    for version in other.versions:
+        released = json.loads(package.joinpath(other.released_file(version)).read_text("utf-8"))
+        try:
+            if _pointed(released, pointer) == live:
+                return other.released_file(version)
+        except (KeyError, TypeError):
+            continue
+    return other.released_file(other.current)
+
+
 def release_text(kind: RecordKind, version: Version) -> str:
     """The frozen copy of `kind`'s live file as release `version`: its own `$id`, and
-    references to other live files pointed at their current releases (release those first)."""
+    references to other live files pointed at the oldest release holding the same
+    definition (release the other kind first when the definition changed)."""
     package = resources.files("newsbeam.schemas")
     text = package.joinpath(kind.live_file).read_text("utf-8")
     own_id = f'/{kind.live_file}"'
@@ -260,8 +284,11 @@ def release_text(kind: RecordKind, version: Version) -> str:
         raise ValueError(f"{kind.live_file}: expected one $id ending in {own_id}")
     text = text.replace(own_id, f'/{kind.released_file(version)}"')
     for other in KINDS:
-        if other is not kind:
-            text = text.replace(f'"{other.live_file}#', f'"{other.released_file(other.current)}#')
+        if other is kind:
+            continue
+        for pointer in set(re.findall(rf'"{re.escape(other.live_file)}#([^"]*)"', text)):
+            target = _oldest_release_with(other, pointer)
+            text = text.replace(f'"{other.live_file}#{pointer}"', f'"{target}#{pointer}"')
     return text
 
 

@@ -196,6 +196,8 @@ ARTICLES = TableModel(
         _at("duplicate", "jsonb"),
         _at("topics", "jsonb"),
         Column("record", "jsonb NOT NULL", _json),
+        # Added in article 1.1 (the `contained` relation); filled from `record` on migration.
+        _at("duplicate_containment", "double precision", "duplicate", "containment"),
     ),
 )
 
