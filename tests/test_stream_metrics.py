@@ -13,6 +13,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 import apache_beam as beam
 import orjson
@@ -260,6 +261,10 @@ def test_scrape_a_running_stream_job(kafka_broker):
             raw,
             out,
             dlq,
+            # Its own group, and so its own dedup changelog: the default group's changelog
+            # holds other tests' articles, which would be restored into the window.
+            "--group-id",
+            f"metrics-{uuid.uuid4().hex[:8]}",
             "--start-offset",
             "earliest",
             "--metrics-port",
