@@ -97,3 +97,17 @@ def test_mkdocs_build_strict(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "reference" / "cli" / "index.html").is_file()
+
+
+@pytest.mark.slow
+def test_the_api_page_example_runs(tmp_path):
+    """docs/api.md's pipeline runs as written, from the repository root."""
+    page = (REPO_ROOT / "docs" / "api.md").read_text()
+    example = tmp_path / "example.py"
+    example.write_text(re.search(r"```python\n(.+?)\n```", page, re.S).group(1))
+    result = subprocess.run(
+        [sys.executable, str(example)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "dead: read malformed_json" in result.stdout
+    assert "en Lyon council approves record budget for schools and trams" in result.stdout
