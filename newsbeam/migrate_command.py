@@ -44,7 +44,7 @@ def migrate_command(args: argparse.Namespace) -> int:
         if not isinstance(spec, PostgresSink):
             out.write(
                 f"-- {spec.describe()}: nothing to migrate: files of every schema version "
-                "stay readable together (README, Schema versions)\n"
+                "stay readable together (docs/record.md, Schema versions)\n"
             )
             continue
         try:

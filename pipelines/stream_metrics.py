@@ -8,7 +8,7 @@ It keeps running totals and exposes them through a prometheus-client collector, 
 nothing in the stages knows about Prometheus and the same Beam metrics go to the
 runner's own metrics system on Flink or Dataflow.
 
-Metrics (README, "Metrics and probes"):
+Metrics (docs, "Metrics and probes"):
 - newsbeam_stage_in_total / newsbeam_stage_out_total {stage}: read (Kafka messages in,
   decoded articles out), clean (out: clean.articles; in: out + its dead letters),
   language and dedup (every article once), write (records made; acknowledged by the

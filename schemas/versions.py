@@ -1,6 +1,6 @@
 """Released versions of the record schemas, and what may change between two of them.
 
-The policy (README, "Schema versions"):
+The policy (docs, "Schema versions"):
 
 - An additive change -- a new property that is not `required` (top level or nested), a new
   enum value, a looser bound -- is a new *minor* version: every record valid under the

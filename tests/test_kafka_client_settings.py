@@ -198,7 +198,7 @@ def test_cli_unknown_key_is_exit_2_naming_it(capsys):
     assert exit_info.value.code == 2
     assert err.strip().splitlines() == [
         "newsbeam: error: --kafka-option: unknown or unsupported Kafka setting 'ssl.cafil' "
-        "(see README, 'Kafka security and client settings', for the supported keys)"
+        "(see docs/streaming.md, 'Kafka security and client settings', for the supported keys)"
     ]
 
 

@@ -11,7 +11,7 @@ admin request, and the in-memory storage loses users on restart. So a successful
 SASL login cannot be tested here; what is: the SCRAM exchange against a broker
 that enforces it, refused (the wrong-password message), PLAIN refused as a
 mechanism the broker does not enable, no SASL against it, and SASL against a
-broker without it. See README, "Kafka security and client settings".
+broker without it. See the docs, "Kafka security and client settings".
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Main text and metadata of an HTML page (pure, no Beam), with trafilatura.
 
-trafilatura is the extractor (see README "Clean stage" and benchmarks/README.md
+trafilatura is the extractor (see the docs "Clean stage" and benchmarks/README.md
 for the comparison with readability-lxml, goose3, newspaper4k and resiliparse).
 Before parsing, cheap guards turn away what no parser should see: binary junk,
 and pages far beyond any real article (`HtmlGuards`). The text it returns then

@@ -18,7 +18,7 @@ class DedupConfig:
     """Parameters of exact and near-duplicate detection.
 
     The defaults are justified in `newsbeam.transforms.dedup.minhash` and the
-    README ("Deduplicate"): 4-word shingles, 128 MinHash permutations in 32
+    the docs ("Deduplicate"): 4-word shingles, 128 MinHash permutations in 32
     bands of 4 rows (LSH candidate probability 0.988 at Jaccard 0.6, 0.05 at
     0.2), then a verified Jaccard of at least 0.6 and a shared opening.
 

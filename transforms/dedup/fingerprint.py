@@ -20,7 +20,7 @@ Shingles (what near and containment matching compare) are built from
 dropped or doubled letter after the prefix leaves the token (and the four
 shingles that hold it) intact: on generated copies with 1 % changed letters
 the 1st percentile of containment rises from 0.65 (whole words) to 0.71
-(README, "Deduplicate"). The prefix also merges inflections and spelling
+(docs, "Deduplicate"). The prefix also merges inflections and spelling
 variants (criticised/criticized), which copy-editing changes.
 
 Each token is hashed once and a shingle's hash combines the hashes of its

@@ -8,7 +8,7 @@ this machine (checked at start-up, see backends.rs_matches_langdetect); otherwis
 langdetect itself does.
 
 Before asking either engine, texts with too few letters are labelled `und` with score 0:
-on short strings langdetect makes confident wrong guesses (see README, "Language
+on short strings langdetect makes confident wrong guesses (see the docs, "Language
 detection", for the measurement behind `min_letters`).
 """
 

@@ -377,7 +377,7 @@ def _key_spec(key: str) -> _Key:
         raise SettingsError(f"{key} is not supported (Java keystore); use {_JAVA_STORES[key]}")
     raise SettingsError(
         f"unknown or unsupported Kafka setting {_quote_key(key)} "
-        "(see README, 'Kafka security and client settings', for the supported keys)"
+        "(see docs/streaming.md, 'Kafka security and client settings', for the supported keys)"
     )
 
 

@@ -148,7 +148,7 @@ def record_dataset(directory: str, prefix: str) -> ds.Dataset:
     Its schema is the union of the files' schemas (pyarrow.unify_schemas, nested struct
     fields included), so a column or struct field that an older file lacks reads as null.
     A plain `ds.dataset(directory)` takes the first file's schema and silently drops the
-    columns newer files added -- hence this helper (README, "Schema versions").
+    columns newer files added -- hence this helper (docs, "Schema versions").
     """
     found = ds.dataset(directory, format="parquet", ignore_prefixes=[".", "_"])
     files = sorted(
