@@ -62,13 +62,13 @@ def _name(text: str) -> str:
     return re.sub(r"[-_.]+", "-", text).lower()
 
 
-def locked_versions() -> dict[str, str]:
-    """name -> version from the lock (markers ignored: one platform at a time here)."""
-    pins: dict[str, str] = {}
+def locked_versions() -> dict[str, set[str]]:
+    """name -> the versions the lock pins for it (one per Python/platform marker)."""
+    pins: dict[str, set[str]] = {}
     for line in LOCK.read_text().splitlines():
         match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)", line)
         if match:
-            pins.setdefault(_name(match.group(1)), match.group(2))
+            pins.setdefault(_name(match.group(1)), set()).add(match.group(2))
     return pins
 
 
@@ -166,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         locked = locked_versions()
         installed = venv.installed()
         drift = {
-            name: (version, locked[name])
+            name: (version, "/".join(sorted(locked[name])))
             for name, version in sorted(installed.items())
-            if name in locked and version != locked[name]
+            if name in locked and version not in locked[name]
         }
         listed = ", ".join(f"{n} {v} (lock {lv})" for n, (v, lv) in drift.items()) or "none"
         differ = f"{len(drift)} differ from the lock: {listed}"
@@ -204,7 +204,9 @@ def _bisect(venv: Venv, workdir: Path, drift: dict[str, tuple[str, str]]) -> lis
     suspects = sorted(drift.items(), key=lambda item: item[0] not in direct)
     culprits = []
     for name, (version, locked) in suspects[:MAX_SUSPECTS]:
-        if not venv.pip("install", "-q", "--no-deps", f"{name}=={locked}"):
+        # Several pins (one per Python marker): the newest is the one for newer Pythons.
+        pin = max(locked.split("/"), key=lambda text: [int(p) for p in re.findall(r"\d+", text)])
+        if not venv.pip("install", "-q", "--no-deps", f"{name}=={pin}"):
             continue
         if venv.smoke(workdir):
             culprits.append(f"{name} {version} (lock {locked} works)")
