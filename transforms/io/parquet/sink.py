@@ -12,7 +12,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from newsbeam.transforms.io.files.rolling import RollPolicy
-from newsbeam.transforms.io.files.sink import WriteRecordFiles
+from newsbeam.transforms.io.files.sink import WriteRecordFiles, is_streaming
 from newsbeam.transforms.io.parquet.arrow_schema import ARTICLE_SCHEMA_FILE, DEAD_LETTER_SCHEMA_FILE
 from newsbeam.transforms.io.parquet.format import ParquetFormat
 
@@ -40,20 +40,28 @@ class WriteParquet(beam.PTransform):
         roll_policy: RollPolicy | None = None,
     ) -> None:
         super().__init__()
-        schema_file = DEAD_LETTER_SCHEMA_FILE if dead_letter_rows else ARTICLE_SCHEMA_FILE
-        file_format = ParquetFormat(
-            schema_file,
-            batch_size=batch_size,
-            row_group_bytes=STREAMING_ROW_GROUP_BYTES if streaming else None,
-        )
-        self._write = WriteRecordFiles(
-            directory,
-            prefix,
-            file_format,
-            dead_letter_rows=dead_letter_rows,
-            streaming=streaming,
-            roll_policy=roll_policy,
-        )
+        self._directory = directory
+        self._prefix = prefix
+        self._dead_letter_rows = dead_letter_rows
+        self._streaming = streaming
+        self._batch_size = batch_size
+        self._roll_policy = roll_policy
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:
-        return records | self._write
+        # Decided here, where an unbounded input is known, so that auto-detected
+        # streaming gets filled row groups too (not only an explicit streaming=True).
+        streaming = is_streaming(records) if self._streaming is None else self._streaming
+        schema_file = DEAD_LETTER_SCHEMA_FILE if self._dead_letter_rows else ARTICLE_SCHEMA_FILE
+        file_format = ParquetFormat(
+            schema_file,
+            batch_size=self._batch_size,
+            row_group_bytes=STREAMING_ROW_GROUP_BYTES if streaming else None,
+        )
+        return records | WriteRecordFiles(
+            self._directory,
+            self._prefix,
+            file_format,
+            dead_letter_rows=self._dead_letter_rows,
+            streaming=streaming,
+            roll_policy=self._roll_policy,
+        )
