@@ -314,8 +314,12 @@ def test_stream_job_in_container_survives_sigkill_and_sigterm(image, kafka_broke
     reader = TopicReader(bootstrap, out)
     total = 800
 
+    killed = threading.Event()
+
     def feed():  # a steady stream while the first container runs, is killed and replaced
         for start in range(100, total, 100):
+            if start == total // 2:  # the rest only after the kill: it always lands mid-stream
+                killed.wait(timeout=120)
             kafka_broker.produce(raw, article_messages(100, "c", start), partitions=3)
             time.sleep(0.5)
 
@@ -335,6 +339,7 @@ def test_stream_job_in_container_survives_sigkill_and_sigterm(image, kafka_broke
         assert pid1.split("\0")[:3] == ["tini", "--", "newsbeam"]
         image.engine_cmd("kill", "--signal", "KILL", names[0])  # no clean stop, no last commit
         assert _wait_exit(image, names[0]) == 137
+        killed.set()
         assert len(reader.ids()) < total, "killed too late to test a restart"
 
         _start_stream(image, names[1], bootstrap, topics, group)
@@ -362,6 +367,7 @@ def test_stream_job_in_container_survives_sigkill_and_sigterm(image, kafka_broke
         expected |= {f"c-{i}" for i in range(total, total + 50)}
         assert reader.wait_for(lambda: reader.ids() >= expected, timeout=30)
     finally:
+        killed.set()
         if feeder.is_alive():
             feeder.join(timeout=30)
         reader.wait_for(lambda: False, timeout=1)  # let in-flight reads land

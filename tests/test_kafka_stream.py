@@ -287,8 +287,14 @@ def test_killed_job_restarts_without_losing_or_changing_records(kafka_broker):
     reader = TopicReader(bootstrap, out)
     total = 1200
 
+    killed = threading.Event()
+
     def feed():  # a steady stream while the job runs, is killed and comes back
         for start in range(0, total, 100):
+            # The second half waits for the kill, so however fast the job is on this
+            # machine, the kill always lands with messages still to come.
+            if start == total // 2:
+                killed.wait(timeout=120)
             kafka_broker.produce(raw, article_messages(100, "k", start), partitions=3)
             time.sleep(0.25)
 
@@ -300,6 +306,7 @@ def test_killed_job_restarts_without_losing_or_changing_records(kafka_broker):
         assert reader.wait_for(lambda: len(reader.ids()) >= 200), job.stderr
         job.kill()  # SIGKILL: no clean shutdown, no last commit
         job.wait(timeout=10)
+        killed.set()
         written_before_restart = len(reader.ids())
         assert written_before_restart < total, "killed too late to test a restart"
 
@@ -311,6 +318,7 @@ def test_killed_job_restarts_without_losing_or_changing_records(kafka_broker):
         assert code == 0, stderr
         assert json.loads(stdout)["stopped_by"] == "SIGTERM"
     finally:
+        killed.set()
         feeder.join(timeout=30)
         reader.wait_for(lambda: False, timeout=1)  # let in-flight reads land
         reader.close()
