@@ -1,0 +1,95 @@
+"""batch_labels: DeduplicateBatch's answers in one process, over sketches only."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from dedup_fixtures import boilerplate_added, read, shortened
+from test_dedup_pipeline import BATCH_INPUT, FLOOD, _article, _expected_batch
+
+from newsbeam.transforms.dedup import DedupConfig, DeduplicateBatch
+from newsbeam.transforms.dedup.batch_core import batch_labels
+from newsbeam.transforms.dedup.labels import unique_label
+from newsbeam.transforms.dedup.sketch import build_sketch
+
+
+def _labelled(articles, config: DedupConfig) -> list[tuple]:
+    sketches = [build_sketch(a.id, a.text or "", a.published_at, config) for a in articles]
+    labels, _ = batch_labels(sketches, config)
+    hashes = {s.id: s.content_hash for s in sketches}
+    rows = []
+    for article in articles:
+        label = labels.get(article.id) or unique_label()
+        rows.append(
+            (article.id, hashes[article.id], label["status"], label["of"], label["similarity"])
+        )
+    return rows
+
+
+def test_same_labels_as_the_beam_job_on_its_fixture() -> None:
+    # Chains resolved to the earliest, exact copies of a non-representative labelled
+    # near the representative, replayed ids, empty texts: tests/test_dedup_pipeline.py.
+    assert sorted(_labelled(BATCH_INPUT, DedupConfig())) == sorted(_expected_batch())
+
+
+def test_counts_replays_candidates_and_verified_pairs() -> None:
+    config = DedupConfig()
+    sketches = [build_sketch(a.id, a.text or "", a.published_at, config) for a in BATCH_INPUT]
+    _, stats = batch_labels(sketches, config)
+    assert stats.replayed_id == 1  # "chips" twice
+    assert stats.verified_pairs >= 4 and stats.candidate_pairs >= stats.verified_pairs
+
+
+def _hot_and_contained() -> list:
+    # 12 copies of one text in one bucket (oversized with max_bucket_size=2: neighbours
+    # only), a shortened wire copy (found by anchors), and an unrelated article.
+    copies = [
+        _article(
+            f"c{i:02d}", FLOOD + f"\n\nUpdate {i}: more details.", f"2024-05-01T{i:02d}:00:00Z"
+        )
+        for i in range(12)
+    ]
+    chips = read("chip_results")
+    return [
+        *copies,
+        _article("chips-long", boilerplate_added(chips), "2024-05-02T00:00:00Z"),
+        _article("chips-short", shortened(chips), "2024-05-03T00:00:00Z"),
+        _article("wheat", read("wheat_trial"), None),
+    ]
+
+
+def test_same_labels_and_counters_as_the_beam_job_with_hot_buckets() -> None:
+    config = DedupConfig(max_bucket_size=2, hot_bucket_neighbours=1)
+    articles = _hot_and_contained()
+    pipeline = TestPipeline()
+    labelled = pipeline | beam.Create(articles) | DeduplicateBatch(config)
+    expected = _labelled(articles, config)
+    assert {row[2] for row in expected} >= {"unique", "near", "contained"}
+    assert_that(
+        labelled
+        | beam.Map(
+            lambda a: (
+                a.id,
+                a.content_hash,
+                a.duplicate["status"],
+                a.duplicate["of"],
+                a.duplicate["similarity"],
+            )
+        ),
+        equal_to(expected),
+    )
+    result = pipeline.run()
+    result.wait_until_finish()
+    sketches = [build_sketch(a.id, a.text or "", a.published_at, config) for a in articles]
+    _, stats = batch_labels(sketches, config)
+    counters = {
+        c.key.metric.name: c.committed
+        for c in result.metrics().query(MetricsFilter().with_namespace("newsbeam.dedup"))[
+            "counters"
+        ]
+    }
+    for name, value in stats.counters().items():
+        assert counters.get(name) == value, name
+    assert stats.oversized_bucket > 0
