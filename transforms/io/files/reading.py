@@ -272,10 +272,11 @@ def _json_document(
 
 
 def _json_lines(
-    reader: CappedReader, uri: str, limits: ReadLimits
+    reader: CappedReader, uri: str, limits: ReadLimits, first_line: int = 1
 ) -> Iterator[Payload | DeadLetter]:
     any_line = False
-    for number, chunk in enumerate(iter_lines(reader, limits.max_article_bytes), start=1):
+    lines = iter_lines(reader, limits.max_article_bytes)
+    for number, chunk in enumerate(lines, start=first_line):
         source = Source(kind="file", uri=uri, line=number)
         if chunk.oversized:
             any_line = True
@@ -303,8 +304,90 @@ def _json_lines(
             yield _dead(source, "malformed_json", f"line {number}: invalid JSON: {exc}", text)
             continue
         yield _json_payload(value, text, source)
-    if not any_line:
+    # A range of a larger file (first_line > 1, or a later range) may be all blank; the
+    # splitter only splits files with text, so the whole file is never empty then.
+    if not any_line and first_line == 1 and not isinstance(reader, _RangeReader):
         yield _dead(Source(kind="file", uri=uri), "empty_file", "file has only blank lines", "")
+
+
+@dataclass(frozen=True, slots=True)
+class LineRange:
+    """A line-aligned byte range of a JSON Lines file: [start, end), whose first line
+    is line number `first_line` of the file (1-based)."""
+
+    start: int
+    end: int
+    first_line: int
+
+
+class _RangeReader(CappedReader):
+    """A CappedReader over one range: the file is under its cap, the range ends here."""
+
+
+def split_json_lines(path: str, target_bytes: int, limits: ReadLimits) -> list[LineRange] | None:
+    """Line-aligned ranges of about `target_bytes` of a local, uncompressed .jsonl file,
+    so that one large file is read by several workers, each line once, with its own
+    line number. None (read it whole) for any other file, one not larger than
+    `target_bytes` or over `max_file_bytes` (its cap applies to the whole file), and
+    one with no text at all (its `empty_file` dead letter is the whole file's)."""
+    if file_format(path) != "jsonl" or path.lower().endswith(".gz") or is_remote(path):
+        return None
+    try:
+        size = os.path.getsize(path)
+        if size <= target_bytes or size > limits.max_file_bytes:
+            return None
+        ranges: list[LineRange] = []
+        start, first_line, any_text = 0, 1, False
+        with open(path, "rb") as handle:
+            while start < size:
+                end = _line_start_after(handle, start + target_bytes, size)
+                handle.seek(start)
+                newlines, left = 0, end - start
+                while left:
+                    block = handle.read(min(left, 1 << 20))
+                    if not block:
+                        return None  # the file shrank while being read
+                    newlines += block.count(b"\n")
+                    any_text = any_text or bool(block.strip())
+                    left -= len(block)
+                ranges.append(LineRange(start, end, first_line))
+                start, first_line = end, first_line + newlines
+    except OSError:
+        return None  # read whole, where the error becomes its dead letter
+    return ranges if any_text and len(ranges) > 1 else None
+
+
+def _line_start_after(handle: BinaryIO, offset: int, size: int) -> int:
+    """The offset just past the first newline at or after `offset` (or the file's end)."""
+    if offset >= size:
+        return size
+    handle.seek(offset)
+    position = offset
+    while block := handle.read(1 << 16):
+        found = block.find(b"\n")
+        if found >= 0:
+            return position + found + 1
+        position += len(block)
+    return size
+
+
+def read_line_range(
+    path: str, line_range: LineRange, *, limits: ReadLimits | None = None
+) -> Iterator[Payload | DeadLetter]:
+    """The payloads of one range from `split_json_lines`, as `read_payloads` gives
+    them for the whole file (same sources and line numbers, same dead letters)."""
+    limits = limits or ReadLimits()
+    uri = file_uri(path)
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(line_range.start)
+            data = handle.read(line_range.end - line_range.start)
+        if len(data) != line_range.end - line_range.start:
+            raise OSError(f"{path} changed while being read")
+        reader = _RangeReader(io.BytesIO(data), len(data))
+        yield from _json_lines(reader, uri, limits, first_line=line_range.first_line)
+    except OSError as exc:
+        yield _unreadable(path, None, Source(kind="file", uri=uri), exc)
 
 
 def _json_payload(value: Any, raw: str, source: Source) -> Payload | DeadLetter:

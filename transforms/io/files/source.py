@@ -13,7 +13,13 @@ from apache_beam.metrics import Metrics
 from newsbeam.schemas.article import Article, Source
 from newsbeam.schemas.dead_letter import DeadLetter
 from newsbeam.transforms.io.files.limits import ReadLimits
-from newsbeam.transforms.io.files.reading import file_uri, read_payloads
+from newsbeam.transforms.io.files.reading import (
+    LineRange,
+    file_uri,
+    read_line_range,
+    read_payloads,
+    split_json_lines,
+)
 from newsbeam.transforms.parse import parse_payload
 
 logger = logging.getLogger(__name__)
@@ -31,10 +37,17 @@ class _ReadAndParseFileFn(beam.DoFn):
         self._files = Metrics.counter("newsbeam.read", "files")
         self._parsed = Metrics.counter("newsbeam.parse", "articles")
 
-    def process(self, path: str) -> Iterator[Article | DeadLetterOutput]:
-        self._files.inc()
+    def process(self, element: str | tuple[str, LineRange]) -> Iterator[Article | DeadLetterOutput]:
+        # A file, or one range of a large JSON Lines file (counted as a file once).
+        if isinstance(element, str):
+            path, items = element, read_payloads(element, limits=self._limits)
+        else:
+            path, line_range = element
+            items = read_line_range(path, line_range, limits=self._limits)
+        if isinstance(element, str) or element[1].start == 0:
+            self._files.inc()
         try:
-            for item in read_payloads(path, limits=self._limits):
+            for item in items:
                 if isinstance(item, DeadLetter):
                     yield self._dead(item)
                     continue
@@ -76,17 +89,35 @@ class ReadArticleFiles(beam.PTransform):
     """Reads and parses article files; `.main` Articles, `.dead_letter` DeadLetters."""
 
     def __init__(
-        self, paths: list[str], *, ingested_at: str, limits: ReadLimits | None = None
+        self,
+        paths: list[str],
+        *,
+        ingested_at: str,
+        limits: ReadLimits | None = None,
+        split_bytes: int | None = None,
     ) -> None:
+        """`split_bytes`: read local JSON Lines files larger than this as line-aligned
+        ranges of about this size (`split_json_lines`), so that several workers share
+        one large file; None reads every file whole."""
         super().__init__()
         self._paths = list(paths)
         self._ingested_at = ingested_at
         self._limits = limits or ReadLimits()
+        self._split_bytes = split_bytes
+
+    def _elements(self) -> list[str | tuple[str, LineRange]]:
+        if self._split_bytes is None:
+            return self._paths
+        elements: list[str | tuple[str, LineRange]] = []
+        for path in self._paths:
+            ranges = split_json_lines(path, self._split_bytes, self._limits)
+            elements.extend([path] if ranges is None else [(path, r) for r in ranges])
+        return elements
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> pvalue.DoOutputsTuple:
         return (
             pbegin
-            | "ListFiles" >> beam.Create(self._paths)
+            | "ListFiles" >> beam.Create(self._elements())
             # Spread files over workers before the expensive per-file work.
             | "SpreadFiles" >> beam.Reshuffle()
             | "ReadAndParse"
