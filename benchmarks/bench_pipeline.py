@@ -1,201 +1,325 @@
-"""Full batch pipeline vs a bare Beam baseline, in one process run.
+"""The batch job against the plain loop over its stage cores and bare Beam, in one run.
 
-    python benchmarks/bench_pipeline.py [--articles 20000] [--repeat 3] [--without-clean]
-                                        [--baseline REF] [--dedup-baseline REF]
+    python benchmarks/bench_pipeline.py [--articles 20000] [--corpus bench|duplicates]
+        [--files 1] [--repeat 1] [--runs loop,bare,run1,run2] [--without-clean]
+        [--without-classify] [--baseline REF] [--dedup-baseline REF]
 
-Generates N synthetic articles (benchmarks/corpus.py) into one .jsonl file, then
-runs (1) a bare Beam pipeline (read lines -> orjson parse -> one Map -> write)
-and (2) the `newsbeam run` batch job on the same file, and prints articles/s for
-both and their ratio. Both run on the DirectRunner in this process.
+Generates N articles into `--files` .jsonl files (benchmarks/corpus.py; or with
+`--corpus duplicates` benchmarks/synthetic_news.py: ~31 % near and ~2 % exact
+copies, shuffled so that copies are spread over the whole corpus and over every
+file), then runs, each in its own process and one after the other:
 
-`--repeat N` alternates the runs N times and keeps each one's best (the
-machine is shared: a run that lost the CPU to others says little); the CPU
-seconds of this process are printed too, and their ratio, steadier than the
-wall-clock one when the machine is busy. `--without-clean` adds a diagnostic
-run of `newsbeam run` with the text cleaning replaced by a pass-through (in
-this process only): what the other stages and Beam leave of the ratio.
-`--baseline REF` adds a run with the TextCleaner of git commit REF in place of
-today's (everything else as it is): the text cleaner's share, before and after.
-`--dedup-baseline REF` adds a run with DeduplicateBatch (transforms/dedup/batch.py)
-of commit REF.
+- `loop`: the plain Python loop over the project's stage cores (plain_loop.py), the
+  baseline every ratio is against: the stage work, with no runner at all;
+- `bare`: a bare Beam pipeline (read lines -> orjson parse -> one Map -> write);
+- `run1`, `run2`: `newsbeam run` with `--workers 1` and `--workers 2`.
+
+For each: articles/s, wall and CPU seconds (the process and its workers), peak
+resident memory of the process tree (sampled every 0.1 s), the ratio of the loop's
+wall time to the run's (> 1 = faster than the loop), and whether its article
+records equal the loop's (every field but `ingested_at`). `--repeat N` alternates
+the runs N times and keeps each one's fastest (the machine is shared).
+
+Diagnostics (each adds a run of the job with one worker): `--without-clean` cleaning
+a pass-through; `--without-classify` classify passing articles through;
+`--baseline REF` the TextCleaner of git commit REF; `--dedup-baseline REF`
+DeduplicateBatch of commit REF (the last two only where the job still builds the
+one-graph pipeline, i.e. with `--runner-args` naming another runner).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import json
+import os
+import random
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
 from pathlib import Path
 
-import apache_beam as beam
 import orjson
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cleaner_at_commit import _git, baseline_text_cleaner  # noqa: E402
-from corpus import articles  # noqa: E402
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-from newsbeam.pipelines import stages  # noqa: E402
-from newsbeam.pipelines.batch import run_batch  # noqa: E402
-from newsbeam.pipelines.config import BatchRunConfig, PipelineConfig  # noqa: E402
-from newsbeam.transforms.classify import ClassifyConfig  # noqa: E402
-from newsbeam.transforms.clean import article_cleaner  # noqa: E402
-from newsbeam.transforms.clean.article_cleaner import ArticleCleaner, CleanOutcome  # noqa: E402
+INGESTED_AT = "2026-12-06T09:00:00.000Z"
 
 
-def bare_baseline(source: str, output: str) -> float:
-    started = time.perf_counter()  # (like run_batch's wall_seconds: construction included)
+# -- the runs (in a child process) ----------------------------------------------------
+def _child(run: str, paths: list[str], output: str, options: dict) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    started_cpu = time.process_time()
+    started = time.perf_counter()
+    if run == "loop":
+        from plain_loop import run_plain_loop
+
+        run_plain_loop(paths, output, ingested_at=INGESTED_AT)
+    elif run == "bare":
+        _bare_baseline(paths, output)
+    else:
+        _newsbeam_run(run, paths, output, options)
+    wall = time.perf_counter() - started
+    print(json.dumps({"wall": wall, "cpu": time.process_time() - started_cpu}))
+
+
+def _bare_baseline(paths: list[str], output: str) -> None:
+    import apache_beam as beam
+
     with beam.Pipeline() as pipeline:
         (
             pipeline
-            | beam.io.ReadFromText(source)
+            | beam.Create(paths)
+            | beam.io.ReadAllFromText()
             | beam.Map(orjson.loads)
             | beam.Map(lambda a: {**a, "word_count": len(a["text"].split())})
             | beam.Map(orjson.dumps)
-            | beam.io.WriteToText(output, coder=beam.coders.BytesCoder())
+            | beam.io.WriteToText(os.path.join(output, "bare"), coder=beam.coders.BytesCoder())
         )
-    return time.perf_counter() - started
 
 
-def newsbeam_run(
-    source: str, output: str, count: int, pipeline: PipelineConfig | None = None
-) -> float:
+def _newsbeam_run(run: str, paths: list[str], output: str, options: dict) -> None:
+    from newsbeam.pipelines import batch, stages
+    from newsbeam.pipelines.config import BatchRunConfig, PipelineConfig
+    from newsbeam.transforms.classify import ClassifyConfig
+
+    pipeline = PipelineConfig()
+    if run == "without-classify":
+        pipeline = PipelineConfig(classify=ClassifyConfig(languages=frozenset({"none"})))
+    if run == "without-clean":
+        from newsbeam.transforms.clean.article_cleaner import ArticleCleaner, CleanOutcome
+
+        ArticleCleaner.clean = lambda self, article: CleanOutcome(article=article)
+    if run == "old-cleaner":
+        from cleaner_at_commit import baseline_text_cleaner
+
+        from newsbeam.transforms.clean import article_cleaner
+
+        old = baseline_text_cleaner(options["baseline"], Path(tempfile.mkdtemp()))
+
+        class _OldTextCleaner:
+            def __init__(self, cleaner: object) -> None:
+                self._cleaner = cleaner
+
+            def clean(self, text: str, *, title: str | None = None, decisions: bool = True):
+                return self._cleaner.clean(text, title=title)
+
+        article_cleaner.TextCleaner = lambda rules: _OldTextCleaner(old)
+    if run == "old-dedup":
+        from cleaner_at_commit import _git
+
+        ref = options["dedup_baseline"]
+        module = types.ModuleType("baseline_dedup_batch")
+        source = _git("show", f"{ref}:transforms/dedup/batch.py")
+        exec(compile(source, f"{ref}:transforms/dedup/batch.py", "exec"), module.__dict__)
+        sys.modules[module.__name__] = module  # so Beam can pickle its functions by reference
+        stages.DeduplicateBatch = module.DeduplicateBatch
+    workers = 2 if run == "run2" else 1
     config = BatchRunConfig(
-        inputs=(source,), output_dir=output, pipeline=pipeline or PipelineConfig()
+        inputs=tuple(paths),
+        output_dir=output,
+        pipeline=pipeline,
+        workers=workers,
+        beam_args=tuple(options.get("runner_args") or ()),
     )
-    report = run_batch(config, [source])
-    assert report["articles_written"] + sum(report["filtered"].values()) <= count
-    return report["wall_seconds"]
+    batch.run_batch(config, paths)
 
 
-def newsbeam_run_without_classify(source: str, output: str, count: int) -> float:
-    """The job with the classify stage passing every article through unclassified
-    (no language is in its list), to measure what classification adds."""
-    skip_all = ClassifyConfig(languages=frozenset({"none"}))
-    return newsbeam_run(source, output, count, PipelineConfig(classify=skip_all))
+# -- measuring (in the parent) ----------------------------------------------------------
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                ppid = int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
 
 
-def newsbeam_run_without_clean(source: str, output: str, count: int) -> float:
-    """Diagnostic: the job with ArticleCleaner.clean a pass-through (articles as read)."""
-    original = ArticleCleaner.clean
-    ArticleCleaner.clean = lambda self, article: CleanOutcome(article=article)
+def _rss_bytes(pid: int) -> int:
     try:
-        return newsbeam_run(source, output, count)
-    finally:
-        ArticleCleaner.clean = original
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
-class _OldTextCleaner:
-    """An earlier commit's TextCleaner behind today's call (it had no `decisions`)."""
+def measure(run: str, paths: list[str], output: str, options: dict) -> dict:
+    """Runs one child; its wall/CPU seconds, peak RSS of its process tree."""
+    command = [sys.executable, __file__, "--child", run, "--output", output, *paths]
+    command += ["--child-options", json.dumps(options)]
+    # The runner's workers log a lot: kept in a file next to the output.
+    log = open(f"{output}.log", "w")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+    peak = 0
+    done = threading.Event()
 
-    def __init__(self, cleaner: object) -> None:
-        self._cleaner = cleaner
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, sum(_rss_bytes(pid) for pid in _tree(process.pid)))
+            done.wait(0.1)
 
-    def clean(self, text: str, *, title: str | None = None, decisions: bool = True) -> object:
-        return self._cleaner.clean(text, title=title)
-
-
-def newsbeam_run_with_old_cleaner(
-    source: str, output: str, count: int, old_cleaner: object
-) -> float:
-    """The job with the text cleaner of another commit (set up by the DoFn as usual)."""
-    original = article_cleaner.TextCleaner
-    article_cleaner.TextCleaner = lambda rules: _OldTextCleaner(old_cleaner)
-    try:
-        return newsbeam_run(source, output, count)
-    finally:
-        article_cleaner.TextCleaner = original
-
-
-def dedup_batch_at_commit(ref: str) -> type:
-    """DeduplicateBatch as it was at commit `ref` (the other dedup modules as today)."""
-    module = types.ModuleType("baseline_dedup_batch")
-    source = _git("show", f"{ref}:transforms/dedup/batch.py")
-    exec(compile(source, f"{ref}:transforms/dedup/batch.py", "exec"), module.__dict__)
-    sys.modules[module.__name__] = module  # so Beam can pickle its functions by reference
-    return module.DeduplicateBatch
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    before = os.times()
+    stdout, _ = process.communicate()
+    after = os.times()
+    done.set()
+    sampler.join()
+    log.close()
+    if process.returncode:
+        raise SystemExit(f"run {run} failed with exit code {process.returncode}: see {output}.log")
+    figures = json.loads(stdout.strip().splitlines()[-1])
+    # The child and every worker it waited for.
+    figures["cpu_tree"] = (after.children_user + after.children_system) - (
+        before.children_user + before.children_system
+    )
+    figures["peak_rss"] = peak
+    return figures
 
 
-def newsbeam_run_with_dedup(source: str, output: str, count: int, dedup: type) -> float:
-    original = stages.DeduplicateBatch
-    stages.DeduplicateBatch = dedup
-    try:
-        return newsbeam_run(source, output, count)
-    finally:
-        stages.DeduplicateBatch = original
+def article_records(output: str) -> list[bytes]:
+    """Every article record under `output`, without `ingested_at`, sorted."""
+    records = []
+    for path in sorted(Path(output).glob("articles*.jsonl")):
+        with open(path, "rb") as handle:
+            for line in handle:
+                record = orjson.loads(line)
+                record.pop("ingested_at", None)
+                records.append(orjson.dumps(record, option=orjson.OPT_SORT_KEYS))
+    records.sort()
+    return records
+
+
+def write_corpus(kind: str, count: int, files: int, folder: Path) -> list[str]:
+    if kind == "bench":
+        from corpus import articles
+
+        rows = list(articles(count))
+    else:
+        from synthetic_news import NewsGenerator
+
+        rows = [
+            {"id": a.id, "text": a.text, "published_at": a.published_at, "title": None}
+            for a in NewsGenerator(7).generate(count)
+        ]
+        # Copies follow their originals in the generator's order: spread them over
+        # the corpus (and so over every file).
+        random.Random(11).shuffle(rows)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"articles-{number:03d}.jsonl" for number in range(files)]
+    per_file = -(-len(rows) // files)
+    for number, path in enumerate(paths):
+        with open(path, "wb") as handle:
+            for row in rows[number * per_file : (number + 1) * per_file]:
+                handle.write(orjson.dumps({k: v for k, v in row.items() if v is not None}))
+                handle.write(b"\n")
+    return [str(path) for path in paths]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=20_000)
+    parser.add_argument("--corpus", choices=("bench", "duplicates"), default="bench")
+    parser.add_argument("--files", type=int, default=1, help="split the corpus into N files")
     parser.add_argument("--repeat", type=int, default=1, help="alternate the runs N times")
-    parser.add_argument(
-        "--without-clean", action="store_true", help="add a run with cleaning as a pass-through"
-    )
-    parser.add_argument(
-        "--without-classify",
-        action="store_true",
-        help="add a run with the classify stage passing articles through unclassified",
-    )
-    parser.add_argument(
-        "--baseline", metavar="REF", help="add a run with the TextCleaner of git commit REF"
-    )
-    parser.add_argument(
-        "--dedup-baseline", metavar="REF", help="add a run with DeduplicateBatch of commit REF"
-    )
+    parser.add_argument("--runs", default="loop,bare,run1,run2", help="which runs, in order")
+    parser.add_argument("--without-clean", action="store_true")
+    parser.add_argument("--without-classify", action="store_true")
+    parser.add_argument("--baseline", metavar="REF")
+    parser.add_argument("--dedup-baseline", metavar="REF")
+    parser.add_argument("--runner-args", nargs="*", default=[], help="Beam options for runs")
+    parser.add_argument("--keep", metavar="DIR", help="write corpus and outputs here, keep them")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-options", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    code_dir = tempfile.TemporaryDirectory()
-    runs = {
-        "bare baseline (read -> parse -> write)": lambda s, o: bare_baseline(s, o),
-        "newsbeam run (all stages)": lambda s, o: newsbeam_run(s, o, args.articles),
+    options = {
+        "baseline": args.baseline,
+        "dedup_baseline": args.dedup_baseline,
+        "runner_args": args.runner_args,
     }
-    if args.baseline:
-        old = baseline_text_cleaner(args.baseline, Path(code_dir.name))
-        runs[f"newsbeam run, TextCleaner at {args.baseline}"] = lambda s, o: (
-            newsbeam_run_with_old_cleaner(s, o, args.articles, old)
-        )
-    if args.dedup_baseline:
-        old_dedup = dedup_batch_at_commit(args.dedup_baseline)
-        runs[f"newsbeam run, DeduplicateBatch at {args.dedup_baseline}"] = lambda s, o: (
-            newsbeam_run_with_dedup(s, o, args.articles, old_dedup)
-        )
-    if args.without_classify:
-        runs["newsbeam run, classify a pass-through"] = lambda s, o: newsbeam_run_without_classify(
-            s, o, args.articles
-        )
-    if args.without_clean:
-        runs["newsbeam run, cleaning a pass-through"] = lambda s, o: newsbeam_run_without_clean(
-            s, o, args.articles
-        )
-    best: dict[str, tuple[float, float]] = {}  # label -> (wall s, CPU s) of the fastest run
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "articles.jsonl"
-        with open(source, "wb") as handle:
-            for article in articles(args.articles):
-                handle.write(orjson.dumps(article) + b"\n")
-        size_mb = source.stat().st_size / 1e6
-        print(f"corpus: {args.articles} articles, {size_mb:.1f} MB")
-        for attempt in range(args.repeat):
-            for number, (label, run) in enumerate(runs.items()):
-                cpu_started = time.process_time()
-                wall = run(str(source), str(Path(tmp) / f"run{attempt}-{number}" / "out"))
-                cpu = time.process_time() - cpu_started
-                if label not in best or wall < best[label][0]:
-                    best[label] = (wall, cpu)
+    if args.child:
+        _child(args.child, args.paths, args.output, json.loads(args.child_options))
+        return
 
-    base_wall, base_cpu = next(iter(best.values()))
-    for label, (wall, cpu) in best.items():
-        ratio = f"  ratio {base_wall / wall:.2f} (CPU {base_cpu / cpu:.2f})"
-        print(
-            f"{label:<40} {args.articles / wall:8.0f} articles/s ({wall:.1f} s, CPU {cpu:.1f} s)"
-            + ("" if label.startswith("bare") else ratio)
+    runs = [run for run in args.runs.split(",") if run]
+    runs += [
+        name
+        for name, wanted in (
+            ("without-clean", args.without_clean),
+            ("without-classify", args.without_classify),
+            ("old-cleaner", args.baseline),
+            ("old-dedup", args.dedup_baseline),
         )
-    full_wall, full_cpu = best["newsbeam run (all stages)"]
-    print(f"ratio full/bare: {base_wall / full_wall:.2f} (CPU time: {base_cpu / full_cpu:.2f})")
-    code_dir.cleanup()
+        if wanted
+    ]
+    labels = {
+        "loop": "plain loop over the stage cores",
+        "bare": "bare Beam (read -> parse -> write)",
+        "run1": "newsbeam run --workers 1",
+        "run2": "newsbeam run --workers 2",
+        "without-clean": "newsbeam run, cleaning a pass-through",
+        "without-classify": "newsbeam run, classify a pass-through",
+        "old-cleaner": f"newsbeam run, TextCleaner at {args.baseline}",
+        "old-dedup": f"newsbeam run, DeduplicateBatch at {args.dedup_baseline}",
+    }
+    holder = None if args.keep else tempfile.TemporaryDirectory()
+    folder = Path(args.keep or holder.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = write_corpus(args.corpus, args.articles, args.files, folder / "corpus")
+    size_mb = sum(Path(p).stat().st_size for p in paths) / 1e6
+    print(
+        f"corpus: {args.articles} articles ({args.corpus}), {args.files} file(s), {size_mb:.1f} MB"
+    )
+    best: dict[str, dict] = {}
+    outputs: dict[str, str] = {}
+    for attempt in range(args.repeat):
+        for run in runs:
+            output = str(folder / f"{run}-{attempt}")
+            figures = measure(run, paths, output, options)
+            print(
+                f"  round {attempt + 1} {run}: {figures['wall']:.1f} s, "
+                f"peak RSS {figures['peak_rss'] / 1e9:.2f} GB",
+                flush=True,
+            )
+            if run not in best or figures["wall"] < best[run]["wall"]:
+                best[run] = figures
+            outputs[run] = output
+    reference = article_records(outputs["loop"]) if "loop" in outputs else None
+    base = best.get("loop") or next(iter(best.values()))
+    print(f"{'run':<44} {'articles/s':>10} {'wall s':>7} {'CPU s':>7} {'peak RSS':>9}  ratio")
+    for run, figures in best.items():
+        same = ""
+        if reference is not None and run not in ("loop", "bare"):
+            records = article_records(outputs[run])
+            equal = sum(a == b for a, b in zip(records, reference, strict=False))
+            same = f"  records identical to the loop's: {equal:,}/{len(reference):,}"
+            if len(records) != len(reference):
+                same += f" (it wrote {len(records):,})"
+        print(
+            f"{labels[run]:<44} {args.articles / figures['wall']:10.0f} {figures['wall']:7.1f} "
+            f"{figures['cpu_tree']:7.1f} {figures['peak_rss'] / 1e9:7.2f} GB"
+            f"  {base['wall'] / figures['wall']:.2f}x{same}"
+        )
+    if holder is not None:
+        holder.cleanup()
 
 
 if __name__ == "__main__":

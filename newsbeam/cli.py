@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,6 +25,7 @@ from newsbeam.cli_options import (
 )
 
 logger = logging.getLogger("newsbeam")
+
 
 def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
@@ -56,8 +58,26 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
         "an article (.txt/.html file, .jsonl line, .json object) larger than this becomes an "
         "article_too_large dead letter",
     )
+    run.add_argument(
+        "--workers",
+        type=_worker_count,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="worker processes on the local runner (default: this machine's cores, "
+        f"{os.cpu_count() or 1}); ignored with another -- --runner",
+    )
     add_stage_options(run)
     run.set_defaults(func=_run_command)
+
+
+def _worker_count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return count
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -76,6 +96,7 @@ def _run_command(args: argparse.Namespace) -> int:
         sinks=tuple(args.sink),
         pipeline=stage_config(args),
         beam_args=tuple(args.beam_args),
+        workers=args.workers,
         limits=ReadLimits(
             max_file_bytes=args.max_file_bytes, max_article_bytes=args.max_article_bytes
         ),

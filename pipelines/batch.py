@@ -11,10 +11,11 @@ import apache_beam as beam
 import orjson
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from newsbeam.pipelines.config import BatchRunConfig
 from newsbeam.pipelines.html_report import HTML_REPORT_NAME, write_html_report
+from newsbeam.pipelines.local_batch import run_two_passes
 from newsbeam.pipelines.progress import ReportProgress
 from newsbeam.pipelines.provenance import run_options, run_versions
 from newsbeam.pipelines.report import build_report, counters_by_stage
@@ -62,6 +63,7 @@ def build_batch_pipeline(
     ingested_at: str,
     started_epoch: float | None = None,
 ) -> None:
+    """The one-graph job: every stage in one pipeline (any runner)."""
     origin = time.time() if started_epoch is None else started_epoch
     read = pipeline | "ReadFiles" >> ReadArticleFiles(
         paths, ingested_at=ingested_at, limits=config.limits
@@ -70,6 +72,13 @@ def build_batch_pipeline(
     outputs = parsed | "Process" >> ProcessArticles(
         config.pipeline, streaming=False, dead_letters_in=read[DEAD_LETTER]
     )
+    write_outputs(outputs, config, origin)
+
+
+def write_outputs(
+    outputs: dict[str, beam.PCollection], config: BatchRunConfig, origin: float
+) -> None:
+    """ProcessArticles' outputs -> the JSON Lines files and every other sink."""
     articles = (
         outputs["articles"]
         | "Progress" >> ReportProgress()
@@ -87,6 +96,25 @@ def _count_rejected(letter) -> None:
     Metrics.counter("newsbeam.sink", f"dead_letter.{letter.reason}").inc()
 
 
+def is_local_runner(beam_args: tuple[str, ...]) -> bool:
+    """True when the job runs on the in-process DirectRunner (no other --runner given)."""
+    runner = PipelineOptions(list(beam_args)).view_as(StandardOptions).runner
+    return runner in (None, "DirectRunner", "direct")
+
+
+def local_worker_args(config: BatchRunConfig) -> list[str]:
+    """Beam's options, plus the local runner's worker processes for `workers` > 1
+    (unless the Beam options already say how many)."""
+    args = list(config.beam_args)
+    if (
+        config.workers > 1
+        and is_local_runner(config.beam_args)
+        and not any(arg.startswith("--direct_num_workers") for arg in args)
+    ):
+        args += [f"--direct_num_workers={config.workers}", "--direct_running_mode=multi_processing"]
+    return args
+
+
 def run_batch(config: BatchRunConfig, paths: list[str]) -> dict[str, Any]:
     """Runs the job to completion, writes run-report.json and run-report.html; returns
     the report."""
@@ -94,16 +122,23 @@ def run_batch(config: BatchRunConfig, paths: list[str]) -> dict[str, Any]:
     started_at = utc_now()
     started_epoch = time.time()
     started = time.monotonic()
-    options = PipelineOptions(list(config.beam_args))
-    pipeline = beam.Pipeline(options=options)
-    build_batch_pipeline(
-        pipeline, paths, config, ingested_at=started_at, started_epoch=started_epoch
-    )
-    result = pipeline.run()
-    result.wait_until_finish()
+    options = PipelineOptions(local_worker_args(config))
+    if config.two_passes and is_local_runner(config.beam_args):
+        # Bounded memory and every core on the local runner (pipelines/local_batch.py).
+        stages = run_two_passes(
+            config, paths, options, ingested_at=started_at, origin=started_epoch
+        )
+    else:
+        pipeline = beam.Pipeline(options=options)
+        build_batch_pipeline(
+            pipeline, paths, config, ingested_at=started_at, started_epoch=started_epoch
+        )
+        result = pipeline.run()
+        result.wait_until_finish()
+        stages = counters_by_stage(result)
     wall = time.monotonic() - started
     report = build_report(
-        counters_by_stage(result),
+        stages,
         wall_seconds=wall,
         inputs=list(config.inputs),
         output_dir=config.output_dir

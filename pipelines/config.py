@@ -41,3 +41,8 @@ class BatchRunConfig:
     beam_args: tuple[str, ...] = ()
     # Caps on untrusted input (--max-file-bytes, --max-article-bytes).
     limits: ReadLimits = field(default_factory=ReadLimits)
+    # Worker processes of the local runner (--workers); other runners size themselves.
+    workers: int = 1
+    # On the local runner: sketch pass, dedup in the driver, label pass
+    # (pipelines/local_batch.py); False runs the one-graph job there too.
+    two_passes: bool = True

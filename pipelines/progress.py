@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
@@ -12,33 +13,57 @@ logger = logging.getLogger("newsbeam.progress")
 
 _INTERVAL_SECONDS = 5.0
 _lock = threading.Lock()
-_state = {"count": 0, "started": 0.0, "last": 0.0}
+_state: dict[str, dict[str, float]] = {}  # what is counted -> count, started, last
 
 
-def _tick(count: int = 1) -> None:
+def resident_bytes() -> int | None:
+    """This process's resident memory (Linux /proc; None elsewhere)."""
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _tick(what: str, count: int = 1) -> None:
     now = time.monotonic()
     with _lock:
-        if not _state["started"]:
-            _state["started"] = _state["last"] = now
-        _state["count"] += count
-        if now - _state["last"] < _INTERVAL_SECONDS:
+        state = _state.setdefault(what, {"count": 0, "started": now, "last": now})
+        state["count"] += count
+        if now - state["last"] < _INTERVAL_SECONDS:
             return
-        _state["last"] = now
-        done, elapsed = _state["count"], now - _state["started"]
-    logger.info("%s articles written (%.0f/s)", f"{done:,}", done / max(elapsed, 1e-9))
+        state["last"] = now
+        done, elapsed = state["count"], now - state["started"]
+    rss = resident_bytes()
+    logger.info(
+        "%s %s (%.0f/s%s)",
+        f"{int(done):,}",
+        what,
+        done / max(elapsed, 1e-9),
+        "" if rss is None else f", RSS {rss / 1e9:.2f} GB",
+    )
 
 
 class _CountProgressFn(beam.DoFn):
+    def __init__(self, what: str) -> None:
+        self._what = what
+
     def process(self, element):
-        _tick()
+        _tick(self._what)
         yield element
 
 
 class ReportProgress(beam.PTransform):
-    """Pass-through that logs how many elements went by, every few seconds.
+    """Pass-through that logs how many elements went by, their rate and the resident
+    memory, every few seconds.
 
-    The count is per worker process: on the DirectRunner that is the whole run.
+    The count and memory are per worker process: on the DirectRunner with one
+    worker that is the whole run; with several, each worker logs its own line.
     """
 
+    def __init__(self, what: str = "articles written") -> None:
+        super().__init__()
+        self._what = what
+
     def expand(self, pcoll: beam.PCollection) -> beam.PCollection:
-        return pcoll | beam.ParDo(_CountProgressFn())
+        return pcoll | beam.ParDo(_CountProgressFn(self._what))

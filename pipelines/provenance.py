@@ -24,6 +24,7 @@ def run_options(config: BatchRunConfig) -> dict[str, Any]:
         # describe() hides database passwords.
         "sinks": [spec.describe() for spec in config.sinks],
         "beam_args": list(config.beam_args),
+        "workers": config.workers,
     }
 
 

@@ -55,7 +55,10 @@ class ProcessArticles(beam.PTransform):
 
     `dead_letters_in` carries failures from before this chain (read, parse) so
     that every failure leaves through one output. `dedup_store` (streaming only)
-    keeps the dedup window durable across restarts.
+    keeps the dedup window durable across restarts. The local batch run's label
+    pass (pipelines/local_batch.py) gives articles already cleaned and labelled
+    with their language (`prepared`) and a `dedup` transform that applies labels
+    found beforehand in place of DeduplicateBatch.
     """
 
     def __init__(
@@ -65,24 +68,31 @@ class ProcessArticles(beam.PTransform):
         streaming: bool = False,
         dead_letters_in: beam.PCollection | None = None,
         dedup_store: WindowStoreFactory | None = None,
+        prepared: bool = False,
+        dedup: beam.PTransform | None = None,
     ) -> None:
         super().__init__()
         self._config = config
         self._streaming = streaming
         self._dead_letters_in = dead_letters_in
         self._dedup_store = dedup_store
+        self._prepared = prepared
+        self._dedup = dedup
 
     def expand(self, articles: beam.PCollection) -> dict[str, beam.PCollection]:
         dead: list[beam.PCollection] = []
         if self._dead_letters_in is not None:
             dead.append(self._dead_letters_in)
 
-        cleaned = articles | "Clean" >> CleanArticles(self._config.clean)
-        dead.append(cleaned.dead_letter)
-        # Language is detected on the cleaned body, not on site furniture.
-        articles = cleaned.main | "DetectLanguage" >> DetectLanguage(self._config.language)
+        if not self._prepared:
+            cleaned = articles | "Clean" >> CleanArticles(self._config.clean)
+            dead.append(cleaned.dead_letter)
+            # Language is detected on the cleaned body, not on site furniture.
+            articles = cleaned.main | "DetectLanguage" >> DetectLanguage(self._config.language)
         # Every stage guards each record: one that makes it fail is a dead letter.
-        if self._streaming:
+        if self._dedup is not None:
+            deduplicated = articles | "Deduplicate" >> self._dedup
+        elif self._streaming:
             # Keyed state with lazy expiry: no GroupByKey after an unbounded source.
             deduplicated = articles | "Deduplicate" >> DeduplicateStream(
                 self._config.dedup, store=self._dedup_store, with_dead_letters=True

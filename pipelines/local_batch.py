@@ -1,0 +1,318 @@
+"""The batch job on the local runner in two passes, in bounded memory, on every core.
+
+The one-graph job (batch.py, `build_batch_pipeline`) is the distributed form: on
+Flink, Spark or Dataflow every shuffle of DeduplicateBatch is spread over workers
+and spilled to disk. Beam's local runner keeps every PCollection that crosses a
+stage boundary in memory, in one process: measured ~100 KB per article (2.2 GB at
+20,000 articles; benchmarks/README.md, "Archive scale"). Locally the job runs as:
+
+1. **Sketch pass** (Beam): read (large JSON Lines files as line-aligned ranges, so
+   every worker has work) -> clean -> detect language -> sketch, one fused stage
+   with no shuffle; every worker spills its articles (with `content_hash`), their
+   sketches and the dead letters so far to pickle files on local disk, a few
+   thousand per file.
+2. **Dedup in the driver** (transforms/dedup/batch_core.py): DeduplicateBatch's
+   steps over the sketches, whole-corpus, -> the labels of articles that have a
+   duplicate. Memory: the sketch index, one compact entry per article.
+3. **Label pass** (Beam): the spilled articles -> ProcessArticles with the labels
+   applied in place of DeduplicateBatch (classify and every later stage as in the
+   one-graph job) -> the sinks, again one fused stage per spill file.
+
+The records are the one-graph job's (bench_pipeline.py compares them on the 20k
+benchmark and the duplicate-heavy set); the run report adds up both passes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import logging
+import os
+import pickle
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from newsbeam.pipelines.config import BatchRunConfig
+from newsbeam.pipelines.progress import ReportProgress
+from newsbeam.pipelines.report import counters_by_stage
+from newsbeam.pipelines.stages import ProcessArticles
+from newsbeam.pipelines.timeline import CountOverTime
+from newsbeam.schemas.article import Article
+from newsbeam.transforms.clean.transform import CleanArticles
+from newsbeam.transforms.dedup.batch import NAMESPACE as DEDUP_NAMESPACE
+from newsbeam.transforms.dedup.batch import _apply_label
+from newsbeam.transforms.dedup.batch_core import batch_labels
+from newsbeam.transforms.dedup.config import DedupConfig
+from newsbeam.transforms.dedup.sketch import build_sketch
+from newsbeam.transforms.io.files.source import DEAD_LETTER, ReadArticleFiles
+from newsbeam.transforms.language.transform import DetectLanguage
+from newsbeam.transforms.record_guard import failure_dead_letter
+
+logger = logging.getLogger(__name__)
+
+# Large JSON Lines files are read in ranges of this many bytes (~3,000 articles).
+SPLIT_BYTES = 8 << 20
+# Articles per spill file: the label pass's unit of work per worker.
+SPILL_EVERY = 2_000
+LABELS_FILE = "labels.pickle"
+
+
+class _SpillWriter:
+    """Pickles objects into `<directory>/<prefix>-<unique>.pickle`, a new file every
+    `every` objects; a file gets its final name only when complete, so a bundle
+    that fails and is retried leaves no half-written file behind to be read."""
+
+    def __init__(self, directory: str, prefix: str, every: int = SPILL_EVERY) -> None:
+        self._directory = directory
+        self._prefix = prefix
+        self._every = every
+        self._handle: BinaryIO | None = None
+        self._path = ""
+        self._count = 0
+
+    def write(self, value: Any) -> None:
+        if self._handle is None:
+            self._path = os.path.join(self._directory, f"{self._prefix}-{uuid.uuid4().hex}")
+            self._handle = open(self._path + ".part", "wb")  # noqa: SIM115 (closed in commit)
+            self._count = 0
+        pickle.dump(value, self._handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += 1
+        if self._count >= self._every:
+            self.commit()
+
+    def commit(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            os.replace(self._path + ".part", self._path + ".pickle")
+            self._handle = None
+
+    def discard(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            os.remove(self._path + ".part")
+            self._handle = None
+
+
+def read_spill(path: str) -> Iterator[Any]:
+    """Every object of one spill file, in the order written."""
+    with open(path, "rb") as handle:
+        while True:
+            try:
+                yield pickle.load(handle)
+            except EOFError:
+                return
+
+
+def spill_files(directory: str, prefix: str) -> list[str]:
+    return sorted(glob.glob(os.path.join(directory, f"{prefix}-*.pickle")))
+
+
+class _SpillFn(beam.DoFn):
+    """Elements -> spill files (dead letters of the sketch pass)."""
+
+    def __init__(self, directory: str, prefix: str) -> None:
+        self._directory = directory
+        self._prefix = prefix
+
+    def start_bundle(self) -> None:
+        self._writer = _SpillWriter(self._directory, self._prefix)
+
+    def process(self, element: Any) -> Iterator[Any]:
+        self._writer.write(element)
+        yield from ()  # nothing goes on: the spill files are the output
+
+    def finish_bundle(self) -> None:
+        self._writer.commit()
+
+    def teardown(self) -> None:
+        with contextlib.suppress(Exception):
+            self._writer.discard()
+
+
+class _SketchAndSpillFn(beam.DoFn):
+    """Article -> its sketch and the article with `content_hash`, spilled side by side
+    (as DeduplicateBatch's sketch step: a sketch that fails is a `dedup_error` dead
+    letter)."""
+
+    def __init__(self, directory: str, config: DedupConfig) -> None:
+        self._directory = directory
+        self._config = config
+
+    def start_bundle(self) -> None:
+        self._articles = _SpillWriter(self._directory, "articles")
+        self._sketches = _SpillWriter(self._directory, "sketches")
+        self._dead = _SpillWriter(self._directory, "dead")
+
+    def process(self, article: Article) -> Iterator[Any]:
+        yield from ()  # nothing goes on: the spill files are the output
+        try:
+            sketch = build_sketch(
+                article.id, article.text or "", article.published_at, self._config
+            )
+        except Exception as error:  # MemoryError, RecursionError, a bug: this record only
+            Metrics.counter(DEDUP_NAMESPACE, "dead_letter.dedup_error").inc()
+            self._dead.write(failure_dead_letter("dedup", article, error, reason="dedup_error"))
+            return
+        self._articles.write(article.replace(content_hash=sketch.content_hash))
+        self._sketches.write(sketch)
+
+    def finish_bundle(self) -> None:
+        for writer in (self._articles, self._sketches, self._dead):
+            writer.commit()
+
+    def teardown(self) -> None:
+        for writer in (self._articles, self._sketches, self._dead):
+            with contextlib.suppress(Exception):
+                writer.discard()
+
+
+_LABELS: dict[str, dict[str, dict[str, Any]]] = {}  # labels file -> labels, per process
+
+
+def _load_labels(path: str) -> dict[str, dict[str, Any]]:
+    labels = _LABELS.get(path)
+    if labels is None:
+        with open(path, "rb") as handle:
+            labels = _LABELS[path] = pickle.load(handle)
+    return labels
+
+
+class _ApplyLabelsFn(beam.DoFn):
+    def __init__(self, labels_path: str) -> None:
+        self._labels_path = labels_path
+
+    def setup(self) -> None:
+        # Once per worker process: the labels of articles that have a duplicate.
+        self._labels = _load_labels(self._labels_path)
+
+    def process(self, article: Article) -> Iterator[Article]:
+        yield _apply_label(article, self._labels)
+
+
+class ApplyBatchLabels(beam.PTransform):
+    """In place of DeduplicateBatch when the labels were found beforehand (the driver's
+    dedup of the sketch pass): {"main": labelled articles, "dead_letter": none here,
+    the sketch pass spilled its `dedup_error` dead letters}."""
+
+    def __init__(self, labels_path: str) -> None:
+        super().__init__()
+        self._labels_path = labels_path
+
+    def expand(self, articles: beam.PCollection) -> dict[str, beam.PCollection]:
+        labelled = articles | "ApplyLabel" >> beam.ParDo(_ApplyLabelsFn(self._labels_path))
+        none = articles.pipeline | "NoDedupDeadLetters" >> beam.Create([])
+        return {"main": labelled, "dead_letter": none}
+
+
+def _read_spilled(pipeline: beam.Pipeline, files: list[str], name: str) -> beam.PCollection:
+    return (
+        pipeline
+        | f"List{name}" >> beam.Create(files)
+        | f"Spread{name}" >> beam.Reshuffle()  # spill files over the workers
+        | f"Read{name}" >> beam.FlatMap(read_spill)
+    )
+
+
+def build_sketch_pass(
+    pipeline: beam.Pipeline,
+    paths: list[str],
+    config: BatchRunConfig,
+    spill_dir: str,
+    *,
+    ingested_at: str,
+    origin: float,
+) -> None:
+    read = pipeline | "ReadFiles" >> ReadArticleFiles(
+        paths, ingested_at=ingested_at, limits=config.limits, split_bytes=SPLIT_BYTES
+    )
+    parsed = read.main | "TimelineParsed" >> CountOverTime("parsed", origin)
+    # ProcessArticles' first two stages, in its order (the label pass skips them).
+    cleaned = parsed | "Clean" >> CleanArticles(config.pipeline.clean)
+    articles = cleaned.main | "DetectLanguage" >> DetectLanguage(config.pipeline.language)
+    _ = (
+        articles
+        | "Progress" >> ReportProgress("articles sketched")
+        | "SketchAndSpill" >> beam.ParDo(_SketchAndSpillFn(spill_dir, config.pipeline.dedup))
+    )
+    for name, letters in (("Read", read[DEAD_LETTER]), ("Clean", cleaned.dead_letter)):
+        _ = letters | f"Spill{name}DeadLetters" >> beam.ParDo(_SpillFn(spill_dir, "dead"))
+
+
+def build_label_pass(
+    pipeline: beam.Pipeline, config: BatchRunConfig, spill_dir: str, *, origin: float
+) -> None:
+    from newsbeam.pipelines.batch import write_outputs
+
+    articles = _read_spilled(pipeline, spill_files(spill_dir, "articles"), "Articles")
+    dead = _read_spilled(pipeline, spill_files(spill_dir, "dead"), "DeadLetters")
+    outputs = articles | "Process" >> ProcessArticles(
+        config.pipeline,
+        streaming=False,
+        dead_letters_in=dead,
+        prepared=True,
+        dedup=ApplyBatchLabels(os.path.join(spill_dir, LABELS_FILE)),
+    )
+    write_outputs(outputs, config, origin)
+
+
+def _dedup_in_driver(config: BatchRunConfig, spill_dir: str) -> dict[str, int]:
+    started = time.monotonic()
+    sketches = (s for path in spill_files(spill_dir, "sketches") for s in read_spill(path))
+    labels, stats = batch_labels(sketches, config.pipeline.dedup)
+    with open(os.path.join(spill_dir, LABELS_FILE), "wb") as handle:
+        pickle.dump(labels, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    logger.info(
+        "dedup over the whole batch: %d candidate pairs, %d verified, %d articles with a "
+        "duplicate (%.1f s)",
+        stats.candidate_pairs,
+        stats.verified_pairs,
+        len(labels),
+        time.monotonic() - started,
+    )
+    return stats.counters()
+
+
+def _add(total: dict[str, dict[str, int]], stages: dict[str, dict[str, int]]) -> None:
+    for stage, names in stages.items():
+        into = total.setdefault(stage, {})
+        for name, value in names.items():
+            into[name] = into.get(name, 0) + value
+
+
+def run_two_passes(
+    config: BatchRunConfig,
+    paths: list[str],
+    options: PipelineOptions,
+    *,
+    ingested_at: str,
+    origin: float,
+) -> dict[str, dict[str, int]]:
+    """Runs both passes and the dedup between them; returns the counters of the whole
+    run by stage, as `counters_by_stage` gives them for the one-graph job."""
+    spill_dir = tempfile.mkdtemp(prefix="newsbeam-spill-")
+    try:
+        stages: dict[str, dict[str, int]] = {}
+        sketch_pass = beam.Pipeline(options=options)
+        build_sketch_pass(
+            sketch_pass, paths, config, spill_dir, ingested_at=ingested_at, origin=origin
+        )
+        result = sketch_pass.run()
+        result.wait_until_finish()
+        _add(stages, counters_by_stage(result))
+        _add(stages, {DEDUP_NAMESPACE.split(".", 1)[1]: _dedup_in_driver(config, spill_dir)})
+        label_pass = beam.Pipeline(options=options)
+        build_label_pass(label_pass, config, spill_dir, origin=origin)
+        result = label_pass.run()
+        result.wait_until_finish()
+        _add(stages, counters_by_stage(result))
+        return {stage: dict(sorted(names.items())) for stage, names in sorted(stages.items())}
+    finally:
+        shutil.rmtree(spill_dir, ignore_errors=True)
