@@ -12,7 +12,10 @@ file), then runs, each in its own process and one after the other:
 - `loop`: the plain Python loop over the project's stage cores (plain_loop.py), the
   baseline every ratio is against: the stage work, with no runner at all;
 - `bare`: a bare Beam pipeline (read lines -> orjson parse -> one Map -> write);
-- `run1`, `run2`: `newsbeam run` with `--workers 1` and `--workers 2`.
+- `run1`, `run2`: `newsbeam run` with `--workers 1` and `--workers 2` (on the local
+  runner: two passes, pipelines/local_batch.py);
+- `graph1`, `graph2`: the one-graph job on the local runner, as `newsbeam run` ran
+  before issue #21, with 1 and 2 workers.
 
 For each: articles/s, wall and CPU seconds (the process and its workers), peak
 resident memory of the process tree (sampled every 0.1 s), the ratio of the loop's
@@ -119,12 +122,14 @@ def _newsbeam_run(run: str, paths: list[str], output: str, options: dict) -> Non
         exec(compile(source, f"{ref}:transforms/dedup/batch.py", "exec"), module.__dict__)
         sys.modules[module.__name__] = module  # so Beam can pickle its functions by reference
         stages.DeduplicateBatch = module.DeduplicateBatch
-    workers = 2 if run == "run2" else 1
+    workers = 2 if run in ("run2", "graph2") else 1
     config = BatchRunConfig(
         inputs=tuple(paths),
         output_dir=output,
         pipeline=pipeline,
         workers=workers,
+        # graph1/graph2: the one-graph job on the local runner, as before the two passes.
+        two_passes=not run.startswith("graph") and run != "old-dedup",
         beam_args=tuple(options.get("runner_args") or ()),
     )
     batch.run_batch(config, paths)
@@ -179,6 +184,7 @@ def measure(run: str, paths: list[str], output: str, options: dict) -> dict:
     before = os.times()
     stdout, _ = process.communicate()
     after = os.times()
+    load = os.getloadavg()[0]
     done.set()
     sampler.join()
     log.close()
@@ -190,6 +196,7 @@ def measure(run: str, paths: list[str], output: str, options: dict) -> dict:
         before.children_user + before.children_system
     )
     figures["peak_rss"] = peak
+    figures["load"] = load  # 1-minute load average at the end: others' work shows here
     return figures
 
 
@@ -275,6 +282,8 @@ def main() -> None:
         "bare": "bare Beam (read -> parse -> write)",
         "run1": "newsbeam run --workers 1",
         "run2": "newsbeam run --workers 2",
+        "graph1": "one-graph job, 1 worker (before #21)",
+        "graph2": "one-graph job, 2 workers (before #21)",
         "without-clean": "newsbeam run, cleaning a pass-through",
         "without-classify": "newsbeam run, classify a pass-through",
         "old-cleaner": f"newsbeam run, TextCleaner at {args.baseline}",
@@ -296,7 +305,7 @@ def main() -> None:
             figures = measure(run, paths, output, options)
             print(
                 f"  round {attempt + 1} {run}: {figures['wall']:.1f} s, "
-                f"peak RSS {figures['peak_rss'] / 1e9:.2f} GB",
+                f"peak RSS {figures['peak_rss'] / 1e9:.2f} GB, load average {figures['load']:.1f}",
                 flush=True,
             )
             if run not in best or figures["wall"] < best[run]["wall"]:

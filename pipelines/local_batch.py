@@ -49,9 +49,9 @@ from newsbeam.schemas.article import Article
 from newsbeam.transforms.clean.transform import CleanArticles
 from newsbeam.transforms.dedup.batch import NAMESPACE as DEDUP_NAMESPACE
 from newsbeam.transforms.dedup.batch import _apply_label
-from newsbeam.transforms.dedup.batch_core import batch_labels
+from newsbeam.transforms.dedup.batch_core import indexed_batch_labels
 from newsbeam.transforms.dedup.config import DedupConfig
-from newsbeam.transforms.dedup.sketch import build_sketch
+from newsbeam.transforms.dedup.sketch import ArticleSketch, build_sketch
 from newsbeam.transforms.io.files.source import DEAD_LETTER, ReadArticleFiles
 from newsbeam.transforms.language.transform import DetectLanguage
 from newsbeam.transforms.record_guard import failure_dead_letter
@@ -109,6 +109,40 @@ def read_spill(path: str) -> Iterator[Any]:
                 yield pickle.load(handle)
             except EOFError:
                 return
+
+
+def spilled_sketches(paths: list[str]) -> Iterator[tuple[ArticleSketch, tuple[int, int]]]:
+    """Every sketch of these spill files with where it is: (file number, offset)."""
+    for number, path in enumerate(paths):
+        with open(path, "rb") as handle:
+            while True:
+                offset = handle.tell()
+                try:
+                    yield pickle.load(handle), (number, offset)
+                except EOFError:
+                    break
+
+
+class SpilledSketches:
+    """Loads one sketch again from its place in the spill files (file handles kept
+    open: verification loads sketches in no particular order)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = paths
+        self._handles: dict[int, BinaryIO] = {}
+
+    def __call__(self, location: tuple[int, int]) -> ArticleSketch:
+        number, offset = location
+        handle = self._handles.get(number)
+        if handle is None:
+            handle = self._handles[number] = open(self._paths[number], "rb")  # noqa: SIM115
+        handle.seek(offset)
+        return pickle.load(handle)
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
 
 
 def spill_files(directory: str, prefix: str) -> list[str]:
@@ -265,8 +299,14 @@ def build_label_pass(
 
 def _dedup_in_driver(config: BatchRunConfig, spill_dir: str) -> dict[str, int]:
     started = time.monotonic()
-    sketches = (s for path in spill_files(spill_dir, "sketches") for s in read_spill(path))
-    labels, stats = batch_labels(sketches, config.pipeline.dedup)
+    # The index holds a compact entry per article; a sketch is read again from its
+    # spill file when a candidate pair or a label needs it.
+    paths = spill_files(spill_dir, "sketches")
+    loader = SpilledSketches(paths)
+    try:
+        labels, stats = indexed_batch_labels(spilled_sketches(paths), loader, config.pipeline.dedup)
+    finally:
+        loader.close()
     with open(os.path.join(spill_dir, LABELS_FILE), "wb") as handle:
         pickle.dump(labels, handle, protocol=pickle.HIGHEST_PROTOCOL)
     logger.info(
@@ -300,18 +340,22 @@ def run_two_passes(
     spill_dir = tempfile.mkdtemp(prefix="newsbeam-spill-")
     try:
         stages: dict[str, dict[str, int]] = {}
+        started = time.monotonic()
         sketch_pass = beam.Pipeline(options=options)
         build_sketch_pass(
             sketch_pass, paths, config, spill_dir, ingested_at=ingested_at, origin=origin
         )
         result = sketch_pass.run()
         result.wait_until_finish()
+        logger.info("sketch pass: %.1f s", time.monotonic() - started)
         _add(stages, counters_by_stage(result))
         _add(stages, {DEDUP_NAMESPACE.split(".", 1)[1]: _dedup_in_driver(config, spill_dir)})
+        started = time.monotonic()
         label_pass = beam.Pipeline(options=options)
         build_label_pass(label_pass, config, spill_dir, origin=origin)
         result = label_pass.run()
         result.wait_until_finish()
+        logger.info("label pass: %.1f s", time.monotonic() - started)
         _add(stages, counters_by_stage(result))
         return {stage: dict(sorted(names.items())) for stage, names in sorted(stages.items())}
     finally:

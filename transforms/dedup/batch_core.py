@@ -16,19 +16,21 @@ tests/test_dedup_batch_core.py checks that both give the same labels.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from apache_beam import pvalue
 
-from newsbeam.transforms.dedup.batch import _exact_edges, _plan_labels, _weighted_pairs
+from newsbeam.transforms.dedup.batch import _plan_labels, _weighted_pairs
 from newsbeam.transforms.dedup.clusters import Node, RepresentativeForest
 from newsbeam.transforms.dedup.config import DedupConfig
 from newsbeam.transforms.dedup.similarity import label_from_overlap, overlap, verify
-from newsbeam.transforms.dedup.sketch import ArticleSketch, is_anchor
+from newsbeam.transforms.dedup.sketch import BAND_KEY_SIZE, ArticleSketch, is_anchor
 
 LOG = logging.getLogger(__name__)
 
@@ -48,43 +50,90 @@ class BatchDedupStats:
         return {name: value for name, value in vars(self).items() if value}
 
 
-def _chosen_versions(
-    sketches: Iterable[ArticleSketch], stats: BatchDedupStats
-) -> dict[str, ArticleSketch]:
-    # The version of a replayed id DeduplicateBatch keeps: the lowest compact record
-    # (content hash, order, keys, has text); see batch._OneVersionPerIdFn.
-    chosen: dict[str, ArticleSketch] = {}
-    for sketch in sketches:
-        kept = chosen.get(sketch.id)
-        if kept is None:
-            chosen[sketch.id] = sketch
-            continue
-        stats.replayed_id += 1
-        if _compact(sketch) < _compact(kept):
-            chosen[sketch.id] = sketch
-    return chosen
+class _Index:
+    """What grouping needs of every article, compactly: id, order key, content hash
+    and where its sketch can be loaded again (the sketch itself, or a place on disk);
+    candidate keys as three flat arrays (value, kind, owner), not Python objects.
+    About 300 bytes per article plus 13 per candidate key."""
+
+    def __init__(self) -> None:
+        self.index_of: dict[str, int] = {}
+        self.orders: list[tuple] = []
+        self.hashes: list[str] = []
+        self.has_text = bytearray()
+        self.alive = bytearray()
+        self.locations: list[Any] = []
+        self._values: list[np.ndarray] = []
+        self._kinds: list[np.ndarray] = []
+        self._owners: list[np.ndarray] = []
+
+    def add(self, sketch: ArticleSketch, location: Any, stats: BatchDedupStats) -> None:
+        kept = self.index_of.get(sketch.id)
+        if kept is not None:
+            # A replayed id: the version DeduplicateBatch keeps is the lowest
+            # (content hash, order); same hash and order = same text, same keys.
+            stats.replayed_id += 1
+            if (sketch.content_hash, sketch.order) >= (self.hashes[kept], self.orders[kept]):
+                return
+            self.alive[kept] = 0
+        number = len(self.orders)
+        self.index_of[sketch.id] = number
+        self.orders.append(sketch.order)
+        self.hashes.append(sketch.content_hash)
+        self.has_text.append(sketch.has_text)
+        self.alive.append(1)
+        self.locations.append(location)
+        if sketch.bands:
+            keys = sketch.bands
+            self._values.append(np.frombuffer(b"".join(k[-8:] for k in keys), dtype="<u8"))
+            self._kinds.append(np.array([_kind(k) for k in keys], dtype=np.uint8))
+            self._owners.append(np.full(len(keys), number, dtype=np.uint32))
+
+    def node(self, number: int) -> Node:
+        return self.orders[number], self.hashes[number]
+
+    def buckets(self) -> Iterator[tuple[bytes, list[Node]]]:
+        """(key, members) of every key that two or more articles share."""
+        if not self._values:
+            return
+        values = np.concatenate(self._values)
+        kinds = np.concatenate(self._kinds)
+        owners = np.concatenate(self._owners)
+        self._values, self._kinds, self._owners = [], [], []
+        order = np.lexsort((owners, values, kinds))
+        values, kinds, owners = values[order], kinds[order], owners[order]
+        del order
+        starts = np.flatnonzero(
+            np.concatenate(([True], (values[1:] != values[:-1]) | (kinds[1:] != kinds[:-1])))
+        )
+        ends = np.append(starts[1:], values.size)
+        for start, end in zip(
+            starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist(), strict=True
+        ):
+            members = [self.node(n) for n in owners[start:end].tolist() if self.alive[n]]
+            if len(members) > 1:
+                yield _key_bytes(int(values[start]), int(kinds[start])), members
 
 
-def _compact(sketch: ArticleSketch) -> tuple:
-    return sketch.content_hash, sketch.order, sketch.bands, sketch.has_text
+def _kind(key: bytes) -> int:
+    # LSH band keys are 8 bytes; anchors and opening keys a 1-byte prefix and 8.
+    if len(key) == BAND_KEY_SIZE:
+        return 0
+    if len(key) != BAND_KEY_SIZE + 1 or key[0] == 0:
+        raise ValueError(f"unexpected candidate key {key!r}")
+    return key[0]
 
 
-def _buckets(chosen: dict[str, ArticleSketch]) -> dict[bytes, list[Node]]:
-    buckets: dict[bytes, list[Node]] = defaultdict(list)
-    for sketch in chosen.values():
-        node = (sketch.order, sketch.content_hash)
-        for key in sketch.bands:
-            buckets[key].append(node)
-    return buckets
+def _key_bytes(value: int, kind: int) -> bytes:
+    raw = value.to_bytes(BAND_KEY_SIZE, "little")
+    return raw if kind == 0 else bytes((kind,)) + raw
 
 
 def _candidates(
-    buckets: dict[bytes, list[Node]], config: DedupConfig, stats: BatchDedupStats
+    buckets: Iterable[tuple[bytes, list[Node]]], config: DedupConfig, stats: BatchDedupStats
 ) -> list[tuple[str, str]]:
     weights: dict[tuple[str, str], int] = defaultdict(int)
-    for key, members in buckets.items():
-        if len(members) < 2:
-            continue  # pairs nothing (and is neither oversized nor a stock phrase)
+    for key, members in buckets:
         texts = len({digest for _, digest in members})
         if is_anchor(key):
             if texts > config.max_anchor_bucket:
@@ -102,32 +151,52 @@ def batch_labels(
     """Sketches of a whole batch -> ({id: label} of every article that has a
     duplicate, counts). Ids without a label are unique. Every copy of a replayed id
     gets its id's label, as in `DeduplicateBatch`."""
+    return indexed_batch_labels(((s, s) for s in sketches), lambda sketch: sketch, config)
+
+
+def indexed_batch_labels(
+    entries: Iterable[tuple[ArticleSketch, Any]],
+    load: Callable[[Any], ArticleSketch],
+    config: DedupConfig | None = None,
+) -> tuple[dict[str, dict[str, Any]], BatchDedupStats]:
+    """`batch_labels` over (sketch, location) pairs, holding only the compact index:
+    a sketch is loaded again (`load(location)`) when a candidate pair or a label
+    needs it."""
     config = config or DedupConfig()
     stats = BatchDedupStats()
-    chosen = _chosen_versions(sketches, stats)
+    index = _Index()
+    for sketch, location in entries:
+        index.add(sketch, location, stats)
 
-    by_hash: dict[str, list[tuple]] = defaultdict(list)
-    for sketch in chosen.values():
-        if sketch.has_text:
-            by_hash[sketch.content_hash].append(sketch.order)
     forest = RepresentativeForest()
-    for digest, orders in by_hash.items():
-        if len(orders) > 1:
-            forest.add_edges(_exact_edges((digest, orders)))
-    del by_hash
+    first_with_hash: dict[str, int] = {}
+    for number, digest in enumerate(index.hashes):
+        if not (index.alive[number] and index.has_text[number]):
+            continue
+        earlier = first_with_hash.setdefault(digest, number)
+        if earlier != number:
+            # The exact step links every copy to the earliest with its text; the forest
+            # is the same whichever copy an edge starts from.
+            nodes = sorted((index.node(earlier), index.node(number)))
+            forest.union(nodes[0], nodes[1])
+    del first_with_hash
 
-    buckets = _buckets(chosen)
-    candidates = _candidates(buckets, config, stats)
-    del buckets
+    candidates = _candidates(index.buckets(), config, stats)
+
+    @functools.lru_cache(maxsize=20_000)
+    def sketch_of(article_id: str) -> ArticleSketch:
+        return load(index.locations[index.index_of[article_id]])
+
     verified_ids: set[str] = set()
     for first, second in candidates:
         stats.candidate_pairs += 1
-        other, sketch = chosen[first], chosen[second]
+        other, sketch = sketch_of(first), sketch_of(second)
         if verify(other, sketch, config) is None:
             continue
         stats.verified_pairs += 1
         verified_ids.update((first, second))
         forest.union((other.order, other.content_hash), (sketch.order, sketch.content_hash))
+    del candidates
 
     labels: dict[str, dict[str, Any]] = {}
     similarities: dict[tuple[str, str], Any] = {}
@@ -144,6 +213,6 @@ def batch_labels(
             LOG.error("no similarity measured for %s", pair)
             continue
         if pair not in similarities:
-            similarities[pair] = overlap(chosen[text_representative], chosen[representative])
+            similarities[pair] = overlap(sketch_of(text_representative), sketch_of(representative))
         labels[article_id] = dict(label_from_overlap(representative, similarities[pair], config))
     return labels, stats
