@@ -163,7 +163,7 @@ def _rss_bytes(pid: int) -> int:
         return 0
 
 
-def measure(run: str, paths: list[str], output: str, options: dict) -> dict:
+def measure(run: str, paths: list[str], output: str, options: dict) -> dict | None:
     """Runs one child; its wall/CPU seconds, peak RSS of its process tree."""
     command = [sys.executable, __file__, "--child", run, "--output", output, *paths]
     command += ["--child-options", json.dumps(options)]
@@ -189,7 +189,8 @@ def measure(run: str, paths: list[str], output: str, options: dict) -> dict:
     sampler.join()
     log.close()
     if process.returncode:
-        raise SystemExit(f"run {run} failed with exit code {process.returncode}: see {output}.log")
+        print(f"  run {run} FAILED (exit code {process.returncode}): see {output}.log")
+        return None
     figures = json.loads(stdout.strip().splitlines()[-1])
     # The child and every worker it waited for.
     figures["cpu_tree"] = (after.children_user + after.children_system) - (
@@ -303,6 +304,8 @@ def main() -> None:
         for run in runs:
             output = str(folder / f"{run}-{attempt}")
             figures = measure(run, paths, output, options)
+            if figures is None:
+                continue
             print(
                 f"  round {attempt + 1} {run}: {figures['wall']:.1f} s, "
                 f"peak RSS {figures['peak_rss'] / 1e9:.2f} GB, load average {figures['load']:.1f}",
