@@ -63,8 +63,8 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
         type=_worker_count,
         default=os.cpu_count() or 1,
         metavar="N",
-        help="worker processes on the local runner (default: this machine's cores, "
-        f"{os.cpu_count() or 1}); ignored with another -- --runner",
+        help="worker processes on the local runner (default: this machine's cores); "
+        "ignored with another runner (-- --runner=...), which sizes itself",
     )
     add_stage_options(run)
     run.set_defaults(func=_run_command)

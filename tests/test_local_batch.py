@@ -1,0 +1,157 @@
+"""The local batch run in two passes (pipelines/local_batch.py): the one-graph job's
+records, dead letters and counts, duplicates found across files, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from conftest import EXAMPLES
+from newsbeam.cli import main
+from newsbeam.pipelines import local_batch
+from newsbeam.pipelines.batch import local_worker_args, run_batch
+from newsbeam.pipelines.config import BatchRunConfig
+from newsbeam.transforms.io.files.reading import discover_inputs
+
+
+def _good_lines(path: Path) -> list[dict]:
+    rows = []
+    for line in path.read_bytes().splitlines():
+        try:
+            rows.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue  # the example's deliberately malformed line
+    return rows
+
+
+WIRE = _good_lines(EXAMPLES / "wire-feed.jsonl")
+
+
+def _records(folder: Path, pattern: str) -> list[bytes]:
+    rows = []
+    for path in sorted(folder.glob(pattern)):
+        for line in path.read_bytes().splitlines():
+            record = orjson.loads(line)
+            record.pop("ingested_at", None)  # the run's start
+            record.pop("failed_at", None)
+            rows.append(orjson.dumps(record, option=orjson.OPT_SORT_KEYS))
+    return sorted(rows)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """The examples, plus an original in the first file whose syndicated copy, published
+    earlier (so the copy is the representative), is in the last file, and a large
+    feed that the sketch pass reads in several ranges (all earlier than the examples'
+    wire story, so the last file's copy represents them all)."""
+    folder = tmp_path / "in"
+    shutil.copytree(EXAMPLES, folder)
+    original = {**WIRE[0], "id": "first-file-original", "published_at": "2024-01-02T00:00:00Z"}
+    copy = {
+        **WIRE[0],
+        "id": "last-file-copy",
+        "published_at": "2024-01-01T00:00:00Z",
+        "text": "UPDATED: " + WIRE[0]["text"] + "\n\nReporting by the desk.",
+    }
+    (folder / "aaa-first.jsonl").write_bytes(orjson.dumps(original) + b"\n")
+    (folder / "zzz-last.jsonl").write_bytes(orjson.dumps(copy) + b"\n")
+    big = [{**row, "id": f"{row['id']}-{n}"} for n in range(6) for row in WIRE if "text" in row]
+    lines = [orjson.dumps(row) for row in big]
+    lines.insert(3, b"{not json")
+    (folder / "big-feed.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    return folder
+
+
+@pytest.mark.slow
+def test_two_passes_give_the_one_graph_jobs_output(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(local_batch, "SPLIT_BYTES", 4_000)  # the big feed in ranges
+    paths = discover_inputs([str(corpus)])
+    reports = {}
+    for two_passes in (False, True):
+        out = tmp_path / f"out-{two_passes}"
+        config = BatchRunConfig(
+            inputs=(str(corpus),), output_dir=str(out), workers=1, two_passes=two_passes
+        )
+        reports[two_passes] = run_batch(config, paths)
+    one, two = tmp_path / "out-False", tmp_path / "out-True"
+    assert _records(two, "articles-*.jsonl") == _records(one, "articles-*.jsonl")
+    assert _records(two, "dead-letter-*.jsonl") == _records(one, "dead-letter-*.jsonl")
+    for key in ("files_read", "articles_parsed", "articles_written", "dead_letters", "filtered"):
+        assert reports[True][key] == reports[False][key], key
+    stages = {k: v for k, v in reports[True]["stages"].items() if k != "read"}
+    assert stages == {k: v for k, v in reports[False]["stages"].items() if k != "read"}
+    assert reports[True]["all_articles_accounted_for"] is True
+    # Found across files: the original in the first file, its copy in the last.
+    labels = {
+        row["id"]: row["duplicate"]
+        for path in two.glob("articles-*.jsonl")
+        for row in map(orjson.loads, path.read_bytes().splitlines())
+    }
+    assert labels["first-file-original"]["of"] == "last-file-copy"
+    assert labels["last-file-copy"]["status"] == "unique"
+    assert labels["wire-g20-tax-5"]["of"] == "last-file-copy"  # and its copies in the feed
+
+
+@pytest.mark.slow
+def test_a_sketch_that_fails_is_a_dedup_error_dead_letter(tmp_path, monkeypatch):
+    real = local_batch.build_sketch
+
+    def failing(article_id, text, published_at, config):
+        if article_id == "daily-g20-tax":
+            raise MemoryError("no room")
+        return real(article_id, text, published_at, config)
+
+    monkeypatch.setattr(local_batch, "build_sketch", failing)
+    out = tmp_path / "out"
+    feed = EXAMPLES / "wire-feed.jsonl"
+    config = BatchRunConfig(inputs=(str(feed),), output_dir=str(out), workers=1)
+    report = run_batch(config, [str(feed)])
+    dead = [json.loads(line) for p in out.glob("dead-letter-*.jsonl") for line in p.open()]
+    failed = [d for d in dead if d["reason"] == "dedup_error"]
+    assert len(failed) == 1 and "daily-g20-tax" in failed[0]["raw"]
+    assert report["dead_letters"]["dedup.dedup_error"] == 1
+    assert report["all_articles_accounted_for"] is True
+
+
+def test_spill_files_hold_only_complete_parts(tmp_path):
+    writer = local_batch._SpillWriter(str(tmp_path), "articles", every=3)
+    for number in range(7):
+        writer.write({"n": number})
+    writer.commit()
+    second = local_batch._SpillWriter(str(tmp_path), "articles")
+    second.write({"n": "from a bundle that failed"})
+    second.discard()  # a failed bundle's part is removed, never read
+    files = local_batch.spill_files(str(tmp_path), "articles")
+    assert len(files) == 3
+    read = sorted(row["n"] for path in files for row in local_batch.read_spill(path))
+    assert read == list(range(7))
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_workers_become_local_runner_options_only():
+    config = BatchRunConfig(inputs=(), output_dir="out", workers=3)
+    assert local_worker_args(config) == [
+        "--direct_num_workers=3",
+        "--direct_running_mode=multi_processing",
+    ]
+    assert local_worker_args(BatchRunConfig(inputs=(), output_dir="out", workers=1)) == []
+    portable = BatchRunConfig(
+        inputs=(), output_dir="out", workers=3, beam_args=("--runner=PortableRunner",)
+    )
+    assert local_worker_args(portable) == ["--runner=PortableRunner"]
+    chosen = BatchRunConfig(
+        inputs=(), output_dir="out", workers=3, beam_args=("--direct_num_workers=1",)
+    )
+    assert local_worker_args(chosen) == ["--direct_num_workers=1"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_bad_worker_counts_are_usage_errors(value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(EXAMPLES), "--output", "x", "--workers", value])
+    assert exit_info.value.code == 2
+    assert "--workers" in capsys.readouterr().err
