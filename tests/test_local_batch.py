@@ -45,9 +45,9 @@ def _records(folder: Path, pattern: str) -> list[bytes]:
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """The examples, plus an original in the first file whose syndicated copy, published
-    earlier (so the copy is the representative), is in the last file, and a large
-    feed that the sketch pass reads in several ranges (all earlier than the examples'
-    wire story, so the last file's copy represents them all)."""
+    earlier, is in the last file (both before the examples' wire story they copy, so the
+    last file's copy represents that whole cluster), and a large feed that the sketch
+    pass reads in several ranges."""
     folder = tmp_path / "in"
     shutil.copytree(EXAMPLES, folder)
     original = {**WIRE[0], "id": "first-file-original", "published_at": "2024-01-02T00:00:00Z"}
