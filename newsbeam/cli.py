@@ -61,13 +61,21 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--workers",
         type=_worker_count,
-        default=os.cpu_count() or 1,
+        default=_usable_cores(),
         metavar="N",
         help="worker processes on the local runner (default: this machine's cores); "
         "ignored with another runner (-- --runner=...), which sizes itself",
     )
     add_stage_options(run)
     run.set_defaults(func=_run_command)
+
+
+def _usable_cores() -> int:
+    # The cores this process may run on (a container's CPU set), not the host's count.
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _worker_count(value: str) -> int:
