@@ -253,6 +253,12 @@ def main() -> None:
     parser.add_argument("--dedup-baseline", metavar="REF")
     parser.add_argument("--runner-args", nargs="*", default=[], help="Beam options for runs")
     parser.add_argument("--keep", metavar="DIR", help="write corpus and outputs here, keep them")
+    parser.add_argument(
+        "--inputs",
+        metavar="DIR",
+        help="use the .jsonl files already in DIR (written by an earlier run's --keep, "
+        "DIR/corpus) instead of generating; --articles must say how many they hold",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-options", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
@@ -293,7 +299,10 @@ def main() -> None:
     holder = None if args.keep else tempfile.TemporaryDirectory()
     folder = Path(args.keep or holder.name)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = write_corpus(args.corpus, args.articles, args.files, folder / "corpus")
+    if args.inputs:
+        paths = sorted(str(p) for p in Path(args.inputs).glob("*.jsonl"))
+    else:
+        paths = write_corpus(args.corpus, args.articles, args.files, folder / "corpus")
     size_mb = sum(Path(p).stat().st_size for p in paths) / 1e6
     print(
         f"corpus: {args.articles} articles ({args.corpus}), {args.files} file(s), {size_mb:.1f} MB"
