@@ -359,4 +359,6 @@ def run_two_passes(
         _add(stages, counters_by_stage(result))
         return {stage: dict(sorted(names.items())) for stage, names in sorted(stages.items())}
     finally:
+        # The in-process worker's copy of the labels goes with the run.
+        _LABELS.pop(os.path.join(spill_dir, LABELS_FILE), None)
         shutil.rmtree(spill_dir, ignore_errors=True)
