@@ -305,7 +305,7 @@ def main() -> None:
         paths = write_corpus(args.corpus, args.articles, args.files, folder / "corpus")
     size_mb = sum(Path(p).stat().st_size for p in paths) / 1e6
     print(
-        f"corpus: {args.articles} articles ({args.corpus}), {args.files} file(s), {size_mb:.1f} MB"
+        f"corpus: {args.articles} articles ({args.corpus}), {len(paths)} file(s), {size_mb:.1f} MB"
     )
     best: dict[str, dict] = {}
     outputs: dict[str, str] = {}
