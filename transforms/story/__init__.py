@@ -1,0 +1,1 @@
+"""Stories: articles from different outlets that report the same news event."""

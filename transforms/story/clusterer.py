@@ -1,0 +1,186 @@
+"""Online story clustering (pure, no Beam): the sequential core of the stage.
+
+Articles arrive in event-time order; each is compared only with the stories
+still active (newest member within `window_days` of the clock), found through
+an inverted index over the stories' centroid terms, so the cost of an article
+does not grow with the number of active stories. It joins the most similar
+story at or above `threshold` or founds a new one, whose id is the founding
+article's id: with event-time order and ties by id, the earliest article.
+
+Everything is deterministic given the sequence of calls: batch and stream feed
+the same sequence, so they give the same stories.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from newsbeam.transforms.story.config import StoryConfig
+
+SparseVector = dict[str, float]
+
+
+class Assignment(NamedTuple):
+    story_id: str
+    similarity: float
+    founded: bool
+
+
+class DocumentFrequencies:
+    """Document frequencies learned from the stream, with a bounded vocabulary."""
+
+    def __init__(self, max_vocabulary: int) -> None:
+        self.documents = 0
+        self.counts: dict[str, int] = {}
+        self._max = max_vocabulary
+
+    def add(self, terms: Iterable[str]) -> None:
+        self.documents += 1
+        counts = self.counts
+        for term in terms:
+            counts[term] = counts.get(term, 0) + 1
+        if len(counts) > self._max:
+            self._prune()
+
+    def idf(self, term: str) -> float:
+        # Smoothed (as scikit-learn's): a term never seen weighs the most, one in
+        # every document still weighs 1.
+        return math.log((1 + self.documents) / (1 + self.counts.get(term, 0))) + 1.0
+
+    def _prune(self) -> None:
+        # Keep the more frequent half; ties broken by term so every run prunes alike.
+        keep = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[: self._max // 2]
+        self.counts = dict(keep)
+
+
+@dataclass
+class Story:
+    id: str
+    centroid: SparseVector
+    size: int
+    last_time: float
+    norm: float = 0.0
+
+    def refresh_norm(self) -> None:
+        self.norm = math.sqrt(sum(w * w for w in self.centroid.values()))
+
+
+@dataclass
+class StoryIndex:
+    """Active stories, their inverted index and the stream's clock."""
+
+    config: StoryConfig
+    frequencies: DocumentFrequencies | None = None
+    stories: dict[str, Story] = field(default_factory=dict)
+    postings: dict[str, set[str]] = field(default_factory=dict)
+    clock: float = float("-inf")
+    expired: int = 0
+    _expiry: list[tuple[float, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.frequencies is None:
+            self.frequencies = DocumentFrequencies(self.config.max_vocabulary)
+
+    def assign(self, article_id: str, time: float | None, terms: SparseVector) -> Assignment:
+        """Puts one article into a story (joining or founding it) and returns which."""
+        if time is not None and time > self.clock:
+            self.clock = time
+            self._expire()
+        when = self.clock if time is None else time
+        frequencies = self.frequencies
+        assert frequencies is not None
+        frequencies.add(terms)
+        vector = self._weigh(terms)
+        best: Story | None = None
+        best_similarity = 0.0
+        for story_id in self._candidates(vector):
+            story = self.stories[story_id]
+            similarity = _cosine(vector, story)
+            # Ties go to the smaller id: the same choice whatever the set order.
+            if similarity > best_similarity or (
+                similarity == best_similarity and best is not None and story.id < best.id
+            ):
+                best, best_similarity = story, similarity
+        if best is not None and best_similarity >= self.config.threshold:
+            self._join(best, vector, when)
+            return Assignment(best.id, round(best_similarity, 6), False)
+        if article_id in self.stories:  # a replayed founder: the same story again
+            self._join(self.stories[article_id], vector, when)
+            return Assignment(article_id, 1.0, False)
+        self._found(article_id, vector, when)
+        return Assignment(article_id, 1.0, True)
+
+    def _weigh(self, terms: SparseVector) -> SparseVector:
+        frequencies = self.frequencies
+        assert frequencies is not None
+        weighted = {term: tf * frequencies.idf(term) for term, tf in terms.items()}
+        if len(weighted) > self.config.max_article_terms:
+            weighted = dict(_heaviest(weighted, self.config.max_article_terms))
+        norm = math.sqrt(sum(w * w for w in weighted.values())) or 1.0
+        return {term: w / norm for term, w in weighted.items()}
+
+    def _candidates(self, vector: SparseVector) -> set[str]:
+        found: set[str] = set()
+        for term, _ in _heaviest(vector, self.config.query_terms):
+            found.update(self.postings.get(term, ()))
+        return found
+
+    def _found(self, story_id: str, vector: SparseVector, when: float) -> None:
+        story = Story(story_id, dict(_heaviest(vector, self.config.max_story_terms)), 1, when)
+        story.refresh_norm()
+        self.stories[story_id] = story
+        for term in story.centroid:
+            self.postings.setdefault(term, set()).add(story_id)
+        heapq.heappush(self._expiry, (when, story_id))
+
+    def _join(self, story: Story, vector: SparseVector, when: float) -> None:
+        merged = dict(story.centroid)
+        for term, weight in vector.items():
+            merged[term] = merged.get(term, 0.0) + weight
+        kept = dict(_heaviest(merged, self.config.max_story_terms))
+        for term in story.centroid.keys() - kept.keys():
+            self._unpost(term, story.id)
+        for term in kept.keys() - story.centroid.keys():
+            self.postings.setdefault(term, set()).add(story.id)
+        story.centroid = kept
+        story.size += 1
+        story.refresh_norm()
+        if when > story.last_time:
+            story.last_time = when
+            heapq.heappush(self._expiry, (when, story.id))
+
+    def _expire(self) -> None:
+        horizon = self.clock - self.config.window_seconds
+        while self._expiry and self._expiry[0][0] < horizon:
+            when, story_id = heapq.heappop(self._expiry)
+            story = self.stories.get(story_id)
+            if story is None or story.last_time != when:
+                continue  # a stale heap entry: the story was joined later
+            del self.stories[story_id]
+            for term in story.centroid:
+                self._unpost(term, story_id)
+            self.expired += 1
+
+    def _unpost(self, term: str, story_id: str) -> None:
+        posting = self.postings.get(term)
+        if posting is not None:
+            posting.discard(story_id)
+            if not posting:
+                del self.postings[term]
+
+
+def _heaviest(vector: SparseVector, limit: int) -> list[tuple[str, float]]:
+    # Sorted by weight, then term: the cap keeps the same terms in every run.
+    return sorted(vector.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+
+
+def _cosine(vector: SparseVector, story: Story) -> float:
+    if not story.norm:
+        return 0.0
+    centroid = story.centroid
+    dot = sum(w * centroid.get(term, 0.0) for term, w in vector.items())
+    return dot / story.norm
