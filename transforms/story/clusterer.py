@@ -64,6 +64,8 @@ class Story:
     size: int
     last_time: float
     norm: float = 0.0
+    # Ids of the articles labelled with this story (for replays and duplicates).
+    members: list[str] = field(default_factory=list)
 
     def refresh_norm(self) -> None:
         self.norm = math.sqrt(sum(w * w for w in self.centroid.values()))
@@ -79,17 +81,39 @@ class StoryIndex:
     postings: dict[str, set[str]] = field(default_factory=dict)
     clock: float = float("-inf")
     expired: int = 0
+    # article id -> (story id, similarity) of every article of an active story.
+    labels: dict[str, tuple[str, float]] = field(default_factory=dict)
     _expiry: list[tuple[float, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.frequencies is None:
             self.frequencies = DocumentFrequencies(self.config.max_vocabulary)
 
-    def assign(self, article_id: str, time: float | None, terms: SparseVector) -> Assignment:
-        """Puts one article into a story (joining or founding it) and returns which."""
+    def assign(
+        self,
+        article_id: str,
+        time: float | None,
+        terms: SparseVector,
+        duplicate_of: str | None = None,
+    ) -> Assignment:
+        """Puts one article into a story (joining or founding it) and returns which.
+
+        An id seen before (a replay) gets its label again, unchanged. A duplicate
+        (`duplicate_of` its representative) takes the representative's story while
+        that story is active, without changing it: a copy is not new evidence. Its
+        similarity is measured against the story all the same.
+        """
         if time is not None and time > self.clock:
             self.clock = time
             self._expire()
+        known = self.labels.get(article_id)
+        if known is not None:
+            return Assignment(known[0], known[1], False)
+        if duplicate_of is not None and duplicate_of in self.labels:
+            story = self.stories[self.labels[duplicate_of][0]]
+            similarity = round(_cosine(self._weigh(terms), story), 6)
+            self._label(story, article_id, similarity)
+            return Assignment(story.id, similarity, False)
         when = self.clock if time is None else time
         frequencies = self.frequencies
         assert frequencies is not None
@@ -107,12 +131,16 @@ class StoryIndex:
                 best, best_similarity = story, similarity
         if best is not None and best_similarity >= self.config.threshold:
             self._join(best, vector, when)
-            return Assignment(best.id, round(best_similarity, 6), False)
-        if article_id in self.stories:  # a replayed founder: the same story again
-            self._join(self.stories[article_id], vector, when)
-            return Assignment(article_id, 1.0, False)
-        self._found(article_id, vector, when)
+            similarity = round(best_similarity, 6)
+            self._label(best, article_id, similarity)
+            return Assignment(best.id, similarity, False)
+        story = self._found(article_id, vector, when)
+        self._label(story, article_id, 1.0)
         return Assignment(article_id, 1.0, True)
+
+    def _label(self, story: Story, article_id: str, similarity: float) -> None:
+        story.members.append(article_id)
+        self.labels[article_id] = (story.id, similarity)
 
     def _weigh(self, terms: SparseVector) -> SparseVector:
         frequencies = self.frequencies
@@ -129,13 +157,14 @@ class StoryIndex:
             found.update(self.postings.get(term, ()))
         return found
 
-    def _found(self, story_id: str, vector: SparseVector, when: float) -> None:
+    def _found(self, story_id: str, vector: SparseVector, when: float) -> Story:
         story = Story(story_id, dict(_heaviest(vector, self.config.max_story_terms)), 1, when)
         story.refresh_norm()
         self.stories[story_id] = story
         for term in story.centroid:
             self.postings.setdefault(term, set()).add(story_id)
         heapq.heappush(self._expiry, (when, story_id))
+        return story
 
     def _join(self, story: Story, vector: SparseVector, when: float) -> None:
         merged = dict(story.centroid)
@@ -163,6 +192,8 @@ class StoryIndex:
             del self.stories[story_id]
             for term in story.centroid:
                 self._unpost(term, story_id)
+            for member in story.members:
+                self.labels.pop(member, None)
             self.expired += 1
 
     def _unpost(self, term: str, story_id: str) -> None:
