@@ -46,7 +46,6 @@ from newsbeam.transforms.classify import ClassifyConfig  # noqa: E402
 from newsbeam.transforms.clean import article_cleaner  # noqa: E402
 from newsbeam.transforms.clean.article_cleaner import ArticleCleaner, CleanOutcome  # noqa: E402
 
-
 STORIES_OFF = "newsbeam run, --no-stories"
 
 

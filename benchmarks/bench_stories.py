@@ -49,7 +49,7 @@ def bcubed(gold: list[str], predicted: list[str]) -> tuple[float, float, float]:
         by_gold.setdefault(g, set()).add(i)
         by_pred.setdefault(p, set()).add(i)
     precision = recall = 0.0
-    for i, (g, p) in enumerate(zip(gold, predicted, strict=True)):
+    for g, p in zip(gold, predicted, strict=True):
         overlap = len(by_gold[g] & by_pred[p])
         precision += overlap / len(by_pred[p])
         recall += overlap / len(by_gold[g])
@@ -92,15 +92,19 @@ def ecb(docs: list[dict], config: StoryConfig, sweep: bool) -> None:
     p, r, f = bcubed(gold, labels)
     ari = adjusted_rand_score(gold, labels)
     print(f"ECB+ ({len(docs)} documents, {len(set(gold))} events)")
-    print(f"  online (defaults, threshold {config.threshold}): B3 P {p:.3f} R {r:.3f} "
-          f"F1 {f:.3f}  ARI {ari:.3f}  stories {len(set(labels))}  "
-          f"{1000 * elapsed / len(docs):.2f} ms/article")
+    print(
+        f"  online (defaults, threshold {config.threshold}): B3 P {p:.3f} R {r:.3f} "
+        f"F1 {f:.3f}  ARI {ari:.3f}  stories {len(set(labels))}  "
+        f"{1000 * elapsed / len(docs):.2f} ms/article"
+    )
     if sweep:
         for threshold in np.arange(0.10, 0.41, 0.025):
             labels, _, _ = cluster_online(docs, replace(config, threshold=float(threshold)))
             p, r, f = bcubed(gold, labels)
-            print(f"    threshold {threshold:.3f}: B3 P {p:.3f} R {r:.3f} F1 {f:.3f} "
-                  f"ARI {adjusted_rand_score(gold, labels):.3f}")
+            print(
+                f"    threshold {threshold:.3f}: B3 P {p:.3f} R {r:.3f} F1 {f:.3f} "
+                f"ARI {adjusted_rand_score(gold, labels):.3f}"
+            )
     matrix = TfidfVectorizer(sublinear_tf=True).fit_transform([d["text"] for d in docs])
     dense = matrix.toarray()
     best = max(
@@ -108,17 +112,23 @@ def ecb(docs: list[dict], config: StoryConfig, sweep: bool) -> None:
         key=lambda item: bcubed(gold, item[0])[2],
     )
     p, r, f = bcubed(gold, best[0])
-    print(f"  TF-IDF single-pass (best threshold {best[1]:.3f}): B3 P {p:.3f} R {r:.3f} "
-          f"F1 {f:.3f}  ARI {adjusted_rand_score(gold, best[0]):.3f}")
+    print(
+        f"  TF-IDF single-pass (best threshold {best[1]:.3f}): B3 P {p:.3f} R {r:.3f} "
+        f"F1 {f:.3f}  ARI {adjusted_rand_score(gold, best[0]):.3f}"
+    )
     best = max(
         ((_agglomerative(dense, t), t) for t in np.arange(0.3, 1.0, 0.025)),
         key=lambda item: bcubed(gold, item[0])[2],
     )
     p, r, f = bcubed(gold, best[0])
-    print(f"  TF-IDF agglomerative, average link (best distance {best[1]:.3f}): B3 P {p:.3f} "
-          f"R {r:.3f} F1 {f:.3f}  ARI {adjusted_rand_score(gold, best[0]):.3f}")
-    print(f"  state per active story: {state_bytes_per_story(docs, config):.0f} bytes "
-          "(pickled centroid + its postings)")
+    print(
+        f"  TF-IDF agglomerative, average link (best distance {best[1]:.3f}): B3 P {p:.3f} "
+        f"R {r:.3f} F1 {f:.3f}  ARI {adjusted_rand_score(gold, best[0]):.3f}"
+    )
+    print(
+        f"  state per active story: {state_bytes_per_story(docs, config):.0f} bytes "
+        "(pickled centroid + its postings)"
+    )
 
 
 def _single_pass(dense: np.ndarray, threshold: float) -> list[str]:
@@ -175,16 +185,16 @@ def semeval(pairs: list[dict], config: StoryConfig, sweep: bool) -> None:
     same = np.array([p["overall"] <= 1.5 for p in pairs])
     cross = np.array([p["lang1"] != p["lang2"] for p in pairs])
     sims = np.array(pair_similarities(config))
-    print(f"SemEval-2022 Task 8 pairs ({int(same.sum())} same story, {int((~same).sum())} "
-          f"unrelated; {int((same & cross).sum())} same-story across languages)")
+    print(
+        f"SemEval-2022 Task 8 pairs ({int(same.sum())} same story, {int((~same).sum())} "
+        f"unrelated; {int((same & cross).sum())} same-story across languages)"
+    )
     _report_pairs("online (defaults)", sims, same, cross, config.threshold)
     if sweep:
         for threshold in np.arange(0.10, 0.41, 0.025):
             _report_pairs(f"  threshold {threshold:.3f}", sims, same, cross, threshold)
     texts = [split[(p["pair_id"], k)] for p in pairs for k in ("text1", "text2")]
-    matrix = TfidfVectorizer(sublinear_tf=True).fit_transform(
-        [f"{t or ''} {b}" for t, b in texts]
-    )
+    matrix = TfidfVectorizer(sublinear_tf=True).fit_transform([f"{t or ''} {b}" for t, b in texts])
     a, b = matrix[0::2], matrix[1::2]
     tfidf = np.asarray(a.multiply(b).sum(axis=1)).ravel()
     best = max(np.arange(0.02, 0.6, 0.01), key=lambda t: _balanced(tfidf, same, t))
@@ -205,25 +215,37 @@ def _balanced(sims: np.ndarray, same: np.ndarray, threshold: float) -> float:
 
 def _report_pairs(name, sims, same, cross, threshold) -> None:
     joined = sims >= threshold
-    print(f"  {name}: balanced accuracy {_balanced(sims, same, threshold):.3f}  "
-          f"same joined {joined[same].mean():.3f}  unrelated apart {(~joined[~same]).mean():.3f}  "
-          f"cross-language same joined {joined[same & cross].mean():.3f}")
+    print(
+        f"  {name}: balanced accuracy {_balanced(sims, same, threshold):.3f}  "
+        f"same joined {joined[same].mean():.3f}  unrelated apart {(~joined[~same]).mean():.3f}  "
+        f"cross-language same joined {joined[same & cross].mean():.3f}"
+    )
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="/work/shared/data")
     parser.add_argument("--sweep", action="store_true")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override a StoryConfig field, e.g. --set name_weight=3")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a StoryConfig field, e.g. --set name_weight=3",
+    )
     args = parser.parse_args()
     config = StoryConfig()
     for item in args.set:
         name, value = item.split("=", 1)
         config = replace(config, **{name: type(getattr(config, name))(value)})
     data = Path(args.data)
-    ecb_docs = [json.loads(line) for line in open(data / "stories_ecbplus_dev.jsonl")]
-    pairs = [json.loads(line) for line in open(data / "stories_semeval8_dev_pairs.jsonl")]
+    ecb_docs = _read_jsonl(data / "stories_ecbplus_dev.jsonl")
+    pairs = _read_jsonl(data / "stories_semeval8_dev_pairs.jsonl")
     print(f"config: {config}")
     ecb(ecb_docs, config, args.sweep)
     semeval(pairs, config, args.sweep)

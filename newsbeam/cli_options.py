@@ -87,7 +87,6 @@ def add_stage_options(parser: argparse.ArgumentParser) -> None:
 def stage_config(args: argparse.Namespace):
     """PipelineConfig from the shared options; checks the model and the sinks first."""
     from newsbeam.pipelines.config import PipelineConfig
-
     from newsbeam.transforms.story.config import DAY_SECONDS, StoryConfig
 
     _check_sinks(args.sink)

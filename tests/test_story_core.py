@@ -8,12 +8,6 @@ import random
 from dataclasses import replace
 
 import pytest
-
-from conftest import SEEDS, needs_seeds
-from newsbeam.transforms.story.clusterer import DocumentFrequencies, StoryIndex
-from newsbeam.transforms.story.config import StoryConfig
-from newsbeam.transforms.story.features import term_weights
-from newsbeam.transforms.story.transform import _apply, observe
 from story_fixtures import (
     QUAKE_PERU,
     QUAKE_TURKEY,
@@ -21,6 +15,12 @@ from story_fixtures import (
     story_article,
     week_of_news,
 )
+
+from conftest import SEEDS, needs_seeds
+from newsbeam.transforms.story.clusterer import DocumentFrequencies, StoryIndex
+from newsbeam.transforms.story.config import StoryConfig
+from newsbeam.transforms.story.features import term_weights
+from newsbeam.transforms.story.transform import _apply, observe
 
 CONFIG = StoryConfig()
 

@@ -10,12 +10,12 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
+from story_fixtures import QUAKE_TURKEY, story_article, week_of_news
 
 from newsbeam.transforms.story import transform as story_module
 from newsbeam.transforms.story.clusterer import StoryIndex
 from newsbeam.transforms.story.config import StoryConfig
 from newsbeam.transforms.story.transform import StoriesBatch, StoriesStream, _apply, observe
-from story_fixtures import QUAKE_TURKEY, story_article, week_of_news
 
 CONFIG = StoryConfig()
 
@@ -44,7 +44,7 @@ def _summary(article) -> tuple[str, str, float]:
 def test_batch_labels_every_article_in_event_time_order_whatever_the_input_order():
     articles = _with_a_duplicate()
     expected = _expected(articles)
-    assert ("turkey-copy", "turkey-1") == expected[4][:2]  # the duplicate inherits
+    assert expected[4][:2] == ("turkey-copy", "turkey-1")  # the duplicate inherits
     shuffled = random.Random(3).sample(articles, len(articles))
     with TestPipeline() as pipeline:
         labelled = pipeline | beam.Create(shuffled) | StoriesBatch(CONFIG)

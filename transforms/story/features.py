@@ -21,7 +21,7 @@ from newsbeam.transforms.story.config import StoryConfig
 # "u", "s" and "1", "500", which is fine for overlap counting.
 _TOKEN = regex.compile(r"[\p{L}\p{M}]+|\p{Nd}+")
 # What ends a sentence: the next capitalised word is not evidence of a name.
-_SENTENCE_END = frozenset(".!?:;\n\"“”«»—–-|•")
+_SENTENCE_END = frozenset('.!?:;\n"“”«»—–-|•')
 _MIN_WORD = 3
 _MIN_NUMBER = 2
 

@@ -141,7 +141,10 @@ class StoriesBatch(beam.PTransform):
     """
 
     def __init__(
-        self, config: StoryConfig | None = None, label: str | None = None, *,
+        self,
+        config: StoryConfig | None = None,
+        label: str | None = None,
+        *,
         with_dead_letters: bool = False,
     ) -> None:
         super().__init__(label)
@@ -170,6 +173,9 @@ class StoriesBatch(beam.PTransform):
 ENTRIES_STATE = BagStateSpec("observations", BytesCoder())
 SNAPSHOT_STATE = ReadModifyWriteStateSpec("snapshot", BytesCoder())
 META_STATE = ReadModifyWriteStateSpec("meta", PickleCoder())
+_ENTRIES_PARAM = beam.DoFn.StateParam(ENTRIES_STATE)
+_SNAPSHOT_PARAM = beam.DoFn.StateParam(SNAPSHOT_STATE)
+_META_PARAM = beam.DoFn.StateParam(META_STATE)
 
 
 class StoriesStreamFn(beam.DoFn):
@@ -202,9 +208,9 @@ class StoriesStreamFn(beam.DoFn):
     def process(
         self,
         element: tuple[Any, Article],
-        observations: Any = beam.DoFn.StateParam(ENTRIES_STATE),
-        snapshot: Any = beam.DoFn.StateParam(SNAPSHOT_STATE),
-        meta_state: Any = beam.DoFn.StateParam(META_STATE),
+        observations: Any = _ENTRIES_PARAM,
+        snapshot: Any = _SNAPSHOT_PARAM,
+        meta_state: Any = _META_PARAM,
     ) -> Iterator[Article | DeadLetterOutput]:
         key, article = element
         meta = meta_state.read()
@@ -238,7 +244,10 @@ class StoriesStream(beam.PTransform):
     """PCollection[Article] -> PCollection[Article] with `story`, as articles arrive."""
 
     def __init__(
-        self, config: StoryConfig | None = None, label: str | None = None, *,
+        self,
+        config: StoryConfig | None = None,
+        label: str | None = None,
+        *,
         with_dead_letters: bool = False,
     ) -> None:
         super().__init__(label)
