@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import apache_beam as beam
@@ -12,6 +13,10 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from story_fixtures import QUAKE_TURKEY, story_article, week_of_news
 
+from conftest import EXAMPLES
+from newsbeam.pipelines.batch import run_batch
+from newsbeam.pipelines.config import BatchRunConfig, PipelineConfig
+from newsbeam.schemas.validation import validation_errors
 from newsbeam.transforms.story import transform as story_module
 from newsbeam.transforms.story.clusterer import StoryIndex
 from newsbeam.transforms.story.config import StoryConfig
@@ -163,3 +168,32 @@ def test_stream_state_rebuilds_from_snapshot_and_replay_when_the_key_moves(monke
     shared = (_Bag(), _Value(), _Value())
     assert _run_fn([first, second], articles, shared) == expected
     assert shared[0].reads > 0  # each switch rebuilt the index from state
+
+
+def _records(folder) -> dict[str, dict]:
+    records = {}
+    for path in folder.glob("articles-*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            records[record["id"]] = record
+    return records
+
+
+@pytest.mark.slow
+def test_the_batch_job_labels_stories_after_dedup_and_no_stories_leaves_them_out(tmp_path):
+    feed = EXAMPLES / "wire-feed.jsonl"
+    on, off = tmp_path / "on", tmp_path / "off"
+    run_batch(BatchRunConfig(inputs=(str(feed),), output_dir=str(on)), [str(feed)])
+    records = _records(on)
+    assert records and all(validation_errors(r) == [] for r in records.values())
+    # The syndicated near copy and the exact copy take the wire story's story.
+    for copy in ("daily-g20-tax", "aggregator-g20-tax"):
+        assert records[copy]["duplicate"]["of"] == "wire-g20-tax"
+        assert records[copy]["story"]["id"] == "wire-g20-tax"
+    assert records["wire-g20-tax"]["story"] == {"id": "wire-g20-tax", "similarity": 1.0}
+    no_stories = PipelineConfig(story=None)
+    run_batch(
+        BatchRunConfig(inputs=(str(feed),), output_dir=str(off), pipeline=no_stories), [str(feed)]
+    )
+    records = _records(off)
+    assert records and all("story" not in r for r in records.values())

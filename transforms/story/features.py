@@ -10,65 +10,65 @@ comes from the stream (clusterer.DocumentFrequencies).
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
+from collections import Counter
 
 import regex
 
 from newsbeam.transforms.story.config import StoryConfig
 
-# Letters (with their combining marks) or digits; "U.S." and "1,500" become
-# "u", "s" and "1", "500", which is fine for overlap counting.
-_TOKEN = regex.compile(r"[\p{L}\p{M}]+|\p{Nd}+")
-# What ends a sentence: the next capitalised word is not evidence of a name.
-_SENTENCE_END = frozenset('.!?:;\n"“”«»—–-|•')
-_MIN_WORD = 3
-_MIN_NUMBER = 2
+# Words (letters with their combining marks) and numbers, found by the regex engine
+# rather than a Python loop per token; "U.S." and "1,500" become "U", "S" and "1",
+# "500", which is fine for overlap counting.
+_WORD = regex.compile(r"[\p{L}\p{M}]{3,}")
+_NUMBER = regex.compile(r"(?<!\p{Nd})\p{Nd}{2,}")
+# A name: a capitalised word whose previous token is on the same sentence (a word,
+# number, comma or bracket before it, not a full stop, quote, colon or dash), so
+# the capital is not merely the start of a sentence.
+_NAME = regex.compile(
+    r"(?<=[\p{L}\p{M}\p{Nd}][^\p{L}\p{M}\p{Nd}.!?:;\n\"“”«»—–|•\-]*)"
+    r"(?<![\p{L}\p{M}])\p{Lu}[\p{L}\p{M}]{2,}"
+)
 
 
 def term_weights(text: str, title: str | None, config: StoryConfig) -> dict[str, float]:
-    """Sublinear term frequency times the strongest boost the term received."""
-    counts: dict[str, int] = {}
-    boosts: dict[str, float] = {}
+    """Sublinear term frequency times the strongest boost the term received.
+
+    Only the first `config.max_chars` characters of the body are read: the lead
+    names the event, and a long article should not cost more than that.
+    """
+    weights: dict[str, float] = {}
+    counts: Counter[str] = Counter()
     for part, field_boost in ((title or "", config.title_weight), (text, 1.0)):
-        _count(part, field_boost, config, counts, boosts)
-    return {term: (1.0 + math.log(n)) * boosts[term] for term, n in counts.items()}
+        part = part[: config.max_chars]
+        if not part:
+            continue
+        fold = functools.partial(_fold, prefix=config.token_prefix)
+        words = Counter(map(fold, _WORD.findall(part)))
+        numbers = Counter(_NUMBER.findall(part))
+        names = set(map(fold, _NAME.findall(part)))
+        name_boost = config.name_weight * field_boost
+        number_boost = config.number_weight * field_boost
+        for term in words:
+            boost = name_boost if term in names else field_boost
+            if boost > weights.get(term, 0.0):
+                weights[term] = boost
+        for term in numbers:
+            if number_boost > weights.get(term, 0.0):
+                weights[term] = number_boost
+        counts.update(words)
+        counts.update(numbers)
+    return {term: (1.0 + math.log(n)) * weights[term] for term, n in counts.items()}
 
 
-def _count(
-    text: str,
-    field_boost: float,
-    config: StoryConfig,
-    counts: dict[str, int],
-    boosts: dict[str, float],
-) -> None:
-    prefix = config.token_prefix or None
-    previous_end = 0
-    for match in _TOKEN.finditer(text):
-        token = match.group()
-        start = match.start()
-        gap = text[previous_end:start]
-        previous_end = match.end()
-        if token.isdigit():
-            if len(token) < _MIN_NUMBER:
-                continue
-            term = token
-            boost = config.number_weight
-        else:
-            if len(token) < _MIN_WORD:
-                continue
-            term = _fold(token)[:prefix]
-            sentence_start = start == 0 or any(ch in _SENTENCE_END for ch in gap)
-            is_name = token[0].isupper() and not sentence_start
-            boost = config.name_weight if is_name else 1.0
-        boost *= field_boost
-        counts[term] = counts.get(term, 0) + 1
-        if boost > boosts.get(term, 0.0):
-            boosts[term] = boost
-
-
-def _fold(token: str) -> str:
+@functools.lru_cache(maxsize=1 << 16)
+def _fold(token: str, prefix: int) -> str:
     # Case and accents folded: "Bogotá"/"Bogota", "Müller"/"Muller" are one name
-    # across outlets and languages.
-    decomposed = unicodedata.normalize("NFKD", token.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # across outlets and languages. Cached: a stream repeats its words.
+    folded = token.casefold()
+    if not folded.isascii():
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return folded[:prefix] if prefix else folded
