@@ -17,8 +17,8 @@ Prints:
    (overall <= 1.5) and unrelated (>= 3.5) pairs, and the share of
    cross-language same-story pairs joined; TF-IDF cosine at its best
    threshold alongside.
-3. Cost: ms per article of the core (features + assign) and state bytes per
-   active story.
+3. Cost: ms per article of the core (features + assign) and the stream
+   state: bytes per active story and of the document-frequency table.
 
 Data: /work/shared/data (or --data DIR); the sets' README has their licences.
 """
@@ -77,12 +77,17 @@ def cluster_online(docs: list[dict], config: StoryConfig) -> tuple[list[str], fl
     return labels, elapsed, len(index.stories)
 
 
-def state_bytes_per_story(docs: list[dict], config: StoryConfig) -> float:
+def state_bytes(docs: list[dict], config: StoryConfig) -> tuple[float, int, int]:
+    """(bytes per active story, document-frequency bytes, its terms): the pickled
+    stream state after the documents (stories, postings, member labels; the DF table
+    is shared by all stories and capped by `max_vocabulary`)."""
     index = StoryIndex(config)
     for doc in docs:
         index.assign(doc["id"], None, term_weights(doc["text"], None, config))
-    stories = pickle.dumps((index.stories, index.postings), protocol=5)
-    return len(stories) / max(1, len(index.stories))
+    stories = pickle.dumps((index.stories, index.postings, index.labels), protocol=5)
+    frequencies = pickle.dumps(index.frequencies, protocol=5)
+    assert index.frequencies is not None
+    return len(stories) / len(index.stories), len(frequencies), len(index.frequencies.counts)
 
 
 def ecb(docs: list[dict], config: StoryConfig, sweep: bool) -> None:
@@ -125,9 +130,10 @@ def ecb(docs: list[dict], config: StoryConfig, sweep: bool) -> None:
         f"  TF-IDF agglomerative, average link (best distance {best[1]:.3f}): B3 P {p:.3f} "
         f"R {r:.3f} F1 {f:.3f}  ARI {adjusted_rand_score(gold, best[0]):.3f}"
     )
+    per_story, df_bytes, df_terms = state_bytes(docs, config)
     print(
-        f"  state per active story: {state_bytes_per_story(docs, config):.0f} bytes "
-        "(pickled centroid + its postings)"
+        f"  stream state: {per_story:.0f} bytes per active story (centroid, postings, "
+        f"member labels); document frequencies {df_bytes / 1e6:.2f} MB for {df_terms} terms"
     )
 
 
