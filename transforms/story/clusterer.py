@@ -14,6 +14,7 @@ the same sequence, so they give the same stories.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import operator
 from collections.abc import Iterable
@@ -145,25 +146,31 @@ class StoryIndex:
         self.labels[article_id] = (story.id, similarity)
 
     def _weigh(self, terms: SparseVector) -> SparseVector:
+        """TF-IDF, L2-normalised, capped, heaviest term first."""
         frequencies = self.frequencies
         assert frequencies is not None
         # DocumentFrequencies.idf inlined: this is the hottest loop of the stage.
         base = math.log(1 + frequencies.documents) + 1.0
         counts, log = frequencies.counts, math.log
-        weighted = {term: tf * (base - log(1 + counts.get(term, 0))) for term, tf in terms.items()}
-        if len(weighted) > self.config.max_article_terms:
-            weighted = dict(_heaviest(weighted, self.config.max_article_terms))
-        norm = math.sqrt(sum(w * w for w in weighted.values())) or 1.0
-        return {term: w / norm for term, w in weighted.items()}
+        weighted = [(t, tf * (base - log(1 + counts.get(t, 0)))) for t, tf in terms.items()]
+        # Heaviest first (sorted once here: the lookup and a new story take a prefix).
+        weighted.sort(key=_WEIGHT, reverse=True)
+        del weighted[self.config.max_article_terms :]
+        norm = math.sqrt(sum(w * w for _, w in weighted)) or 1.0
+        return {term: w / norm for term, w in weighted}
 
     def _candidates(self, vector: SparseVector) -> set[str]:
         found: set[str] = set()
-        for term, _ in _heaviest(vector, self.config.query_terms):
-            found.update(self.postings.get(term, ()))
+        postings = self.postings
+        for term in itertools.islice(vector, self.config.query_terms):
+            posting = postings.get(term)
+            if posting:
+                found.update(posting)
         return found
 
     def _found(self, story_id: str, vector: SparseVector, when: float) -> Story:
-        story = Story(story_id, dict(_heaviest(vector, self.config.max_story_terms)), 1, when)
+        heaviest = dict(itertools.islice(vector.items(), self.config.max_story_terms))
+        story = Story(story_id, heaviest, 1, when)
         story.refresh_norm()
         self.stories[story_id] = story
         for term in story.centroid:

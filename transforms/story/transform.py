@@ -6,10 +6,12 @@ of `StoryIndex`, in event-time order:
 
 - Batch: each article becomes a compact observation (id, order key, weighted
   terms, representative) on any worker; the observations alone go to one key,
-  are sorted by (event time, id) and run through the core; the (id, story)
-  labels are joined back to the articles by id (CoGroupByKey), so whole
-  articles are never gathered on one worker. The order does not depend on the
-  input order, so a batch run is deterministic.
+  are sorted by (event time, id) and run through the core; the labels of the
+  articles that joined a story (not of founders, whose label is their own id)
+  reach the articles as a side input, so articles are never shuffled (a
+  CoGroupByKey by id cost the job ~3x the stage's core in the same run, see
+  benchmarks/README.md). The order does not depend on the input order, so a
+  batch run is deterministic.
 - Stream: one key and keyed state (no GroupByKey, no timers: neither fires
   after the unbounded source on the local runner), the core updated as
   articles arrive, with lazy expiry by event time. Fed the same articles in
@@ -93,7 +95,7 @@ class _Counters:
 
 
 class _ObserveFn(beam.DoFn):
-    """Article -> (id, article) and ("all", observation); failures to dead letters."""
+    """Article -> the article and (one key, observation); failures to dead letters."""
 
     def __init__(self, config: StoryConfig) -> None:
         self._config = config
@@ -107,13 +109,15 @@ class _ObserveFn(beam.DoFn):
                 DEAD_LETTER, failure_dead_letter("story", article, error, reason="story_error")
             )
             return
-        yield article.id, article
+        yield article
         yield pvalue.TaggedOutput("observation", (STREAM_KEY, observation))
 
 
 def _cluster_in_order(
     item: tuple[str, Iterable[Observation]], config: StoryConfig
-) -> Iterator[tuple[str, dict[str, Any]]]:
+) -> Iterator[tuple[str, tuple[str, float]]]:
+    """The sequential core over every observation; yields the labels of the articles
+    that joined a story (a founder's label is its own id, similarity 1.0)."""
     _, observations = item
     index = StoryIndex(config)
     counters = _Counters()
@@ -121,16 +125,15 @@ def _cluster_in_order(
     for observation in sorted(observations, key=lambda o: (o[1], o[0])):
         assignment = _apply(index, observation)
         counters.count(observation, assignment)
-        yield observation[0], story_label(assignment)
+        if assignment.story_id != observation[0]:
+            yield observation[0], (assignment.story_id, assignment.similarity)
     Metrics.counter(NAMESPACE, "expired").inc(index.expired)
 
 
-def _label_articles(item: tuple[str, dict[str, list[Any]]]) -> Iterator[Article]:
-    _, joined = item
-    labels = list(joined["label"])
-    for article in joined["article"]:
-        # Every copy of a replayed id gets the label of its first occurrence.
-        yield article.replace(story=dict(labels[0]) if labels else None)
+def _label_article(article: Article, joined: dict[str, tuple[str, float]]) -> Article:
+    # Every copy of a replayed id gets the same label (one per id above).
+    story_id, similarity = joined.get(article.id, (article.id, 1.0))
+    return article.replace(story={"id": story_id, "similarity": similarity})
 
 
 class StoriesBatch(beam.PTransform):
@@ -160,10 +163,10 @@ class StoriesBatch(beam.PTransform):
             | "OneKey" >> beam.GroupByKey()
             | "ClusterInOrder" >> beam.FlatMap(_cluster_in_order, self._config)
         )
-        labelled = (
-            {"article": observed.article, "label": labels}
-            | "JoinLabels" >> beam.CoGroupByKey()
-            | "Label" >> beam.FlatMap(_label_articles)
+        # The labels of joining articles reach the articles as a side input (as dedup's
+        # labels do): the articles, text and all, are never shuffled. Founders need none.
+        labelled = observed.article | "Label" >> beam.Map(
+            _label_article, joined=beam.pvalue.AsDict(labels)
         )
         if self._with_dead_letters:
             return {"main": labelled, "dead_letter": observed[DEAD_LETTER]}
