@@ -70,7 +70,7 @@ def test_duplicates_inherit_the_story_of_their_representative_and_change_nothing
     )
     peru = story_article("peru", QUAKE_PERU, day.format(11))
     labels, index = _stories([original, copy, peru])
-    assert labels["copy"].story_id == "orig" and not labels["copy"].founded
+    assert labels["copy"].story_id == "orig" and labels["copy"].inherited
     assert 0.0 <= labels["copy"].similarity < CONFIG.threshold  # measured, not 1.0
     assert index.stories["orig"].size == 1  # the copy did not change the centroid
     assert labels["peru"].story_id == "peru"
@@ -80,7 +80,7 @@ def test_duplicates_inherit_the_story_of_their_representative_and_change_nothing
         "orphan", QUAKE_PERU, day.format(12), duplicate={"status": "exact", "of": "gone"}
     )
     labels, _ = _stories([original, orphan])
-    assert labels["orphan"].story_id == "orphan"
+    assert labels["orphan"].story_id == "orphan" and not labels["orphan"].inherited
 
 
 def test_a_replayed_id_gets_its_label_again():

@@ -197,3 +197,21 @@ def test_the_batch_job_labels_stories_after_dedup_and_no_stories_leaves_them_out
     )
     records = _records(off)
     assert records and all("story" not in r for r in records.values())
+
+
+def test_batch_counts_founded_joined_and_inherited_articles():
+    from apache_beam.metrics.metric import MetricsFilter
+
+    pipeline = TestPipeline()
+    _ = pipeline | beam.Create(_with_a_duplicate()) | StoriesBatch(CONFIG)
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = {
+        c.key.metric.name: c.committed
+        for c in result.metrics().query(MetricsFilter().with_namespace("newsbeam.story"))[
+            "counters"
+        ]
+    }
+    # week_of_news: 7 stories founded, turkey-2 and turkey-3 joined; the copy inherited;
+    # the three March 3 stories are closed once the clock passes March 6 (3-day window).
+    assert counters == {"founded": 7, "joined": 2, "inherited": 1, "expired": 3}

@@ -31,6 +31,8 @@ class Assignment(NamedTuple):
     story_id: str
     similarity: float
     founded: bool
+    # A duplicate that took its representative's story.
+    inherited: bool = False
 
 
 class DocumentFrequencies:
@@ -116,7 +118,7 @@ class StoryIndex:
             story = self.stories[self.labels[duplicate_of][0]]
             similarity = round(_cosine(self._weigh(terms), story), 6)
             self._label(story, article_id, similarity)
-            return Assignment(story.id, similarity, False)
+            return Assignment(story.id, similarity, False, inherited=True)
         when = self.clock if time is None else time
         frequencies = self.frequencies
         assert frequencies is not None

@@ -85,10 +85,10 @@ class _Counters:
         self.joined = Metrics.counter(NAMESPACE, "joined")
         self.inherited = Metrics.counter(NAMESPACE, "inherited")
 
-    def count(self, observation: Observation, assignment: Assignment) -> None:
+    def count(self, assignment: Assignment) -> None:
         if assignment.founded:
             self.founded.inc()
-        elif observation[3] is not None:
+        elif assignment.inherited:
             self.inherited.inc()
         else:
             self.joined.inc()
@@ -124,7 +124,7 @@ def _cluster_in_order(
     # Event time, then id: the input order (and so the runner's) never matters.
     for observation in sorted(observations, key=lambda o: (o[1], o[0])):
         assignment = _apply(index, observation)
-        counters.count(observation, assignment)
+        counters.count(assignment)
         if assignment.story_id != observation[0]:
             yield observation[0], (assignment.story_id, assignment.similarity)
     Metrics.counter(NAMESPACE, "expired").inc(index.expired)
@@ -238,7 +238,7 @@ class StoriesStreamFn(beam.DoFn):
         token = os.urandom(16)
         meta_state.write((token, pending))
         self._mirrors[key] = (token, index)
-        self._counters.count(observation, assignment)
+        self._counters.count(assignment)
         self._active.set(len(index.stories))
         yield article.replace(story=story_label(assignment))
 
