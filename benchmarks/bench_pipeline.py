@@ -2,6 +2,7 @@
 
     python benchmarks/bench_pipeline.py [--articles 20000] [--repeat 3] [--without-clean]
                                         [--baseline REF] [--dedup-baseline REF]
+                                        [--without-stories]
 
 Generates N synthetic articles (benchmarks/corpus.py) into one .jsonl file, then
 runs (1) a bare Beam pipeline (read lines -> orjson parse -> one Map -> write)
@@ -17,7 +18,8 @@ this process only): what the other stages and Beam leave of the ratio.
 `--baseline REF` adds a run with the TextCleaner of git commit REF in place of
 today's (everything else as it is): the text cleaner's share, before and after.
 `--dedup-baseline REF` adds a run with DeduplicateBatch (transforms/dedup/batch.py)
-of commit REF.
+of commit REF. `--without-stories` adds a run with the story stage off
+(`--no-stories`) and prints the stage's share of the full job's time.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from newsbeam.pipelines.config import BatchRunConfig, PipelineConfig  # noqa: E4
 from newsbeam.transforms.classify import ClassifyConfig  # noqa: E402
 from newsbeam.transforms.clean import article_cleaner  # noqa: E402
 from newsbeam.transforms.clean.article_cleaner import ArticleCleaner, CleanOutcome  # noqa: E402
+
+STORIES_OFF = "newsbeam run, --no-stories"
 
 
 def bare_baseline(source: str, output: str) -> float:
@@ -75,6 +79,11 @@ def newsbeam_run_without_classify(source: str, output: str, count: int) -> float
     (no language is in its list), to measure what classification adds."""
     skip_all = ClassifyConfig(languages=frozenset({"none"}))
     return newsbeam_run(source, output, count, PipelineConfig(classify=skip_all))
+
+
+def newsbeam_run_without_stories(source: str, output: str, count: int) -> float:
+    """The job as `newsbeam run --no-stories`: what the story stage adds."""
+    return newsbeam_run(source, output, count, PipelineConfig(story=None))
 
 
 def newsbeam_run_without_clean(source: str, output: str, count: int) -> float:
@@ -140,6 +149,11 @@ def main() -> None:
         help="add a run with the classify stage passing articles through unclassified",
     )
     parser.add_argument(
+        "--without-stories",
+        action="store_true",
+        help="add a run with the story stage off and print the stage's share of the job",
+    )
+    parser.add_argument(
         "--baseline", metavar="REF", help="add a run with the TextCleaner of git commit REF"
     )
     parser.add_argument(
@@ -166,6 +180,8 @@ def main() -> None:
         runs["newsbeam run, classify a pass-through"] = lambda s, o: newsbeam_run_without_classify(
             s, o, args.articles
         )
+    if args.without_stories:
+        runs[STORIES_OFF] = lambda s, o: newsbeam_run_without_stories(s, o, args.articles)
     if args.without_clean:
         runs["newsbeam run, cleaning a pass-through"] = lambda s, o: newsbeam_run_without_clean(
             s, o, args.articles
@@ -195,6 +211,12 @@ def main() -> None:
         )
     full_wall, full_cpu = best["newsbeam run (all stages)"]
     print(f"ratio full/bare: {base_wall / full_wall:.2f} (CPU time: {base_cpu / full_cpu:.2f})")
+    if STORIES_OFF in best:
+        off_wall, off_cpu = best[STORIES_OFF]
+        print(
+            f"story stage share of the full job: {(full_wall - off_wall) / full_wall:.1%} "
+            f"wall, {(full_cpu - off_cpu) / full_cpu:.1%} CPU"
+        )
     code_dir.cleanup()
 
 

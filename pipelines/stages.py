@@ -14,6 +14,7 @@ from newsbeam.transforms.dedup.batch import DeduplicateBatch
 from newsbeam.transforms.dedup.stream import DeduplicateStream
 from newsbeam.transforms.dedup.window_store import WindowStoreFactory
 from newsbeam.transforms.language.transform import DetectLanguage, KeepLanguages
+from newsbeam.transforms.story.transform import StoriesBatch, StoriesStream
 
 
 class _ToRecordFn(beam.DoFn):
@@ -51,7 +52,8 @@ class _DropDuplicatesFn(beam.DoFn):
 
 class ProcessArticles(beam.PTransform):
     """Articles in; `articles` (record dicts) and `dead_letters` (dicts) out; in
-    streaming also `dedup_dead_letters` and `classify_dead_letters` (see expand).
+    streaming also `dedup_dead_letters`, `story_dead_letters` (unless stories are
+    off) and `classify_dead_letters` (see expand).
 
     `dead_letters_in` carries failures from before this chain (read, parse) so
     that every failure leaves through one output. `dedup_store` (streaming only)
@@ -91,11 +93,22 @@ class ProcessArticles(beam.PTransform):
             deduplicated = articles | "Deduplicate" >> DeduplicateBatch(
                 self._config.dedup, with_dead_letters=True
             )
-        classified = deduplicated["main"] | "ClassifyTopics" >> ClassifyTopics(
+        articles = deduplicated["main"]
+        guard_dead = {"dedup": deduplicated["dead_letter"]}
+        # Stories right after dedup: they need its labels (a duplicate takes its
+        # representative's story), and topics are no input to them.
+        if self._config.story is not None:
+            stories_stage = StoriesStream if self._streaming else StoriesBatch
+            storied = articles | "Stories" >> stories_stage(
+                self._config.story, with_dead_letters=True
+            )
+            articles = storied["main"]
+            guard_dead["story"] = storied["dead_letter"]
+        classified = articles | "ClassifyTopics" >> ClassifyTopics(
             self._config.classify, with_dead_letters=True
         )
         articles = classified["main"]
-        guard_dead = {"dedup": deduplicated["dead_letter"], "classify": classified["dead_letter"]}
+        guard_dead["classify"] = classified["dead_letter"]
         if not self._streaming:
             dead.extend(guard_dead.values())
         if self._config.languages is not None:

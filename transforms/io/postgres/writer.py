@@ -198,6 +198,9 @@ ARTICLES = TableModel(
         Column("record", "jsonb NOT NULL", _json),
         # Added in article 1.1 (the `contained` relation); filled from `record` on migration.
         _at("duplicate_containment", "double precision", "duplicate", "containment"),
+        # Added in article 1.2 (the story stage); null in rows of older records.
+        _at("story_id", "text", "story", "id"),
+        _at("story_similarity", "double precision", "story", "similarity"),
     ),
 )
 
