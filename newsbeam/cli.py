@@ -25,6 +25,7 @@ from newsbeam.cli_options import (
 
 logger = logging.getLogger("newsbeam")
 
+
 def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
         "run",

@@ -172,9 +172,7 @@ def _partition_keys(value: str) -> tuple[str, ...]:
     keys = tuple(key.strip() for key in value.split(",") if key.strip())
     unknown = [key for key in keys if key not in PARTITION_KEYS]
     if unknown or len(set(keys)) != len(keys):
-        raise argparse.ArgumentTypeError(
-            f"{value!r}: expected date, language or date,language"
-        )
+        raise argparse.ArgumentTypeError(f"{value!r}: expected date, language or date,language")
     return keys
 
 

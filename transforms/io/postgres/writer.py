@@ -470,9 +470,7 @@ class PostgresWriter:
 
     def _ensure(self, conn: psycopg.Connection) -> MigrationPlan:
         try:
-            return ensure_table(
-                conn, self.table_name, self._model, migrate_hint=self._migrate_hint
-            )
+            return ensure_table(conn, self.table_name, self._model, migrate_hint=self._migrate_hint)
         except (IncompatibleTable, TableBusy) as error:
             raise PostgresSinkError(str(error)) from None
         except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
