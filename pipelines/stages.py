@@ -56,8 +56,8 @@ class ProcessArticles(beam.PTransform):
     off) and `classify_dead_letters` (see expand).
 
     `dead_letters_in` carries failures from before this chain (read, parse) so
-    that every failure leaves through one output. `dedup_store` (streaming only)
-    keeps the dedup window durable across restarts.
+    that every failure leaves through one output. `dedup_store` and `story_store`
+    (streaming only) keep the dedup window and the stories durable across restarts.
     """
 
     def __init__(
@@ -67,12 +67,14 @@ class ProcessArticles(beam.PTransform):
         streaming: bool = False,
         dead_letters_in: beam.PCollection | None = None,
         dedup_store: WindowStoreFactory | None = None,
+        story_store: WindowStoreFactory | None = None,
     ) -> None:
         super().__init__()
         self._config = config
         self._streaming = streaming
         self._dead_letters_in = dead_letters_in
         self._dedup_store = dedup_store
+        self._story_store = story_store
 
     def expand(self, articles: beam.PCollection) -> dict[str, beam.PCollection]:
         dead: list[beam.PCollection] = []
@@ -98,10 +100,13 @@ class ProcessArticles(beam.PTransform):
         # Stories right after dedup: they need its labels (a duplicate takes its
         # representative's story), and topics are no input to them.
         if self._config.story is not None:
-            stories_stage = StoriesStream if self._streaming else StoriesBatch
-            storied = articles | "Stories" >> stories_stage(
-                self._config.story, with_dead_letters=True
-            )
+            if self._streaming:
+                stories_stage = StoriesStream(
+                    self._config.story, store=self._story_store, with_dead_letters=True
+                )
+            else:
+                stories_stage = StoriesBatch(self._config.story, with_dead_letters=True)
+            storied = articles | "Stories" >> stories_stage
             articles = storied["main"]
             guard_dead["story"] = storied["dead_letter"]
         classified = articles | "ClassifyTopics" >> ClassifyTopics(

@@ -89,6 +89,9 @@ class StoryIndex:
     # article id -> (story id, similarity) of every article of an active story.
     labels: dict[str, tuple[str, float]] = field(default_factory=dict)
     _expiry: list[tuple[float, str]] = field(default_factory=list)
+    # When a list: every expired story is appended to it (the stream's durable store
+    # deletes their records); None in batch runs.
+    expired_log: list[Story] | None = None
 
     def __post_init__(self) -> None:
         if self.frequencies is None:
@@ -142,6 +145,20 @@ class StoryIndex:
         story = self._found(article_id, vector, when)
         self._label(story, article_id, 1.0)
         return Assignment(article_id, 1.0, True)
+
+    def restore(self, stories: list[Story], labels: dict[str, tuple[str, float]]) -> None:
+        """Adopts stories and labels read back from a durable store (the clock and
+        the frequencies are set by the caller), then expires what is out of the window."""
+        for story in stories:
+            story.refresh_norm()
+            self.stories[story.id] = story
+            for term in story.centroid:
+                self.postings.setdefault(term, set()).add(story.id)
+            heapq.heappush(self._expiry, (story.last_time, story.id))
+        for article_id, label in labels.items():
+            self.labels[article_id] = label
+            self.stories[label[0]].members.append(article_id)
+        self._expire()
 
     def _label(self, story: Story, article_id: str, similarity: float) -> None:
         story.members.append(article_id)
@@ -209,6 +226,8 @@ class StoryIndex:
             for member in story.members:
                 self.labels.pop(member, None)
             self.expired += 1
+            if self.expired_log is not None:
+                self.expired_log.append(story)
 
     def _unpost(self, term: str, story_id: str) -> None:
         posting = self.postings.get(term)

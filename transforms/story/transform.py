@@ -22,8 +22,16 @@ state, a snapshot of it (written every `SNAPSHOT_EVERY` articles) plus the
 observations since (one bag append per article); a token in `meta` tells
 whether the in-memory copy is current, otherwise it is rebuilt from the
 snapshot and a replay of the observations (the core is deterministic).
-The story state is not mirrored to the dedup changelog: after a restart of
-the local runner, stories start afresh (see docs/stages/story.md).
+
+Durable stories (optional `store`, the dedup window's mechanism, see
+state_store.py). The local runner keeps Beam state in memory only, so without a
+store a restarted job starts with no stories. With one (a compacted changelog
+topic of its own, `GROUP-story-changelog`), the DoFn reads it back in `setup()`
+and adopts it when the key has no Beam state yet (a runner that restored its
+own state wins); every change of a story, label and document frequency is
+written, and the labelled articles are held until `finish_bundle`, which
+flushes the store first: no article reaches a sink (and no offset is committed)
+before its story is durable, so a redelivered article gets its story again.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -40,8 +49,10 @@ from apache_beam.coders import BytesCoder, PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
 from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.schemas.article import Article
+from newsbeam.transforms.dedup.window_store import WindowStore, WindowStoreFactory
 from newsbeam.transforms.record_guard import DEAD_LETTER, DeadLetterOutput, failure_dead_letter
 from newsbeam.transforms.story.clusterer import Assignment, SparseVector, StoryIndex
 from newsbeam.transforms.story.config import StoryConfig
@@ -52,6 +63,7 @@ from newsbeam.transforms.story.order import (
     order_key,
     representative_of,
 )
+from newsbeam.transforms.story.state_store import RestoredStories, StateChanges, restore_stories
 
 LOG = logging.getLogger(__name__)
 NAMESPACE = "newsbeam.story"
@@ -184,8 +196,9 @@ _META_PARAM = beam.DoFn.StateParam(META_STATE)
 class StoriesStreamFn(beam.DoFn):
     """(key, Article) -> Article with `story`, against the key's active stories."""
 
-    def __init__(self, config: StoryConfig) -> None:
+    def __init__(self, config: StoryConfig, store: WindowStoreFactory | None = None) -> None:
         self._config = config
+        self._store_factory = store
 
     def setup(self) -> None:
         # key -> (token, index): the live index, valid while the stored token matches.
@@ -193,20 +206,76 @@ class StoriesStreamFn(beam.DoFn):
         self._counters = _Counters()
         self._rebuilt = Metrics.counter(NAMESPACE, "state_rebuilt")
         self._active = Metrics.gauge(NAMESPACE, "active_stories")
+        self._store: WindowStore | None = None
+        self._changes: StateChanges | None = None
+        self._restored: RestoredStories | None = None
+        # Labelled articles of the current bundle, emitted once the store is flushed.
+        self._held: list[WindowedValue] = []
+        self._restore_counters = {
+            name: Metrics.counter(NAMESPACE, name)
+            for name in ("restored", "restore_expired", "restore_skipped")
+        }
+        if self._store_factory is not None:
+            self._store = self._store_factory.open()
+            self._changes = StateChanges(self._config)
+            self._restored = self._restore(self._store)
+
+    def start_bundle(self) -> None:
+        self._held = []  # a failed bundle's articles are re-read, never emitted late
+
+    def _restore(self, store: WindowStore) -> RestoredStories:
+        started = time.monotonic()
+        restored = restore_stories(store.load(), self._config)
+        LOG.info(
+            "stories: restored %d active stories (%d labels, %d documents) from %s in %.1fs "
+            "(%d records read; %d expired, %d skipped%s)",
+            len(restored.index.stories),
+            len(restored.index.labels),
+            restored.index.frequencies.documents if restored.index.frequencies else 0,
+            store.describe(),
+            time.monotonic() - started,
+            restored.records,
+            restored.expired,
+            restored.skipped_total,
+            "".join(f", {n} {reason}" for reason, n in sorted(restored.skipped.items())),
+        )
+        return restored
+
+    def _adopt_restored(self) -> StoryIndex | None:
+        """The restored stories as this key's state (first article of a fresh run)."""
+        restored, self._restored = self._restored, None
+        if restored is None:
+            return None
+        assert self._changes is not None
+        self._changes.adopt(restored)
+        self._restore_counters["restored"].inc(len(restored.index.stories))
+        self._restore_counters["restore_expired"].inc(restored.expired)
+        self._restore_counters["restore_skipped"].inc(restored.skipped_total)
+        return restored.index
 
     def _index(self, key: Any, meta: Any, observations: Any, snapshot: Any) -> StoryIndex:
         if meta is None:
-            return StoryIndex(self._config)
+            adopted = self._adopt_restored()
+            return adopted if adopted is not None else self._new_index()
+        if self._restored is not None:
+            LOG.info("stories: the runner restored its state; the store's copy is not used")
+            self._restored = None
         mirror = self._mirrors.get(key)
         if mirror is not None and mirror[0] == meta[0]:
             return mirror[1]
         # Another worker ran the key, a bundle was retried: snapshot + replay.
         self._rebuilt.inc()
         blob = snapshot.read()
-        index = pickle.loads(blob) if blob else StoryIndex(self._config)
+        index = pickle.loads(blob) if blob else self._new_index()
+        if self._store is not None and index.expired_log is None:
+            index.expired_log = []
         for entry in observations.read():
             _apply(index, pickle.loads(entry))
         return index
+
+    def _new_index(self) -> StoryIndex:
+        # With a store, expired stories are logged so that their records are deleted.
+        return StoryIndex(self._config, expired_log=[] if self._store is not None else None)
 
     def process(
         self,
@@ -214,10 +283,13 @@ class StoriesStreamFn(beam.DoFn):
         observations: Any = _ENTRIES_PARAM,
         snapshot: Any = _SNAPSHOT_PARAM,
         meta_state: Any = _META_PARAM,
+        timestamp: Any = beam.DoFn.TimestampParam,
+        window: Any = beam.DoFn.WindowParam,
     ) -> Iterator[Article | DeadLetterOutput]:
         key, article = element
         meta = meta_state.read()
         index = self._index(key, meta, observations, snapshot)
+        adopted = meta is None and bool(index.stories or index.labels)
         pending = meta[1] if meta is not None else 0
         try:
             observation = observe(article, self._config)
@@ -227,8 +299,22 @@ class StoriesStreamFn(beam.DoFn):
                 DEAD_LETTER, failure_dead_letter("story", article, error, reason="story_error")
             )
             return
+        assert index.frequencies is not None
+        documents = index.frequencies.documents
         assignment = _apply(index, observation)
-        if pending + 1 >= SNAPSHOT_EVERY:
+        if self._changes is not None:
+            new_evidence = index.frequencies.documents != documents
+            self._changes.record(
+                index,
+                observation[0],
+                observation[2],
+                assignment.story_id,
+                assignment.similarity,
+                new_evidence=new_evidence,
+                new_label=new_evidence or assignment.inherited,
+            )
+        # A restored index is written whole first: Beam state must hold it too.
+        if adopted or pending + 1 >= SNAPSHOT_EVERY:
             snapshot.write(pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
             observations.clear()
             pending = 0
@@ -240,7 +326,33 @@ class StoriesStreamFn(beam.DoFn):
         self._mirrors[key] = (token, index)
         self._counters.count(assignment)
         self._active.set(len(index.stories))
-        yield article.replace(story=story_label(assignment))
+        labelled = article.replace(story=story_label(assignment))
+        if self._store is None:
+            yield labelled
+        else:
+            self._held.append(WindowedValue(labelled, timestamp, [window]))
+            self._last_index = index
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        if self._store is None or not self._held:
+            return
+        assert self._changes is not None
+        # Durable first: the articles below go on to the sinks, and their offsets
+        # are committed once this bundle completes.
+        for store_key, value in self._changes.take(self._last_index):
+            if value is None:
+                self._store.delete(store_key)
+            else:
+                self._store.put(store_key, value)
+        self._store.flush()
+        self._changes.flushed()
+        held, self._held = self._held, []
+        yield from held
+
+    def teardown(self) -> None:
+        store = getattr(self, "_store", None)
+        if store is not None:
+            store.close()
 
 
 class StoriesStream(beam.PTransform):
@@ -251,10 +363,12 @@ class StoriesStream(beam.PTransform):
         config: StoryConfig | None = None,
         label: str | None = None,
         *,
+        store: WindowStoreFactory | None = None,
         with_dead_letters: bool = False,
     ) -> None:
         super().__init__(label)
         self._config = (config or StoryConfig()).validate()
+        self._store = store
         self._with_dead_letters = with_dead_letters
 
     def expand(self, articles: beam.PCollection) -> Any:
@@ -263,7 +377,9 @@ class StoriesStream(beam.PTransform):
             | "GlobalWindow" >> beam.WindowInto(GlobalWindows())
             | "OneKey" >> beam.Map(lambda article: (STREAM_KEY, article))
             | "Stories"
-            >> beam.ParDo(StoriesStreamFn(self._config)).with_outputs(DEAD_LETTER, main="main")
+            >> beam.ParDo(StoriesStreamFn(self._config, self._store)).with_outputs(
+                DEAD_LETTER, main="main"
+            )
         )
         if self._with_dead_letters:
             return {"main": outputs.main, "dead_letter": outputs[DEAD_LETTER]}
