@@ -5,8 +5,9 @@ Written (`StateChanges`, keys and values in state_codec.py): for an article that
 new evidence (founds or joins a story) its story's record, its label and the terms it
 added to the document frequencies (a delta); for a duplicate that inherits a story,
 its label; for a replay, nothing. An expired story is deleted with its labels
-(tombstones). Every `SNAPSHOT_EVERY` deltas the frequencies are written whole, in
-chunks keyed by their article count, and once that snapshot is durable the previous
+(tombstones). Once the deltas hold as many terms as the frequency table (or after
+`SNAPSHOT_EVERY` deltas) the frequencies are written whole, in chunks keyed by their
+article count, and once that snapshot is durable the previous
 one and the deltas it covers are deleted: the store holds about the active stories,
 their labels, one frequency table and fewer than `SNAPSHOT_EVERY` deltas.
 
@@ -46,9 +47,12 @@ from newsbeam.transforms.story.state_codec import (
 
 LOG = logging.getLogger(__name__)
 
-# Deltas between two snapshots of the document frequencies (a snapshot of a full
-# 200,000-term vocabulary is ~4 MB: written every 1,000 articles it costs ~4 KB each).
+# A snapshot of the document frequencies is written once the deltas since the last one
+# hold as many terms as the table (at least MIN_SNAPSHOT_TERMS), or after SNAPSHOT_EVERY
+# deltas: the deltas stored never outweigh the table, and a snapshot costs each article
+# about what its delta does (bench_story_state.py).
 SNAPSHOT_EVERY = 1_000
+MIN_SNAPSHOT_TERMS = 10_000
 # Terms per snapshot chunk: ~150 KB values, well under Kafka's 1 MB default limit.
 CHUNK_TERMS = 10_000
 
@@ -64,6 +68,7 @@ class RestoredStories:
     # The snapshot the frequencies came from and the deltas after it (still stored).
     snapshot: tuple[int, int] | None = None
     deltas: list[int] = field(default_factory=list)
+    delta_terms: int = 0
 
     @property
     def skipped_total(self) -> int:
@@ -159,6 +164,7 @@ def _frequencies(
         elif n == frequencies.documents + 1:
             frequencies.add(deltas[n].terms)
             result.deltas.append(n)
+            result.delta_terms += len(deltas[n].terms)
         else:
             # A gap (a delta lost to a kill mid-flush): later ones cannot be applied in
             # order, and their numbers will be written again.
@@ -187,6 +193,7 @@ class StateChanges:
         self._pending: dict[str, bytes | None] = {}
         self._snapshot: tuple[int, int] | None = None  # (articles, chunks) stored
         self._deltas: list[int] = []
+        self._delta_terms = 0
         # Deleted once the snapshot that replaces them is durable.
         self._superseded: list[str] = []
         self._clock: float | None = None
@@ -196,6 +203,7 @@ class StateChanges:
             self._set(key, None)
         self._snapshot = restored.snapshot
         self._deltas = list(restored.deltas)
+        self._delta_terms = restored.delta_terms
         self._clock = restored.index.clock
 
     def record(
@@ -222,6 +230,7 @@ class StateChanges:
             delta = DeltaRecord(documents, list(terms))
             self._set(delta_key(documents), encode(delta, self._version))
             self._deltas.append(documents)
+            self._delta_terms += len(delta.terms)
             story = index.stories[story_id]
             centroid = list(story.centroid.items())
             record = StoryRecord(story.id, centroid, story.size, story.last_time)
@@ -239,7 +248,9 @@ class StateChanges:
         frequencies = index.frequencies
         assert frequencies is not None
         since = self._snapshot[0] if self._snapshot else 0
-        if frequencies.documents - since >= SNAPSHOT_EVERY:
+        if frequencies.documents - since >= SNAPSHOT_EVERY or self._delta_terms >= max(
+            len(frequencies.counts), MIN_SNAPSHOT_TERMS
+        ):
             self._write_snapshot(frequencies)
         changes, self._pending = list(self._pending.items()), {}
         return changes
@@ -261,7 +272,8 @@ class StateChanges:
             old, count = self._snapshot
             self._superseded.extend(chunk_key(old, i) for i in range(count))
         self._superseded.extend(delta_key(n) for n in self._deltas if n <= documents)
-        self._deltas = [n for n in self._deltas if n > documents]
+        self._deltas = []
+        self._delta_terms = 0
         self._snapshot = (documents, len(chunks))
 
     def _set(self, key: str, value: bytes | None) -> None:
