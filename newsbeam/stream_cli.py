@@ -336,6 +336,8 @@ def _stream_command(args: argparse.Namespace) -> int:
         value = getattr(args, option)
         if value is not None and not value.strip():
             raise UsageError(f"--{option.replace('_', '-')} must not be empty")
+    if args.story_changelog_topic is not None and pipeline.story is None:
+        raise UsageError("--story-changelog-topic has no effect with --no-stories")
     if _dedup_state(args) == "changelog" and pipeline.story is not None:
         # The same durability as the dedup window, on a topic of its own.
         story_changelog = ChangelogConfig(

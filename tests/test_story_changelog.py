@@ -154,3 +154,35 @@ def test_stories_expire_across_restarts_and_foreign_records_are_skipped(kafka_br
     assert summary["story_state"]["restored"] == 1
     assert summary["story_state"]["restore_skipped"] == 0
     assert stories_by_id(kafka_broker, out)["turkey-4"] == {"turkey-4"}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # The stories' topic cannot be the dedup window's (each restore would delete the
+        # other's records) nor one of the job's own topics.
+        (("--group-id", "clash", "--story-changelog-topic", "clash-dedup-changelog"), "story"),
+        (("--story-changelog-topic", "OUT"), "story"),
+    ],
+)
+def test_story_changelog_cannot_be_another_topic_of_the_job(kafka_broker, options, message):
+    raw, out, dlq = new_topics(kafka_broker, partitions=1)
+    options = tuple(out if o == "OUT" else o for o in options)
+    command = stream_command(kafka_broker.bootstrap_servers, raw, out, dlq, *options)
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"the {message} changelog topic" in result.stderr
+    assert "cannot be the input, output, dead-letter or another changelog topic" in result.stderr
+
+
+def test_story_changelog_topic_without_stories_is_a_usage_error():
+    command = stream_command("127.0.0.1:9", "in", "out", "dlq", "--no-stories")
+    result = subprocess.run(
+        [*command, "--story-changelog-topic", "x"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--story-changelog-topic has no effect with --no-stories" in result.stderr
