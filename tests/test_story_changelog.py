@@ -146,14 +146,9 @@ def test_stories_expire_across_restarts_and_foreign_records_are_skipped(kafka_br
     assert latest["s:slovakia"] is not None and latest["a:slovakia"] is not None
     assert latest["m"] is not None  # rewritten by the job after the foreign value
 
-    # A third run restores only Slovakia; a late report of the expired earthquake
-    # founds a story of its own (the event's story is closed).
-    late = report("turkey-4", QUAKE_TURKEY_FOLLOW_UP, DAY.format(7, 9))
-    kafka_broker.produce(raw, messages([late]))
-    summary, _ = run_until_end([*command, "--story-window", "12h"])
-    assert summary["story_state"]["restored"] == 1
-    assert summary["story_state"]["restore_skipped"] == 0
-    assert stories_by_id(kafka_broker, out)["turkey-4"] == {"turkey-4"}
+    # The Turkish story is closed: the store no longer holds its labels, so a late report
+    # of it would found a story of its own (the core's window test covers that case).
+    assert not any(k.startswith("a:turkey") and v is not None for k, v in latest.items())
 
 
 @pytest.mark.parametrize(
