@@ -175,14 +175,19 @@ def train_topic_model(
     *,
     provenance: dict[str, Any] | None = None,
     languages: Sequence[str] | None = None,
+    sample_weights: Sequence[float] | np.ndarray | None = None,
 ) -> TopicModel:
     """Fit, calibrate and return a model; deterministic for a given config.seed.
 
     ``languages``: the languages the model is meant for, recorded in the file
     (the classify stage then leaves other languages unlabelled by default).
+    ``sample_weights``: one weight > 0 per example (None: all 1), used by the
+    SVM, the naive Bayes counts and the calibration's log loss alike; how the
+    default model evens out languages and labels without dropping items.
     """
     config = config or TrainingConfig()
     check_trainable(examples)
+    weights_in = _checked_weights(sample_weights, len(examples))
     labels = tuple(sorted({label for example in examples for label in example.labels}))
     index = {label: i for i, label in enumerate(labels)}
     targets = np.zeros((len(examples), len(labels)), dtype=bool)
@@ -204,16 +209,17 @@ def train_topic_model(
         features.n_features,
     )
 
-    weights, bias = _fit_linear(matrix, targets, multi_label, config)
-    out_of_fold = _out_of_fold_scores(matrix, targets, multi_label, config)
+    weights, bias = _fit_linear(matrix, targets, multi_label, config, weights_in)
+    out_of_fold = _out_of_fold_scores(matrix, targets, multi_label, config, weights_in)
     if multi_label:
-        output, calibration = "sigmoid", _platt(out_of_fold, targets)
+        output, calibration = "sigmoid", _platt(out_of_fold, targets, weights_in)
     else:
         output = "softmax"
-        calibration = {"temperature": _temperature(out_of_fold, targets.argmax(axis=1))}
+        calibration = {"temperature": _temperature(out_of_fold, targets.argmax(axis=1), weights_in)}
     label_counts = targets.sum(axis=0)
     training = {
         "examples": len(examples),
+        **({"weighted": True} if weights_in is not None else {}),
         "label_counts": {label: int(n) for label, n in zip(labels, label_counts, strict=True)},
         "config": config.to_dict(),
         **(provenance or {}),
@@ -231,8 +237,23 @@ def train_topic_model(
     )
 
 
+def _checked_weights(weights: Sequence[float] | np.ndarray | None, n: int) -> np.ndarray | None:
+    if weights is None:
+        return None
+    array = np.asarray(weights, dtype=np.float64)
+    if array.shape != (n,):
+        raise TrainingDataError(f"need one sample weight per example ({n}), got {array.shape}")
+    if not np.all(np.isfinite(array)) or not np.all(array > 0):
+        raise TrainingDataError("sample weights must be finite and > 0")
+    return array
+
+
 def _fit_linear(
-    matrix: sparse.csr_matrix, targets: np.ndarray, multi_label: bool, config: TrainingConfig
+    matrix: sparse.csr_matrix,
+    targets: np.ndarray,
+    multi_label: bool,
+    config: TrainingConfig,
+    sample_weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights (n_features x n_labels) and bias of the blended linear scorer."""
     from sklearn.exceptions import ConvergenceWarning
@@ -250,7 +271,7 @@ def _fit_linear(
             svm = LinearSVC(
                 C=config.svm_c, tol=config.svm_tol, max_iter=5000, random_state=config.seed
             )
-            svm.fit(matrix, targets[:, k])
+            svm.fit(matrix, targets[:, k], sample_weight=sample_weights)
             weights[:, k] = svm.coef_[0]
             bias[k] = svm.intercept_[0]
     # One common scale for the SVM scores so the blend weight means the same
@@ -259,7 +280,9 @@ def _fit_linear(
     weights /= svm_spread
     bias /= svm_spread
     if not multi_label and config.nb_weight > 0:
-        nb = ComplementNB(alpha=config.nb_alpha).fit(matrix, targets.argmax(axis=1))
+        nb = ComplementNB(alpha=config.nb_alpha).fit(
+            matrix, targets.argmax(axis=1), sample_weight=sample_weights
+        )
         nb_weights = nb.feature_log_prob_.T.copy()
         # Only the differences between labels matter; columns never seen in
         # training carry no evidence, so they get none.
@@ -289,7 +312,11 @@ def _folds(targets: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
 
 
 def _out_of_fold_scores(
-    matrix: sparse.csr_matrix, targets: np.ndarray, multi_label: bool, config: TrainingConfig
+    matrix: sparse.csr_matrix,
+    targets: np.ndarray,
+    multi_label: bool,
+    config: TrainingConfig,
+    sample_weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Scores of every row by a model that did not see it (idf aside)."""
     n_folds = min(config.calibration_folds, int(targets.sum(axis=0).min()))
@@ -305,33 +332,41 @@ def _out_of_fold_scores(
             fit_rows = np.ones(len(targets), dtype=bool)
         else:
             fit_rows = ~held
-        weights, bias = _fit_linear(matrix[fit_rows], targets[fit_rows], multi_label, config)
+        fit_weights = sample_weights[fit_rows] if sample_weights is not None else None
+        weights, bias = _fit_linear(
+            matrix[fit_rows], targets[fit_rows], multi_label, config, fit_weights
+        )
         scores[held] = np.asarray(matrix[held] @ weights) + bias
     return scores
 
 
-def _temperature(scores: np.ndarray, truth: np.ndarray) -> float:
-    """Softmax temperature minimising the log loss of the out-of-fold scores."""
+def _temperature(
+    scores: np.ndarray, truth: np.ndarray, sample_weights: np.ndarray | None = None
+) -> float:
+    """Softmax temperature minimising the (weighted) log loss of the out-of-fold scores."""
 
     def log_loss(log_t: float) -> float:
         scaled = scores / np.exp(log_t)
         scaled = scaled - scaled.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(scaled).sum(axis=1))
-        return float(np.mean(log_norm - scaled[np.arange(len(truth)), truth]))
+        losses = log_norm - scaled[np.arange(len(truth)), truth]
+        return float(np.average(losses, weights=sample_weights))
 
     result = optimize.minimize_scalar(log_loss, bounds=(-5.0, 5.0), method="bounded")
     return round(float(np.exp(result.x)), 6)
 
 
-def _platt(scores: np.ndarray, targets: np.ndarray) -> dict[str, list[float]]:
-    """One sigmoid per label, p = 1 / (1 + exp(-(a * score + b))), by log loss."""
+def _platt(
+    scores: np.ndarray, targets: np.ndarray, sample_weights: np.ndarray | None = None
+) -> dict[str, list[float]]:
+    """One sigmoid per label, p = 1 / (1 + exp(-(a * score + b))), by (weighted) log loss."""
     scale, offset = [], []
     for k in range(targets.shape[1]):
         s, y = scores[:, k], targets[:, k].astype(np.float64)
 
         def loss(params: np.ndarray, s: np.ndarray = s, y: np.ndarray = y) -> float:
             z = params[0] * s + params[1]
-            return float(np.mean(np.logaddexp(0.0, z) - y * z))
+            return float(np.average(np.logaddexp(0.0, z) - y * z, weights=sample_weights))
 
         result = optimize.minimize(loss, x0=np.array([1.0, 0.0]), method="L-BFGS-B")
         scale.append(round(float(result.x[0]), 6))
