@@ -253,6 +253,39 @@ def ag_news_accuracy(model: TopicModel) -> EvaluationReport | None:
     return evaluate_model(model, load_ag_news(path), label_map=ag_news_label_map(model.labels))
 
 
+def print_calibration(model: TopicModel, test: list[WikinewsItem], threshold: float = 0.3) -> None:
+    """How far the top label's probability is from its accuracy, and what the threshold adds."""
+    proba = model.predict_proba([i.text for i in test])
+    truth = np.array([model.labels.index(i.label) for i in test])
+    top = proba.argmax(axis=1)
+    confidence = proba.max(axis=1)
+    correct = top == truth
+    bins = np.minimum((confidence * 10).astype(int), 9)
+    ece = sum(
+        abs(correct[bins == b].mean() - confidence[bins == b].mean()) * np.mean(bins == b)
+        for b in range(10)
+        if np.any(bins == b)
+    )
+    ranked = np.argsort(-proba, axis=1)
+    second = ranked[:, 1]
+    extra = proba[np.arange(len(test)), second] >= threshold
+    print("\n## calibration of the top label (held out, 10 bins)")
+    print(f"expected calibration error {ece:.4f}; mean top probability {confidence.mean():.3f}")
+    print(f"vs accuracy {correct.mean():.3f}")
+    print(
+        f"threshold {threshold}: {extra.mean():.1%} of items get a second topic; the second is"
+        f" the gold label for {np.mean(second[extra] == truth[extra]):.1%} of them"
+        f" (top wrong on {np.mean(~correct[extra]):.1%})"
+    )
+    for low, high in ((0.0, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.01)):
+        rows = (confidence >= low) & (confidence < high)
+        if rows.any():
+            print(
+                f"top probability {low:.1f}-{min(high, 1.0):.1f}: {rows.mean():.1%} of items,"
+                f" accuracy {correct[rows].mean():.3f}"
+            )
+
+
 def wikinews_figures(args) -> None:
     raw = read_wikinews(wikinews_path(REPO))
     prepared = prepare(raw)
@@ -267,6 +300,7 @@ def wikinews_figures(args) -> None:
     print(report.format_text())
     reports = per_language(model, test)
     print_per_language(reports, model.labels)
+    print_calibration(model, test)
     # Real articles are longer than Wikinews lead sentences: the same held-out
     # items joined five at a time per (language, label) check that scores
     # still hold on article-length text (the stage reads the first 60 words).
