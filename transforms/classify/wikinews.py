@@ -13,9 +13,11 @@ The data is noisy in ways a model would learn from, so `prepare` cleans it:
   caption) cannot tell a topic;
 - repeats: the same text (after normalisation) more than once is kept once,
   and not at all when its copies disagree on the label;
-- imbalance (`cap_cells`, training part only): at most `cap` items per
-  (language, label) cell (English is mostly politics, Catalan mostly sport),
-  drawn with a fixed seed.
+- imbalance (training part only; English is mostly politics, Catalan mostly
+  sport): `cell_weights`, what the default recipe uses, weighs each
+  (language, label) cell down to at most `cap` items' worth and evens out
+  the labels, so every item still trains; `cap_cells`, the previous recipe,
+  kept to measure against, drops the items above `cap` per cell instead.
 
 Every dropped line is counted by reason, so the choices can be measured
 (benchmarks/README.md).
