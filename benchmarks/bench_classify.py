@@ -9,13 +9,16 @@
    shared/data/wikinews_topics.jsonl after cleaning (stratified per language
    and label, near-copies kept on one side, seed 8) and scores the stored
    model on the other 20%: overall figures with the confusion matrix, then
-   per language accuracy / macro-F1 and per-topic precision / recall. Then the
-   shipped default model on the AG News sample with AG's four classes
-   (World = every topic but sport, business and science), a set it never saw.
-   --ablation also trains the measured alternatives (no cap per language and
-   label, a larger cap, no character n-grams, no capitalised words, the raw
-   data without cleaning) on the same split and prints one summary table with
-   per-language accuracy.
+   per language accuracy / macro-F1 and per-topic precision / recall, the
+   calibration of the top label, and the held-out items joined five at a time
+   per (language, label) (article-length text). Then the shipped default model
+   on the AG News sample with AG's four classes (World = every topic but
+   sport, business and science), a set it never saw.
+   --ablation also trains the measured alternatives (the previous hard cap,
+   no cap or weights, no label balance, a smaller weighted cap, added
+   pseudo-articles, no or heavier character n-grams, capitalised words, the
+   raw data without cleaning) on the same split and prints one summary table
+   with joined-5 and AG News accuracy and per-language accuracy.
    --model ag-news-en: the AG News recipe on 80% of ag_news_train.jsonl
    (stratified, near-copies kept on one side, seed 8). --plain-split also
    reports a plain stratified random 80/20 split, --cv K grouped stratified
