@@ -2,7 +2,7 @@
 
     python benchmarks/bench_pipeline.py [--articles 20000] [--corpus bench|duplicates]
         [--files 1] [--repeat 1] [--runs loop,bare,run1,run2] [--without-clean]
-        [--without-classify] [--baseline REF] [--dedup-baseline REF]
+        [--without-classify] [--without-stories] [--baseline REF] [--dedup-baseline REF]
 
 Generates N articles into `--files` .jsonl files (benchmarks/corpus.py; or with
 `--corpus duplicates` benchmarks/synthetic_news.py: ~31 % near and ~2 % exact
@@ -25,6 +25,8 @@ the runs N times and keeps each one's fastest (the machine is shared).
 
 Diagnostics (each adds a run of the job with one worker): `--without-clean` cleaning
 a pass-through; `--without-classify` classify passing articles through;
+`--without-stories` the story stage off (`--no-stories`; the stage's share of the
+job is printed);
 `--baseline REF` the TextCleaner of git commit REF; `--dedup-baseline REF`
 DeduplicateBatch of commit REF (the last two only where the job still builds the
 one-graph pipeline, i.e. with `--runner-args` naming another runner).
@@ -94,6 +96,8 @@ def _newsbeam_run(run: str, paths: list[str], output: str, options: dict) -> Non
     pipeline = PipelineConfig()
     if run == "without-classify":
         pipeline = PipelineConfig(classify=ClassifyConfig(languages=frozenset({"none"})))
+    if run == "without-stories":
+        pipeline = PipelineConfig(story=None)
     if run == "without-clean":
         from newsbeam.transforms.clean.article_cleaner import ArticleCleaner, CleanOutcome
 
@@ -249,6 +253,7 @@ def main() -> None:
     parser.add_argument("--runs", default="loop,bare,run1,run2", help="which runs, in order")
     parser.add_argument("--without-clean", action="store_true")
     parser.add_argument("--without-classify", action="store_true")
+    parser.add_argument("--without-stories", action="store_true")
     parser.add_argument("--baseline", metavar="REF")
     parser.add_argument("--dedup-baseline", metavar="REF")
     parser.add_argument("--runner-args", nargs="*", default=[], help="Beam options for runs")
@@ -279,6 +284,7 @@ def main() -> None:
         for name, wanted in (
             ("without-clean", args.without_clean),
             ("without-classify", args.without_classify),
+            ("without-stories", args.without_stories),
             ("old-cleaner", args.baseline),
             ("old-dedup", args.dedup_baseline),
         )
@@ -293,6 +299,7 @@ def main() -> None:
         "graph2": "one-graph job, 2 workers (before #21)",
         "without-clean": "newsbeam run, cleaning a pass-through",
         "without-classify": "newsbeam run, classify a pass-through",
+        "without-stories": "newsbeam run --workers 1 --no-stories",
         "old-cleaner": f"newsbeam run, TextCleaner at {args.baseline}",
         "old-dedup": f"newsbeam run, DeduplicateBatch at {args.dedup_baseline}",
     }
@@ -305,7 +312,7 @@ def main() -> None:
         paths = write_corpus(args.corpus, args.articles, args.files, folder / "corpus")
     size_mb = sum(Path(p).stat().st_size for p in paths) / 1e6
     print(
-        f"corpus: {args.articles} articles ({args.corpus}), {len(paths)} file(s), {size_mb:.1f} MB"
+        f"corpus: {args.articles} articles ({args.corpus}), {args.files} file(s), {size_mb:.1f} MB"
     )
     best: dict[str, dict] = {}
     outputs: dict[str, str] = {}
@@ -328,7 +335,7 @@ def main() -> None:
     print(f"{'run':<44} {'articles/s':>10} {'wall s':>7} {'CPU s':>7} {'peak RSS':>9}  ratio")
     for run, figures in best.items():
         same = ""
-        if reference is not None and run not in ("loop", "bare"):
+        if reference is not None and run not in ("loop", "bare", "without-stories"):
             records = article_records(outputs[run])
             equal = sum(a == b for a, b in zip(records, reference, strict=False))
             same = f"  records identical to the loop's: {equal:,}/{len(reference):,}"
@@ -338,6 +345,13 @@ def main() -> None:
             f"{labels[run]:<44} {args.articles / figures['wall']:10.0f} {figures['wall']:7.1f} "
             f"{figures['cpu_tree']:7.1f} {figures['peak_rss'] / 1e9:7.2f} GB"
             f"  {base['wall'] / figures['wall']:.2f}x{same}"
+        )
+    if "run1" in best and "without-stories" in best:
+        full, off = best["run1"], best["without-stories"]
+        print(
+            "story stage's share of `newsbeam run --workers 1`: "
+            f"wall {1 - off['wall'] / full['wall']:.0%}, "
+            f"CPU {1 - off['cpu_tree'] / full['cpu_tree']:.0%}"
         )
     if holder is not None:
         holder.cleanup()

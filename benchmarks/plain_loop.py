@@ -1,7 +1,8 @@
 """The batch job as a plain Python loop over the project's own stage cores.
 
 No Beam: read -> parse -> clean -> detect-language -> sketch -> global dedup
-(transforms/dedup/batch_core.py) -> classify -> record -> JSON Lines, in one
+(transforms/dedup/batch_core.py) -> stories (the sequential core in event-time
+order, as StoriesBatch) -> classify -> record -> JSON Lines, in one
 process, with the same configuration objects and batch sizes the Beam stages
 use. It is the baseline `bench_pipeline.py` measures the Beam runs against:
 the stage work alone, the limit any runner can approach. Its records equal the
@@ -31,6 +32,7 @@ from newsbeam.transforms.io.files.reading import read_payloads
 from newsbeam.transforms.language.detector import LanguageDetector
 from newsbeam.transforms.language.labeling import label_articles
 from newsbeam.transforms.parse import parse_payload
+from newsbeam.transforms.story.transform import _cluster_in_order, _label_article, observe
 
 T = TypeVar("T")
 
@@ -77,6 +79,12 @@ def run_plain_loop(
     labels, _ = batch_labels(sketches, config.dedup)
     del sketches
     articles = [a.replace(duplicate=dict(labels.get(a.id) or unique_label())) for a in articles]
+
+    if config.story is not None:
+        observations = [observe(article, config.story) for article in articles]
+        joined = dict(_cluster_in_order(("", observations), config.story))
+        del observations
+        articles = [_label_article(article, joined) for article in articles]
 
     model = load_model(config.classify.model_path)
     languages = config.classify.languages_for(model.languages)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+from dataclasses import replace
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -61,6 +62,18 @@ def add_stage_options(parser: argparse.ArgumentParser) -> None:
         "languages the model was trained for); others get no topics",
     )
     parser.add_argument(
+        "--no-stories",
+        action="store_true",
+        help="skip the story stage: records carry no `story` (docs/stages/story.md)",
+    )
+    parser.add_argument(
+        "--story-window",
+        type=duration_seconds,
+        metavar="DURATION",
+        help="an article joins only stories with a member this recent in event time, "
+        "e.g. 3d, 36h; stream state grows with the stories in this window (default: 3d)",
+    )
+    parser.add_argument(
         "--sink",
         action="append",
         default=[],
@@ -74,12 +87,22 @@ def add_stage_options(parser: argparse.ArgumentParser) -> None:
 def stage_config(args: argparse.Namespace):
     """PipelineConfig from the shared options; checks the model and the sinks first."""
     from newsbeam.pipelines.config import PipelineConfig
+    from newsbeam.transforms.story.config import DAY_SECONDS, StoryConfig
 
     _check_sinks(args.sink)
+    story: StoryConfig | None = None
+    if args.no_stories:
+        if args.story_window is not None:
+            raise UsageError("--story-window has no effect with --no-stories")
+    else:
+        story = StoryConfig()
+        if args.story_window is not None:
+            story = replace(story, window_days=args.story_window / DAY_SECONDS)
     return PipelineConfig(
         languages=args.languages,
         drop_duplicates=args.drop_duplicates,
         classify=_classify_config(args.classifier_model, args.classifier_languages),
+        story=story,
     )
 
 

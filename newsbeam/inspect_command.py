@@ -2,8 +2,8 @@
 
 Runs the same pure cores the pipeline's transforms wrap, without Beam, and
 prints what each stage decided: the lines the cleaner removed and by which rule,
-the detected language with its score, the duplicate keys, the topics, and the
-final record.
+the detected language with its score, the duplicate keys, the story terms, the
+topics, and the final record.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from newsbeam.transforms.io.files.reading import Payload, read_payloads
 from newsbeam.transforms.language.detector import LanguageConfig, LanguageDetector
 from newsbeam.transforms.language.labeling import detection_text, with_language
 from newsbeam.transforms.parse import parse_payload
+from newsbeam.transforms.story.clusterer import StoryIndex
+from newsbeam.transforms.story.config import StoryConfig
+from newsbeam.transforms.story.transform import observe, story_label
 
 
 class InspectError(Exception):
@@ -39,8 +42,8 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list) -> None:
         parents=parents,
         help="show each stage's view of one article (for tuning rules)",
         description="Run every stage on one input article and print what each decided: "
-        "removed lines and their rules, language and score, duplicate keys, topics, and "
-        "the final record.",
+        "removed lines and their rules, language and score, duplicate keys, story terms, "
+        "topics, and the final record.",
     )
     inspect.add_argument("file", metavar="FILE", help="an input file (.txt, .html, .json, .jsonl)")
     inspect.add_argument(
@@ -123,6 +126,19 @@ def inspect_file(path: str, line: int | None) -> dict[str, Any]:
         "can_be_contained": len(sketch.shingle_set()) >= dedup_config.contained_min_shingles,
     }
 
+    # Alone, an article founds its own story; the terms are what it is matched on
+    # against other articles (tf x title/name/number boosts, before the stream's IDF).
+    story_config = StoryConfig()
+    observation = observe(article, story_config)
+    article = article.replace(
+        story=story_label(StoryIndex(story_config).assign(article.id, None, observation[2]))
+    )
+    heaviest = sorted(observation[2].items(), key=lambda kv: (-kv[1], kv[0]))
+    view["story"] = {
+        "terms": len(heaviest),
+        "heaviest_terms": [{"term": t, "weight": round(w, 3)} for t, w in heaviest[:20]],
+    }
+
     classify_config = ClassifyConfig()
     model = load_model(classify_config.model_path)
     languages = classify_config.languages_for(model.languages)
@@ -190,6 +206,12 @@ def print_view(view: dict[str, Any], out: TextIO) -> None:
             )
         else:
             out.write("too short for near-duplicate matching (exact only)\n")
+    if "story" in view:
+        section("story: heaviest terms (term frequency x title/name/number boosts)")
+        story = view["story"]
+        out.write(f"{story['terms']} terms; ")
+        out.write(", ".join(f"{t['term']} {t['weight']}" for t in story["heaviest_terms"]))
+        out.write("\n")
     if "topics" in view:
         section("classify")
         for topic in view["topics"]:

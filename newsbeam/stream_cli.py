@@ -162,6 +162,13 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list | None = No
         help="the changelog topic (default: GROUP_ID-dedup-changelog); created with "
         "cleanup.policy=compact when missing",
     )
+    stream.add_argument(
+        "--story-changelog-topic",
+        metavar="TOPIC",
+        help="the stories' changelog topic, kept when the dedup window is (--dedup-state) "
+        "and stories run (default: GROUP_ID-story-changelog); created with "
+        "cleanup.policy=compact when missing",
+    )
     add_stage_options(stream)
     stream.set_defaults(func=_stream_command)
 
@@ -172,9 +179,7 @@ def _partition_keys(value: str) -> tuple[str, ...]:
     keys = tuple(key.strip() for key in value.split(",") if key.strip())
     unknown = [key for key in keys if key not in PARTITION_KEYS]
     if unknown or len(set(keys)) != len(keys):
-        raise argparse.ArgumentTypeError(
-            f"{value!r}: expected date, language or date,language"
-        )
+        raise argparse.ArgumentTypeError(f"{value!r}: expected date, language or date,language")
     return keys
 
 
@@ -300,7 +305,11 @@ def _stream_command(args: argparse.Namespace) -> int:
         check_kafka,
         run_stream,
     )
-    from newsbeam.transforms.io.kafka.changelog import ChangelogConfig, changelog_topic_name
+    from newsbeam.transforms.io.kafka.changelog import (
+        ChangelogConfig,
+        changelog_topic_name,
+        story_changelog_topic_name,
+    )
     from newsbeam.transforms.io.kafka.sink import KafkaSinkConfig
     from newsbeam.transforms.io.kafka.source import KafkaSourceConfig
 
@@ -322,6 +331,24 @@ def _stream_command(args: argparse.Namespace) -> int:
     changelog = None
     if args.dedup_changelog_topic is not None and not args.dedup_changelog_topic.strip():
         raise UsageError("--dedup-changelog-topic must not be empty")
+    story_changelog = None
+    for option in ("dedup_changelog_topic", "story_changelog_topic"):
+        value = getattr(args, option)
+        if value is not None and not value.strip():
+            raise UsageError(f"--{option.replace('_', '-')} must not be empty")
+    if args.story_changelog_topic is not None and pipeline.story is None:
+        raise UsageError("--story-changelog-topic has no effect with --no-stories")
+    if _dedup_state(args) == "changelog" and pipeline.story is not None:
+        # The same durability as the dedup window, on a topic of its own.
+        story_changelog = ChangelogConfig(
+            bootstrap_servers=servers,
+            topic=args.story_changelog_topic or story_changelog_topic_name(args.group_id),
+            window_seconds=pipeline.story.window_seconds,
+            producer_options=settings.producer,
+            consumer_options=settings.consumer,
+            admin_options=settings.admin,
+            what="story",
+        )
     if _dedup_state(args) == "changelog":
         changelog = ChangelogConfig(
             bootstrap_servers=servers,
@@ -359,6 +386,7 @@ def _stream_command(args: argparse.Namespace) -> int:
         roll_policy=roll_policy(args),
         health_file=args.health_file,
         dedup_changelog=changelog,
+        story_changelog=story_changelog,
         beam_args=tuple(getattr(args, "beam_args", ())),
         connect_timeout_seconds=args.connect_timeout,
     )

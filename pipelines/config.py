@@ -11,6 +11,7 @@ from newsbeam.transforms.dedup.config import DedupConfig
 from newsbeam.transforms.io.files.limits import ReadLimits
 from newsbeam.transforms.io.sink_specs import SinkSpec
 from newsbeam.transforms.language.detector import LanguageConfig
+from newsbeam.transforms.story.config import StoryConfig
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class PipelineConfig:
     language: LanguageConfig = field(default_factory=LanguageConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     classify: ClassifyConfig = field(default_factory=ClassifyConfig)
+    # None: the story stage does not run (--no-stories) and records carry no `story`.
+    story: StoryConfig | None = field(default_factory=StoryConfig)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from newsbeam.transforms.dedup.batch import DeduplicateBatch
 from newsbeam.transforms.dedup.stream import DeduplicateStream
 from newsbeam.transforms.dedup.window_store import WindowStoreFactory
 from newsbeam.transforms.language.transform import DetectLanguage, KeepLanguages
+from newsbeam.transforms.story.transform import StoriesBatch, StoriesStream
 
 
 class _ToRecordFn(beam.DoFn):
@@ -51,14 +52,15 @@ class _DropDuplicatesFn(beam.DoFn):
 
 class ProcessArticles(beam.PTransform):
     """Articles in; `articles` (record dicts) and `dead_letters` (dicts) out; in
-    streaming also `dedup_dead_letters` and `classify_dead_letters` (see expand).
+    streaming also `dedup_dead_letters`, `story_dead_letters` (unless stories are
+    off) and `classify_dead_letters` (see expand).
 
     `dead_letters_in` carries failures from before this chain (read, parse) so
-    that every failure leaves through one output. `dedup_store` (streaming only)
-    keeps the dedup window durable across restarts. The local batch run's label
-    pass (pipelines/local_batch.py) gives articles already cleaned and labelled
-    with their language (`prepared`) and a `dedup` transform that applies labels
-    found beforehand in place of DeduplicateBatch.
+    that every failure leaves through one output. `dedup_store` and `story_store`
+    (streaming only) keep the dedup window and the stories durable across restarts.
+    The local batch run's label pass (pipelines/local_batch.py) gives articles
+    already cleaned and labelled with their language (`prepared`) and a `dedup`
+    transform that applies labels found beforehand in place of DeduplicateBatch.
     """
 
     def __init__(
@@ -68,6 +70,7 @@ class ProcessArticles(beam.PTransform):
         streaming: bool = False,
         dead_letters_in: beam.PCollection | None = None,
         dedup_store: WindowStoreFactory | None = None,
+        story_store: WindowStoreFactory | None = None,
         prepared: bool = False,
         dedup: beam.PTransform | None = None,
     ) -> None:
@@ -76,6 +79,7 @@ class ProcessArticles(beam.PTransform):
         self._streaming = streaming
         self._dead_letters_in = dead_letters_in
         self._dedup_store = dedup_store
+        self._story_store = story_store
         self._prepared = prepared
         self._dedup = dedup
 
@@ -101,11 +105,25 @@ class ProcessArticles(beam.PTransform):
             deduplicated = articles | "Deduplicate" >> DeduplicateBatch(
                 self._config.dedup, with_dead_letters=True
             )
-        classified = deduplicated["main"] | "ClassifyTopics" >> ClassifyTopics(
+        articles = deduplicated["main"]
+        guard_dead = {"dedup": deduplicated["dead_letter"]}
+        # Stories right after dedup: they need its labels (a duplicate takes its
+        # representative's story), and topics are no input to them.
+        if self._config.story is not None:
+            if self._streaming:
+                stories_stage = StoriesStream(
+                    self._config.story, store=self._story_store, with_dead_letters=True
+                )
+            else:
+                stories_stage = StoriesBatch(self._config.story, with_dead_letters=True)
+            storied = articles | "Stories" >> stories_stage
+            articles = storied["main"]
+            guard_dead["story"] = storied["dead_letter"]
+        classified = articles | "ClassifyTopics" >> ClassifyTopics(
             self._config.classify, with_dead_letters=True
         )
         articles = classified["main"]
-        guard_dead = {"dedup": deduplicated["dead_letter"], "classify": classified["dead_letter"]}
+        guard_dead["classify"] = classified["dead_letter"]
         if not self._streaming:
             dead.extend(guard_dead.values())
         if self._config.languages is not None:

@@ -111,6 +111,8 @@ class StreamRunConfig:
     # cluster; None: the window lives in Beam state only (a runner that checkpoints
     # state, or no durability).
     dedup_changelog: ChangelogConfig | None = None
+    # The stories' changelog topic (follows --dedup-state; None without stories).
+    story_changelog: ChangelogConfig | None = None
 
 
 class _KafkaClientLog(logging.Handler):
@@ -177,19 +179,22 @@ def check_kafka(config: StreamRunConfig) -> None:
         if missing:
             raise TopicError(f"Kafka at {servers} has no {', '.join(missing)}; create it first")
 
-    changelog = config.dedup_changelog
-    if changelog is not None:
-        others = {source.topic, config.articles.topic, config.dead_letters.topic}
+    others = {source.topic, config.articles.topic, config.dead_letters.topic}
+    for changelog in (config.dedup_changelog, config.story_changelog):
+        if changelog is None:
+            continue
         if changelog.topic in others:
             raise TopicError(
-                f"the dedup changelog topic {changelog.topic!r} cannot be the input, output "
-                "or dead-letter topic"
+                f"the {changelog.what} changelog topic {changelog.topic!r} cannot be the input, "
+                "output, dead-letter or another changelog topic"
             )
+        # The two stores' keys and values differ: one topic each (docs/stages/story.md).
+        others.add(changelog.topic)
         try:
             outcome = ensure_changelog_topic(changelog)
         except ChangelogError as exc:
             raise TopicError(str(exc)) from exc
-        logger.info("dedup changelog topic %r: %s", changelog.topic, outcome)
+        logger.info("%s changelog topic %r: %s", changelog.what, changelog.topic, outcome)
 
 
 def _cluster_topics(servers: str, options: dict[str, Any], timeout: float) -> set[str]:
@@ -248,7 +253,10 @@ def build_stream_pipeline(pipeline: beam.Pipeline, config: StreamRunConfig) -> N
     if config.health_file:
         articles = articles | "Heartbeat" >> Heartbeat(config.health_file)
     outputs = articles | "Process" >> ProcessArticles(
-        config.pipeline, streaming=True, dedup_store=config.dedup_changelog
+        config.pipeline,
+        streaming=True,
+        dedup_store=config.dedup_changelog,
+        story_store=config.story_changelog,
     )
     if config.sinks:
         # Same fused stage as the read (see the module docstring and the fusion test).
@@ -373,7 +381,20 @@ def run_stream(
         "articles_written": stages.get("write", {}).get("kafka.articles", 0),
         "dead_letters_written": stages.get("write", {}).get("kafka.dead_letters", 0),
         "dedup_window": _dedup_window_summary(config, stages.get("dedup", {})),
+        "story_state": _story_state_summary(config, stages.get("story", {})),
         "stages": stages,
+    }
+
+
+def _story_state_summary(config: StreamRunConfig, story: dict[str, int]) -> dict[str, Any]:
+    """Where the stories were kept and what was restored from there at start."""
+    changelog = config.story_changelog
+    return {
+        "state": "changelog" if changelog is not None else "none",
+        "changelog_topic": changelog.topic if changelog is not None else None,
+        "restored": story.get("restored", 0),
+        "restore_expired": story.get("restore_expired", 0),
+        "restore_skipped": story.get("restore_skipped", 0),
     }
 
 

@@ -72,6 +72,8 @@ class Article:
     content_hash: str | None = None
     duplicate: dict[str, Any] = field(default_factory=unique_status)
     topics: list[dict[str, Any]] = field(default_factory=list)
+    # {"id", "similarity"} from the story stage; None when it did not run.
+    story: dict[str, Any] | None = None
     # Event time used for ordering and retention (RFC 3339), see pipelines.
     ingested_at: str | None = None
 
@@ -104,6 +106,8 @@ class Article:
         }
         if self.language_alternatives is not None:
             record["language_alternatives"] = self.language_alternatives
+        if self.story is not None:
+            record["story"] = dict(self.story)
         if self.language_hint is not None:
             # Not checked (None) is reported as not agreeing: nothing confirmed the hint.
             record["language_hint"] = {
@@ -133,4 +137,4 @@ REQUIRED_FIELDS = (
     "pipeline_version",
     "schema_version",
 )
-OPTIONAL_FIELDS = ("language_alternatives", "language_hint")
+OPTIONAL_FIELDS = ("language_alternatives", "language_hint", "story")

@@ -69,6 +69,11 @@ REASONS: tuple[Reason, ...] = (
         "sketching this article failed (any exception, `MemoryError`, `RecursionError`)",
     ),
     Reason(
+        "story",
+        "story_error",
+        "finding this article's story failed (as above); the other articles get their stories",
+    ),
+    Reason(
         "classify",
         "classify_error",
         "classifying this article failed (as above); the rest of its batch is classified",

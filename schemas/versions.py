@@ -71,7 +71,7 @@ class RecordKind:
         return f"{self.name}-{version}.schema.json"
 
 
-ARTICLE = RecordKind("article", released=("1.0", "1.1"))
+ARTICLE = RecordKind("article", released=("1.0", "1.1", "1.2"))
 DEAD_LETTER = RecordKind("dead_letter", released=("1.0", "1.1"))
 KINDS = (ARTICLE, DEAD_LETTER)
 

@@ -20,10 +20,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from newsbeam.transforms.classify.default_model import (
     AG_NEWS_LICENCE,
     DEFAULT_TRAINING_CONFIG,
-    WIKINEWS_CAP,
+    WIKINEWS_CELL_CAP,
+    WIKINEWS_LABEL_BALANCE,
     WIKINEWS_LANGUAGES,
     WIKINEWS_LICENCE,
     WIKINEWS_TRAINING_CONFIG,
@@ -35,6 +38,7 @@ from newsbeam.transforms.classify.default_model import (
     wikinews_holdout_mask,
     wikinews_path,
     wikinews_training_examples,
+    wikinews_training_weights,
 )
 from newsbeam.transforms.classify.evaluation import evaluate_model
 from newsbeam.transforms.classify.model import BUILTIN_MODELS, DEFAULT_MODEL, TopicModel
@@ -65,11 +69,13 @@ def build_model(name: str, data: Path) -> TopicModel:
                 "labels_from": "Wikinews categories mapped to IPTC Media Topics (MewsC-16)",
                 "cleaning": {
                     "dropped": dict(sorted(prepared.dropped.items())),
-                    "cap_per_language_label": WIKINEWS_CAP,
+                    "weighted_cap_per_language_label": WIKINEWS_CELL_CAP,
+                    "label_balance": WIKINEWS_LABEL_BALANCE,
                 },
                 "licence": WIKINEWS_LICENCE,
             },
             languages=WIKINEWS_LANGUAGES,
+            sample_weights=wikinews_training_weights(prepared.items),
         )
     return train_topic_model(
         load_ag_news(data),
@@ -84,17 +90,21 @@ def build_model(name: str, data: Path) -> TopicModel:
     )
 
 
-def holdout_split(name: str, data: Path) -> tuple[list[LabelledExample], list[LabelledExample]]:
-    """The recipe's training part and held-out part of the data."""
+def holdout_split(
+    name: str, data: Path
+) -> tuple[list[LabelledExample], np.ndarray | None, list[LabelledExample]]:
+    """The recipe's training part (examples and weights) and held-out part of the data."""
     if name == "iptc-wikinews":
         items = load_wikinews(data).items
         held = wikinews_holdout_mask(items)
-        train = wikinews_training_examples([i for i, h in zip(items, held, strict=True) if not h])
-        return train, [i.example() for i, h in zip(items, held, strict=True) if h]
+        train_items = [i for i, h in zip(items, held, strict=True) if not h]
+        train = wikinews_training_examples(train_items)
+        weights = wikinews_training_weights(train_items)
+        return train, weights, [i.example() for i, h in zip(items, held, strict=True) if h]
     examples = load_ag_news(data)
     held = holdout_mask(examples)
     train = [e for e, h in zip(examples, held, strict=True) if not h]
-    return train, [e for e, h in zip(examples, held, strict=True) if h]
+    return train, None, [e for e, h in zip(examples, held, strict=True) if h]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,9 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: training data not found: {data}", file=sys.stderr)
         return 2
     if args.holdout:
-        train, test = holdout_split(args.model, data)
+        train, weights, test = holdout_split(args.model, data)
         config = WIKINEWS_TRAINING_CONFIG if args.model == "iptc-wikinews" else None
-        model = train_topic_model(train, config or DEFAULT_TRAINING_CONFIG)
+        model = train_topic_model(train, config or DEFAULT_TRAINING_CONFIG, sample_weights=weights)
         with tempfile.TemporaryDirectory() as tmp:
             model.save(Path(tmp) / "model.npz")  # score the stored (float16) weights
             model = TopicModel.load(Path(tmp) / "model.npz")

@@ -2,7 +2,7 @@
 
 The 1.0 files under fixtures/schema_evolution/ are what newsbeam wrote before schema
 versions existed (records, and the DDL of its PostgreSQL tables); they are frozen, never
-regenerated. `next_article_minor()` is a synthetic article 1.1 shaped like the changes
+regenerated. `next_article_minor()` is a synthetic next article minor shaped like the changes
 other branches announced, to prove that registering one is a small step.
 """
 
@@ -24,18 +24,15 @@ def fixture_records(name: str) -> list[dict]:
 
 
 def next_article_minor() -> dict:
-    """A synthetic article 1.1, shaped like the changes other branches announced: a
-    `contained` duplicate status, a nullable `duplicate.containment`, an optional `story`."""
+    """A synthetic next article minor, shaped like the changes other branches announced
+    (1.1's `contained` status and nullable `duplicate.containment`, 1.2's `story`, which
+    are real releases now) plus an optional `story.size` that is not."""
     schema = copy.deepcopy(load_schema_file(ARTICLE.live_file))
     duplicate = schema["properties"]["duplicate"]
-    duplicate["properties"]["status"]["enum"].append("contained")
+    if "contained" not in duplicate["properties"]["status"]["enum"]:
+        duplicate["properties"]["status"]["enum"].append("contained")
     duplicate["properties"]["containment"] = {"type": ["number", "null"], "minimum": 0}
-    schema["properties"]["story"] = {
-        "type": ["object", "null"],
-        "additionalProperties": False,
-        "required": ["id"],
-        "properties": {"id": {"type": "string"}, "size": {"type": "integer"}},
-    }
+    schema["properties"]["story"]["properties"]["size"] = {"type": "integer"}
     return schema
 
 

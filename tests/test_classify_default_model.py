@@ -133,9 +133,8 @@ def test_sample_articles_are_politics(model):
     # security), bodies only (with their headlines, as the pipeline reads
     # them, both models put politics first: tests/test_seed_articles.py). On
     # bodies alone the AG News model still puts politics first on all five;
-    # the Wikinews model, trained on single lead sentences, reads two as
-    # economy (they are about economic ties) and one with no clear topic,
-    # but politics is always among its three best (a known weakness).
+    # the Wikinews model reads one (about economic ties) as economy, with
+    # politics second (the hard-capped recipe before it: two of five).
     gold = json.loads(GOLD.read_text(encoding="utf-8"))
     articles = [
         Article(id=name, source=Source("file", name), raw="", text=entry["gold_text"])
@@ -147,7 +146,7 @@ def test_sample_articles_are_politics(model):
     if model:
         assert tops == ["politics"] * 5
     else:
-        assert tops.count("politics") >= 2
+        assert tops.count("politics") >= 4
     for article, _ in labelled:
         assert "politics" in [t["label"] for t in article.topics[:3]], article.id
 

@@ -159,3 +159,40 @@ def test_pruning_zeroes_the_weakest_columns_and_keeps_predictions():
     assert agree.mean() >= 0.8
     with pytest.raises(ValueError, match="prune_fraction"):
         TrainingConfig(prune_fraction=1.0)
+
+
+def test_sample_weights_decide_between_conflicting_examples():
+    # The same sentence filed under two labels: the heavier copy wins, as when
+    # the default model weighs a small (language, label) cell up.
+    examples = read_labelled_jsonl(TRAIN_FILE)
+    text = "The minister opened the new national stadium on Saturday."
+    both = examples + [LabelledExample(text, ("politics",)), LabelledExample(text, ("sport",))]
+    tops = {}
+    for heavy in ("politics", "sport"):
+        weights = [1.0] * len(examples) + [20.0 if heavy == "politics" else 1.0]
+        weights.append(20.0 if heavy == "sport" else 1.0)
+        model = train_topic_model(both, sample_weights=weights)
+        assert model.training["weighted"] is True
+        tops[heavy] = model.predict([text])[0][0].label
+    assert tops == {"politics": "politics", "sport": "sport"}
+
+
+def test_unit_sample_weights_train_the_unweighted_model():
+    examples = read_labelled_jsonl(TRAIN_FILE)
+    texts = [e.text for e in read_labelled_jsonl(EVAL_FILE)]
+    plain = train_topic_model(examples)
+    unit = train_topic_model(examples, sample_weights=np.ones(len(examples)))
+    assert "weighted" not in plain.training
+    assert np.allclose(plain.predict_proba(texts), unit.predict_proba(texts), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [([1.0, 2.0], "one sample weight per example"), (None, "finite and > 0")],
+)
+def test_bad_sample_weights_are_refused(weights, message):
+    examples = read_labelled_jsonl(TRAIN_FILE)
+    if weights is None:
+        weights = [1.0] * (len(examples) - 1) + [0.0]
+    with pytest.raises(TrainingDataError, match=message):
+        train_topic_model(examples, sample_weights=weights)

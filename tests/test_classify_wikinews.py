@@ -11,6 +11,7 @@ from newsbeam.transforms.classify.training import TrainingDataError
 from newsbeam.transforms.classify.wikinews import (
     WikinewsItem,
     cap_cells,
+    cell_weights,
     letter_count,
     prepare,
     read_wikinews,
@@ -113,3 +114,31 @@ def test_reading_names_the_bad_line(tmp_path):
     assert read_wikinews(write_jsonl(tmp_path / "ok.jsonl", [good])) == [
         WikinewsItem("en", "Some text", "sport")
     ]
+
+
+def test_cell_weights_even_out_cells_and_labels_without_dropping_items():
+    items = [item(f"politics story number {i}") for i in range(50)]
+    items += [item(f"sport story {i}", "sport") for i in range(5)]
+    items += [item(f"Politik Nachricht {i}", lang="de") for i in range(8)]
+    weights = cell_weights(items, 10)
+    assert len(weights) == len(items) and weights.mean() == pytest.approx(1.0)
+
+    def total(lang, label, w=weights):
+        return sum(x for x, i in zip(w, items, strict=True) if (i.lang, i.label) == (lang, label))
+
+    # 50 English politics items weigh as much as 10; cells under the cap keep theirs.
+    assert total("en", "politics") == pytest.approx(2 * total("en", "sport"))
+    assert total("de", "politics") == pytest.approx(total("en", "sport") * 8 / 5)
+    # label balance 1: politics (18 units) and sport (5) end with equal totals.
+    balanced = cell_weights(items, 10, label_balance=1.0)
+    politics = total("en", "politics", balanced) + total("de", "politics", balanced)
+    assert politics == pytest.approx(total("en", "sport", balanced))
+    # half way (in log terms): sport/politics goes from 5/18 to sqrt(5/18).
+    half = cell_weights(items, 10, label_balance=0.5)
+    ratio = total("en", "sport", half) / (
+        total("en", "politics", half) + total("de", "politics", half)
+    )
+    assert ratio == pytest.approx((5 / 18) ** 0.5)
+    with pytest.raises(ValueError, match="cap"):
+        cell_weights(items, 0)
+    assert len(cell_weights([], 10)) == 0

@@ -181,12 +181,19 @@ def test_kill_at_every_point_of_the_write_path_keeps_labels_consistent(kafka_bro
                 assert labels[i]["of"] == rep, (s, i, labels[i])
                 assert labels[i]["status"] in ("exact", "near")
         assert labels[copies["b"]["id"]]["status"] != "unique"
+    # The story state went through the same kills (its changelog is written by the same
+    # store): the copies, duplicates of the first, carry its story, across the restarts.
+    story_of = {m.key.decode(): orjson.loads(m.value)["story"]["id"] for m in reader.messages}
+    for s, copies in stories.items():
+        assert len({story_of[copies[c]["id"]] for c in COPIES}) == 1, s
     # The last start restored the window (and said so).
     assert "restoring" in stderr and "entries from changelog topic" in stderr
     summary = json.loads(stdout)["dedup_window"]
     assert summary["state"] == "changelog"
     assert summary["changelog_topic"] == f"{group}-dedup-changelog"
     assert summary["restored"] > 0 and summary["restore_skipped"] == 0
+    stories_summary = json.loads(stdout)["story_state"]
+    assert stories_summary["restored"] > 0 and stories_summary["restore_skipped"] == 0
 
 
 def run_until_end(bootstrap, raw, out, dlq, group, *extra) -> tuple[dict, str]:

@@ -272,7 +272,7 @@ def _articles(count: int):
 
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["batch", "stream"])
-def test_a_record_that_breaks_dedup_or_classify_is_a_dead_letter(monkeypatch, streaming):
+def test_a_record_that_breaks_dedup_story_or_classify_is_a_dead_letter(monkeypatch, streaming):
     import apache_beam as beam
     from apache_beam.testing.test_pipeline import TestPipeline
     from apache_beam.testing.util import assert_that, equal_to
@@ -282,8 +282,15 @@ def test_a_record_that_breaks_dedup_or_classify_is_a_dead_letter(monkeypatch, st
     from newsbeam.transforms.classify import transform as classify_transform
     from newsbeam.transforms.dedup import batch as dedup_batch
     from newsbeam.transforms.dedup import stream as dedup_stream
+    from newsbeam.transforms.story import transform as story_transform
 
     real_sketch, real_topics = dedup_batch.build_sketch, classify_transform.assign_topics
+    real_terms = story_transform.term_weights
+
+    def terms(text, title, config):
+        if "(report 3)" in text:
+            raise RecursionError("story terms")
+        return real_terms(text, title, config)
 
     def sketch(article_id, *args, **kwargs):
         if article_id == "good-1":
@@ -298,6 +305,7 @@ def test_a_record_that_breaks_dedup_or_classify_is_a_dead_letter(monkeypatch, st
     monkeypatch.setattr(dedup_batch, "build_sketch", sketch)
     monkeypatch.setattr(dedup_stream, "build_sketch", sketch)
     monkeypatch.setattr(classify_transform, "assign_topics", topics)
+    monkeypatch.setattr(story_transform, "term_weights", terms)
     with TestPipeline() as pipeline:
         outputs = (
             pipeline
@@ -305,10 +313,11 @@ def test_a_record_that_breaks_dedup_or_classify_is_a_dead_letter(monkeypatch, st
             | ProcessArticles(PipelineConfig(), streaming=streaming)
         )
         ids = outputs["articles"] | "Ids" >> beam.Map(lambda r: r["id"])
-        assert_that(ids, equal_to(["good-0", "good-3", "good-4"]), label="articles")
+        assert_that(ids, equal_to(["good-0", "good-4"]), label="articles")
         if streaming:
             letters = (
                 outputs["dedup_dead_letters"],
+                outputs["story_dead_letters"],
                 outputs["classify_dead_letters"],
             ) | beam.Flatten()
         else:
@@ -322,6 +331,7 @@ def test_a_record_that_breaks_dedup_or_classify_is_a_dead_letter(monkeypatch, st
                 [
                     ("good-1", "dedup", "dedup_error", "MemoryError"),
                     ("good-2", "classify", "classify_error", "RecursionError"),
+                    ("good-3", "story", "story_error", "RecursionError"),
                 ]
             ),
             label="dead letters",

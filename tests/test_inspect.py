@@ -31,6 +31,10 @@ def test_text_article_shows_removed_lines_with_rules_language_and_record(capsys)
     assert dedup["shingles"] >= 160 and dedup["lsh_band_keys"] == []
     assert 0 < len(dedup["containment_anchors"]) <= dedup["shingles"] // 4
     assert view["topics"] == record["topics"] and record["topics"]
+    # Alone, the article founds its own story; the terms are what it is matched on.
+    assert record["story"] == {"id": record["id"], "similarity": 1.0}
+    terms = [t["term"] for t in view["story"]["heaviest_terms"]]
+    assert "rotter" in terms  # a name, cut to the 6-character prefix
 
 
 def test_jsonl_line_and_language_hint(capsys):
@@ -49,7 +53,8 @@ def test_bad_record_shows_its_dead_letter(capsys):
 def test_text_output_has_a_section_per_stage(capsys):
     assert main(["inspect", str(EXAMPLES / "harbour-strike-rotterdam.txt")]) == 0
     out = capsys.readouterr().out
-    for heading in ("== clean", "== detect-language", "== deduplicate", "== classify", "== record"):
+    headings = ("== clean", "== detect-language", "== deduplicate", "== story", "== classify")
+    for heading in (*headings, "== record"):
         assert heading in out
     assert "breadcrumb" in out
 

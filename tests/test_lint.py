@@ -22,3 +22,14 @@ def test_ruff_check_passes():
         [*_ruff(), "check", "--no-cache", "."], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_applied():
+    # Python files and the Python blocks of the docs' Markdown pages.
+    result = subprocess.run(
+        [*_ruff(), "format", "--check", "--no-cache", "."],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, "run `ruff format .`:\n" + result.stdout + result.stderr

@@ -28,9 +28,7 @@ RELOCK = "run `scripts/lock.sh` and commit constraints.txt"
 
 def _lock_lines() -> list[str]:
     return [
-        line
-        for line in LOCK.read_text().splitlines()
-        if line.strip() and not line.startswith("#")
+        line for line in LOCK.read_text().splitlines() if line.strip() and not line.startswith("#")
     ]
 
 
@@ -56,7 +54,7 @@ def _project() -> dict:
 def test_readme_set_up_installs_from_the_lock():
     readme = (REPO_ROOT / "README.md").read_text()
     set_up = re.search(r"Set up.*?```bash\n(.+?)\n```", readme, re.S).group(1)
-    assert "pip install -c constraints.txt -e \".[dev]\"" in set_up
+    assert 'pip install -c constraints.txt -e ".[dev]"' in set_up
     assert set_up in (REPO_ROOT / ".ci" / "run").read_text()
 
 

@@ -22,13 +22,13 @@ def _next_minor_records():
             "similarity": 0.6,
             "containment": 0.97 - index / 10,
         }
-        record["story"] = {"id": f"story-{index}", "size": index + 1}
+        record["story"] = {"id": f"story-{index}", "similarity": 0.5, "size": index + 1}
     return records
 
 
 @pytest.fixture
 def mixed_folder(tmp_path):
-    """1.0 files (frozen fixture records), a file of today's writer, a synthetic 1.1 file."""
+    """1.0 files (frozen fixture records), a file of today's writer, a synthetic 1.3 file."""
     old = RecordShaper.from_schema_file(ARTICLE.released_file(Version(1, 0)))
     pq.write_table(
         old.to_table(fixture_records("article-1.0.jsonl")), tmp_path / "articles-a.parquet"
@@ -41,7 +41,7 @@ def mixed_folder(tmp_path):
         writer = ParquetFormat(ARTICLE_SCHEMA_FILE).open(handle)
         assert writer.write(today) == []
         writer.close()
-    following = RecordShaper(next_article_minor(), version="article/1.1")
+    following = RecordShaper(next_article_minor(), version="article/1.3")
     pq.write_table(following.to_table(_next_minor_records()), tmp_path / "articles-c.parquet")
     # Not part of the record files: must be left out by the prefix.
     pq.write_table(old.to_table(fixture_records("article-1.0.jsonl")[:1]), tmp_path / "x.parquet")
@@ -79,7 +79,7 @@ def test_pyarrow_dataset_over_the_union_of_the_schemas(mixed_folder):
     rows = {row["id"]: row for row in table.to_pylist()}
     assert rows["article-003"]["duplicate"]["containment"] is None
     assert rows["article-003"]["story"] is None
-    assert rows["new-2"]["story"] == {"id": "story-2", "size": 3}
+    assert rows["new-2"]["story"] == {"id": "story-2", "similarity": 0.5, "size": 3}
     # Old rows come back exactly as they were written: the new optional fields stay absent.
     restored = {r["id"]: r for r in following.from_arrow_rows(table.to_pylist())}
     for record in fixture_records("article-1.0.jsonl"):

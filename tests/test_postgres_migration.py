@@ -39,18 +39,20 @@ from newsbeam.transforms.io.sinks import WriteRecords, check_sink, parse_sink
 
 FAST_RETRY = RetryPolicy(max_attempts=2, initial_backoff_s=0.01, max_backoff_s=0.05)
 
-# The article table as newsbeam 1.0 created it (1.1 added duplicate_containment).
+# Columns the releases after 1.0 added: 1.1 duplicate_containment, 1.2 the story's.
+AFTER_1_0 = ("duplicate_containment", "story_id", "story_similarity")
+# The article table as newsbeam 1.0 created it.
 ARTICLES_1_0 = replace(
     ARTICLES,
     version=Version(1, 0),
-    columns=tuple(c for c in ARTICLES.columns if c.name != "duplicate_containment"),
+    columns=tuple(c for c in ARTICLES.columns if c.name not in AFTER_1_0),
 )
 # The article table as a synthetic next minor would register it: a column for a new
 # field (null in old rows) and one for a field old records already hold (filled).
-# Against a 1.0 table that is two columns: 1.1's duplicate_containment (null in 1.0 rows)
-# and the synthetic source_topic (filled from the stored records).
+# Against a 1.0 table that is the columns of 1.1 and 1.2 (null in 1.0 rows) and the
+# synthetic source_topic (filled from the stored records).
 ARTICLES_NEXT = ARTICLES.evolved(
-    Version(1, 2), Column("source_topic", "text", path=("source", "topic"))
+    Version(1, 3), Column("source_topic", "text", path=("source", "topic"))
 )
 ARTICLES_2_0 = replace(ARTICLES, version=Version(2, 0))
 # The dead-letter table newsbeam created before dead letters carried schema_version.
@@ -80,16 +82,16 @@ def test_column_types_are_compared_as_postgresql_names_them():
     assert column_type("jsonb NOT NULL") == "jsonb"
 
 
-def test_an_unstamped_1_0_table_gets_the_1_1_column_and_the_stamp():
+def test_an_unstamped_1_0_table_gets_the_later_columns_and_the_stamp():
     plan = plan_migration(ARTICLES, "articles", _state(_columns_1_0()))
     assert plan.from_version == Version(1, 0) and plan.retyped == ()
-    assert plan.added == ("duplicate_containment",)
+    assert plan.added == AFTER_1_0
     assert "COMMENT ON TABLE" in repr(plan.statements[-1])
 
 
 def test_a_current_stamped_table_needs_nothing():
     plan = plan_migration(
-        ARTICLES, "articles", _state(_columns_1_0(ARTICLES), "newsbeam article schema 1.1")
+        ARTICLES, "articles", _state(_columns_1_0(ARTICLES), "newsbeam article schema 1.2")
     )
     assert plan.up_to_date
 
@@ -104,7 +106,7 @@ def test_a_newsbeam_table_missing_a_column_gets_it_back_from_the_record():
     columns = _columns_1_0()
     del columns["topics"]
     plan = plan_migration(ARTICLES, "articles", _state(columns))
-    assert plan.added == ("topics", "duplicate_containment")  # and 1.1's new column
+    assert plan.added == ("topics", *AFTER_1_0)  # and the later releases' columns
     text = repr(plan.statements)
     assert "ADD COLUMN" in text and "#>" in text and "COMMENT ON TABLE" in text
 
@@ -112,7 +114,7 @@ def test_a_newsbeam_table_missing_a_column_gets_it_back_from_the_record():
 def test_a_users_own_extra_column_does_not_make_a_1_0_table_foreign():
     columns = _columns_1_0() | {"reviewed": "boolean"}
     plan = plan_migration(ARTICLES, "articles", _state(columns))
-    assert plan.added == ("duplicate_containment",) and plan.retyped == ()
+    assert plan.added == AFTER_1_0 and plan.retyped == ()
 
 
 def test_a_table_with_the_key_and_record_but_foreign_columns_is_not_ours():
@@ -144,10 +146,10 @@ def test_an_older_major_with_a_retyped_column_names_both_problems():
 
 def test_a_table_of_a_newer_minor_is_written_as_it_is():
     columns = _columns_1_0(ARTICLES_NEXT)
-    plan = plan_migration(ARTICLES, "t", _state(columns, "newsbeam article schema 1.2"))
+    plan = plan_migration(ARTICLES, "t", _state(columns, "newsbeam article schema 1.3"))
     assert plan.newer_table and plan.up_to_date  # never downgraded
     del columns["topics"]  # and even when something must be added, the stamp stays
-    plan = plan_migration(ARTICLES, "t", _state(columns, "newsbeam article schema 1.2"))
+    plan = plan_migration(ARTICLES, "t", _state(columns, "newsbeam article schema 1.3"))
     assert plan.added == ("topics",) and "COMMENT" not in repr(plan.statements)
 
 
@@ -193,7 +195,7 @@ def test_a_new_table_is_created_and_stamped():
         writer.open()
         writer.close()
         assert writer.migration.creates
-        assert _comment(f"{schema}.fresh") == "newsbeam article schema 1.1"
+        assert _comment(f"{schema}.fresh") == "newsbeam article schema 1.2"
         again = PostgresWriter(POSTGRES_DSN, f"{schema}.fresh", ARTICLES, retry=FAST_RETRY)
         again.open()
         again.close()
@@ -208,7 +210,7 @@ def test_a_run_of_the_current_version_into_1_0_tables(old_tables):
     schema = old_tables
     spec = parse_sink(f"{POSTGRES_DSN}?table={schema}.articles&batch_size=3")
     check_sink(spec)  # what `newsbeam run` does on start
-    assert _comment(f"{schema}.articles") == "newsbeam article schema 1.1"
+    assert _comment(f"{schema}.articles") == "newsbeam article schema 1.2"
     assert _comment(f"{schema}.articles_dead_letter") == "newsbeam dead_letter schema 1.1"
     new_articles = article_records(8)[6:]
     new_letters = dead_letter_records()
@@ -238,9 +240,9 @@ def test_a_next_minor_adds_its_columns_filled_from_the_stored_record(old_tables)
     table = f"{schema}.articles"
     writer = PostgresWriter(POSTGRES_DSN, table, ARTICLES_NEXT, retry=FAST_RETRY)
     writer.open()
-    assert writer.migration.added == ("duplicate_containment", "source_topic")
+    assert writer.migration.added == (*AFTER_1_0, "source_topic")
     assert writer.migration.from_version == Version(1, 0)
-    assert _comment(table) == "newsbeam article schema 1.2"
+    assert _comment(table) == "newsbeam article schema 1.3"
     new = article_records(8)[6:]
     new[0]["duplicate"] = {"status": "near", "of": "article-000", "similarity": 0.8}
     new[0]["duplicate"]["containment"] = 0.93
@@ -359,7 +361,7 @@ def test_two_concurrent_starts_take_turns(old_tables):
         thread.join(timeout=30)
     assert errors == []
     assert sorted(plan.up_to_date for plan in plans) == [False, True]
-    assert _comment(table) == "newsbeam article schema 1.2"
+    assert _comment(table) == "newsbeam article schema 1.3"
     assert "duplicate_containment" in _column_types(schema, "articles")
 
 
@@ -391,7 +393,7 @@ def test_the_issues_experiment_a_table_without_topics_is_repaired_on_start(old_t
     rows = postgres_rows(f"SELECT topics, record->'topics' FROM {schema}.articles")
     assert len(rows) == 6 and all(topics == stored for topics, stored in rows)
     assert any(topics for topics, _ in rows)
-    assert _comment(f"{schema}.articles") == "newsbeam article schema 1.1"
+    assert _comment(f"{schema}.articles") == "newsbeam article schema 1.2"
 
 
 @needs_postgres

@@ -32,6 +32,7 @@ def _full_article() -> Article:
         content_hash="0" * 32,
         duplicate={"status": "near", "of": "a0", "similarity": 0.91, "containment": 0.95},
         topics=[{"label": "politics", "score": 0.8}],
+        story={"id": "a0", "similarity": 0.42},
         ingested_at="2024-01-02T03:05:00Z",
     )
 
@@ -63,6 +64,7 @@ def test_a_minimal_record_validates():
     record = article.to_record(pipeline_version=VERSION)
     assert validation_errors(record) == []
     assert "language_alternatives" not in record and "language_hint" not in record
+    assert "story" not in record  # the story stage did not run
 
 
 def test_the_schema_catches_bad_records():

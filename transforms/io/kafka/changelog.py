@@ -1,8 +1,11 @@
-"""The stream dedup window's changelog topic: a compacted Kafka topic as a `WindowStore`.
+"""The stream dedup window's (and stories') changelog topic: a compacted Kafka topic as a
+`WindowStore`.
 
 The Kafka Streams pattern for durable state: one compacted topic per job (by default
 `<group id>-dedup-changelog`), key = article id, value = the encoded window entry
 (`transforms/dedup/entry_codec.py`), a tombstone (null value) when the entry expires.
+The story state uses the same store on a topic of its own (`<group id>-story-changelog`,
+keys and values in `transforms/story/state_codec.py`; `what="story"`).
 Compaction keeps the last value per key, so the topic holds about the live window
 plus recent tombstones, however long the job runs.
 
@@ -37,6 +40,7 @@ from newsbeam.transforms.io.kafka.source import stop_requested
 logger = logging.getLogger(__name__)
 
 CHANGELOG_SUFFIX = "-dedup-changelog"
+STORY_CHANGELOG_SUFFIX = "-story-changelog"
 # A read that gets no records for this long while the broker answers has reached the
 # end: the records before the end offset were compacted away.
 TAIL_GAP_SECONDS = 10.0
@@ -46,6 +50,11 @@ def changelog_topic_name(group_id: str) -> str:
     """Default changelog topic of a job: one per consumer group, like Kafka Streams'
     `<application.id>-<store>-changelog`."""
     return f"{group_id}{CHANGELOG_SUFFIX}"
+
+
+def story_changelog_topic_name(group_id: str) -> str:
+    """Default story changelog topic of a job (a sibling of the dedup one)."""
+    return f"{group_id}{STORY_CHANGELOG_SUFFIX}"
 
 
 class ChangelogError(ValueError):
@@ -67,6 +76,8 @@ class ChangelogConfig:
     producer_options: tuple[tuple[str, Any], ...] = ()
     consumer_options: tuple[tuple[str, Any], ...] = ()
     admin_options: tuple[tuple[str, Any], ...] = ()
+    # Whose state it holds ("dedup", "story"): in messages and the client id.
+    what: str = "dedup"
 
     def open(self) -> KafkaChangelog:
         return KafkaChangelog(self)
@@ -94,7 +105,7 @@ def ensure_changelog_topic(config: ChangelogConfig) -> str:
                 pass  # created meanwhile by someone else: check it like any other
             except KafkaError as exc:
                 raise ChangelogError(
-                    f"cannot create the dedup changelog topic {config.topic!r} ({exc}); "
+                    f"cannot create the {config.what} changelog topic {config.topic!r} ({exc}); "
                     "create it with cleanup.policy=compact, or run with --dedup-state none"
                 ) from exc
         resource = ConfigResource(ConfigResourceType.TOPIC, config.topic)
@@ -102,14 +113,14 @@ def ensure_changelog_topic(config: ChangelogConfig) -> str:
             described = admin.describe_configs([resource], config_filter="all")
         except KafkaError as exc:
             raise ChangelogError(
-                f"cannot read the configuration of the dedup changelog topic {config.topic!r} "
-                f"({exc})"
+                f"cannot read the configuration of the {config.what} changelog topic "
+                f"{config.topic!r} ({exc})"
             ) from exc
         problem = changelog_config_problem(
-            _config_values(described, config.topic), config.window_seconds
+            _config_values(described, config.topic), config.window_seconds, config.what
         )
         if problem:
-            raise ChangelogError(f"dedup changelog topic {config.topic!r} {problem}")
+            raise ChangelogError(f"{config.what} changelog topic {config.topic!r} {problem}")
         return "exists"
     finally:
         admin.close()
@@ -120,7 +131,9 @@ def _config_values(described: Any, topic: str) -> dict[str, str | None]:
     return {name: (e.get("value") if isinstance(e, dict) else e) for name, e in entries.items()}
 
 
-def changelog_config_problem(configs: dict[str, str | None], window_seconds: float) -> str | None:
+def changelog_config_problem(
+    configs: dict[str, str | None], window_seconds: float, what: str = "dedup"
+) -> str | None:
     """Why a topic with these configs cannot hold the window, or None."""
     policy = configs.get("cleanup.policy")
     if policy is None:
@@ -141,7 +154,7 @@ def changelog_config_problem(configs: dict[str, str | None], window_seconds: flo
     ):
         return (
             f"has cleanup.policy={policy} with retention.ms={retention}, shorter than the "
-            f"{window_seconds:g}s dedup window: live entries would be deleted; use "
+            f"{window_seconds:g}s {what} window: live entries would be deleted; use "
             "cleanup.policy=compact"
         )
     return None
@@ -173,7 +186,9 @@ class KafkaChangelog:
         try:
             partitions = consumer.partitions_for_topic(config.topic)
             if not partitions:
-                raise ChangelogError(f"dedup changelog topic {config.topic!r} does not exist")
+                raise ChangelogError(
+                    f"{config.what} changelog topic {config.topic!r} does not exist"
+                )
             tps = [TopicPartition(config.topic, p) for p in sorted(partitions)]
             ends = true_end_offsets(consumer, tps)
             consumer.assign(tps)
@@ -181,7 +196,7 @@ class KafkaChangelog:
             yield from self._read_to(consumer, ends)
         except KafkaError as exc:
             raise ChangelogError(
-                f"cannot read the dedup changelog topic {config.topic!r}: {exc}"
+                f"cannot read the {config.what} changelog topic {config.topic!r}: {exc}"
             ) from exc
         finally:
             consumer.close(autocommit=False)
@@ -208,15 +223,16 @@ class KafkaChangelog:
                 # The broker is there but has nothing from here to the end: the last
                 # records were removed by compaction (an old tombstone at the tail).
                 logger.info(
-                    "dedup changelog %r: no records left before the end offsets of %s",
+                    "%s changelog %r: no records left before the end offsets of %s",
+                    self._config.what,
                     self._config.topic,
                     sorted(tp.partition for tp in remaining),
                 )
                 return
             if idle > self._config.read_stall_seconds:
                 raise ChangelogError(
-                    f"reading the dedup changelog topic {self._config.topic!r} made no progress "
-                    f"for {self._config.read_stall_seconds:g}s"
+                    f"reading the {self._config.what} changelog topic {self._config.topic!r} "
+                    f"made no progress for {self._config.read_stall_seconds:g}s"
                 )
 
     @staticmethod
@@ -250,7 +266,7 @@ class KafkaChangelog:
         config = self._config
         options: dict[str, Any] = {
             "bootstrap_servers": config.bootstrap_servers.split(","),
-            "client_id": "newsbeam-dedup-changelog",
+            "client_id": f"newsbeam-{config.what}-changelog",
             "acks": "all",
             # In order per key even when the client retries: the last write must win.
             "max_in_flight_requests_per_connection": 1,
@@ -270,7 +286,7 @@ class KafkaChangelog:
             try:
                 self._producer.flush(timeout=self._config.delivery_timeout_ms / 1000 + 5)
             except KafkaError as exc:
-                logger.warning("dedup changelog flush did not complete: %s", exc)
+                logger.warning("%s changelog flush did not complete: %s", self._config.what, exc)
             errors = [_failure(outcome) for _, _, outcome in self._pending]
             failed = [e for e in errors if e is not None]
             if not failed:
@@ -280,15 +296,17 @@ class KafkaChangelog:
             fatal = [e for e in failed if e is not _UNFINISHED and not _retriable(e)]
             if fatal:
                 raise RuntimeError(
-                    f"writing to the dedup changelog topic {self._config.topic!r} failed: "
-                    f"{fatal[0]}"
+                    f"writing to the {self._config.what} changelog topic "
+                    f"{self._config.topic!r} failed: {fatal[0]}"
                 )
             if stop_requested() and backoff >= self._config.max_backoff_seconds:
                 raise RuntimeError(
-                    f"Kafka unavailable; {len(failed)} dedup changelog records not written"
+                    f"Kafka unavailable; {len(failed)} {self._config.what} changelog records "
+                    "not written"
                 )
             logger.warning(
-                "dedup changelog: %d of %d writes failed; re-sending the batch in %.1fs",
+                "%s changelog: %d of %d writes failed; re-sending the batch in %.1fs",
+                self._config.what,
                 len(failed),
                 len(self._pending),
                 backoff,

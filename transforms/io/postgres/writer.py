@@ -198,6 +198,9 @@ ARTICLES = TableModel(
         Column("record", "jsonb NOT NULL", _json),
         # Added in article 1.1 (the `contained` relation); filled from `record` on migration.
         _at("duplicate_containment", "double precision", "duplicate", "containment"),
+        # Added in article 1.2 (the story stage); null in rows of older records.
+        _at("story_id", "text", "story", "id"),
+        _at("story_similarity", "double precision", "story", "similarity"),
     ),
 )
 
@@ -467,9 +470,7 @@ class PostgresWriter:
 
     def _ensure(self, conn: psycopg.Connection) -> MigrationPlan:
         try:
-            return ensure_table(
-                conn, self.table_name, self._model, migrate_hint=self._migrate_hint
-            )
+            return ensure_table(conn, self.table_name, self._model, migrate_hint=self._migrate_hint)
         except (IncompatibleTable, TableBusy) as error:
             raise PostgresSinkError(str(error)) from None
         except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):

@@ -1,0 +1,253 @@
+"""Online story clustering (pure, no Beam): the sequential core of the stage.
+
+Articles arrive in event-time order; each is compared only with the stories
+still active (newest member within `window_days` of the clock), found through
+an inverted index over the stories' centroid terms, so the cost of an article
+does not grow with the number of active stories. It joins the most similar
+story at or above `threshold` or founds a new one, whose id is the founding
+article's id: with event-time order and ties by id, the earliest article.
+
+Everything is deterministic given the sequence of calls: batch and stream feed
+the same sequence, so they give the same stories.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import operator
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from newsbeam.transforms.story.config import StoryConfig
+
+SparseVector = dict[str, float]
+_WEIGHT = operator.itemgetter(1)
+
+
+class Assignment(NamedTuple):
+    story_id: str
+    similarity: float
+    founded: bool
+    # A duplicate that took its representative's story.
+    inherited: bool = False
+
+
+class DocumentFrequencies:
+    """Document frequencies learned from the stream, with a bounded vocabulary."""
+
+    def __init__(self, max_vocabulary: int) -> None:
+        self.documents = 0
+        self.counts: dict[str, int] = {}
+        self._max = max_vocabulary
+
+    def add(self, terms: Iterable[str]) -> None:
+        self.documents += 1
+        counts = self.counts
+        for term in terms:
+            counts[term] = counts.get(term, 0) + 1
+        if len(counts) > self._max:
+            self._prune()
+
+    def idf(self, term: str) -> float:
+        # Smoothed (as scikit-learn's): a term never seen weighs the most, one in
+        # every document still weighs 1.
+        return math.log((1 + self.documents) / (1 + self.counts.get(term, 0))) + 1.0
+
+    def _prune(self) -> None:
+        # Keep the more frequent half; ties broken by term so every run prunes alike.
+        keep = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[: self._max // 2]
+        self.counts = dict(keep)
+
+
+@dataclass
+class Story:
+    id: str
+    centroid: SparseVector
+    size: int
+    last_time: float
+    norm: float = 0.0
+    # Ids of the articles labelled with this story (for replays and duplicates).
+    members: list[str] = field(default_factory=list)
+
+    def refresh_norm(self) -> None:
+        self.norm = math.sqrt(sum(w * w for w in self.centroid.values()))
+
+
+@dataclass
+class StoryIndex:
+    """Active stories, their inverted index and the stream's clock."""
+
+    config: StoryConfig
+    frequencies: DocumentFrequencies | None = None
+    stories: dict[str, Story] = field(default_factory=dict)
+    postings: dict[str, set[str]] = field(default_factory=dict)
+    clock: float = float("-inf")
+    expired: int = 0
+    # article id -> (story id, similarity) of every article of an active story.
+    labels: dict[str, tuple[str, float]] = field(default_factory=dict)
+    _expiry: list[tuple[float, str]] = field(default_factory=list)
+    # When a list: every expired story is appended to it (the stream's durable store
+    # deletes their records); None in batch runs.
+    expired_log: list[Story] | None = None
+
+    def __post_init__(self) -> None:
+        if self.frequencies is None:
+            self.frequencies = DocumentFrequencies(self.config.max_vocabulary)
+
+    def assign(
+        self,
+        article_id: str,
+        time: float | None,
+        terms: SparseVector,
+        duplicate_of: str | None = None,
+    ) -> Assignment:
+        """Puts one article into a story (joining or founding it) and returns which.
+
+        An id seen before (a replay) gets its label again, unchanged. A duplicate
+        (`duplicate_of` its representative) takes the representative's story while
+        that story is active, without changing it: a copy is not new evidence. Its
+        similarity is measured against the story all the same.
+        """
+        if time is not None and time > self.clock:
+            self.clock = time
+            self._expire()
+        known = self.labels.get(article_id)
+        if known is not None:
+            return Assignment(known[0], known[1], False)
+        if duplicate_of is not None and duplicate_of in self.labels:
+            story = self.stories[self.labels[duplicate_of][0]]
+            similarity = round(_cosine(self._weigh(terms), story), 6)
+            self._label(story, article_id, similarity)
+            return Assignment(story.id, similarity, False, inherited=True)
+        when = self.clock if time is None else time
+        frequencies = self.frequencies
+        assert frequencies is not None
+        frequencies.add(terms)
+        vector = self._weigh(terms)
+        best: Story | None = None
+        best_similarity = 0.0
+        for story_id in self._candidates(vector):
+            story = self.stories[story_id]
+            similarity = _cosine(vector, story)
+            # Ties go to the smaller id: the same choice whatever the set order.
+            if similarity > best_similarity or (
+                similarity == best_similarity and best is not None and story.id < best.id
+            ):
+                best, best_similarity = story, similarity
+        if best is not None and best_similarity >= self.config.threshold:
+            self._join(best, vector, when)
+            similarity = round(best_similarity, 6)
+            self._label(best, article_id, similarity)
+            return Assignment(best.id, similarity, False)
+        story = self._found(article_id, vector, when)
+        self._label(story, article_id, 1.0)
+        return Assignment(article_id, 1.0, True)
+
+    def restore(self, stories: list[Story], labels: dict[str, tuple[str, float]]) -> None:
+        """Adopts stories and labels read back from a durable store (the clock and
+        the frequencies are set by the caller), then expires what is out of the window."""
+        for story in stories:
+            story.refresh_norm()
+            self.stories[story.id] = story
+            for term in story.centroid:
+                self.postings.setdefault(term, set()).add(story.id)
+            heapq.heappush(self._expiry, (story.last_time, story.id))
+        for article_id, label in labels.items():
+            self.labels[article_id] = label
+            self.stories[label[0]].members.append(article_id)
+        self._expire()
+
+    def _label(self, story: Story, article_id: str, similarity: float) -> None:
+        story.members.append(article_id)
+        self.labels[article_id] = (story.id, similarity)
+
+    def _weigh(self, terms: SparseVector) -> SparseVector:
+        """TF-IDF, L2-normalised, capped, heaviest term first."""
+        frequencies = self.frequencies
+        assert frequencies is not None
+        # DocumentFrequencies.idf inlined: this is the hottest loop of the stage.
+        base = math.log(1 + frequencies.documents) + 1.0
+        counts, log = frequencies.counts, math.log
+        weighted = [(t, tf * (base - log(1 + counts.get(t, 0)))) for t, tf in terms.items()]
+        # Heaviest first (sorted once here: the lookup and a new story take a prefix).
+        weighted.sort(key=_WEIGHT, reverse=True)
+        del weighted[self.config.max_article_terms :]
+        norm = math.sqrt(sum(w * w for _, w in weighted)) or 1.0
+        return {term: w / norm for term, w in weighted}
+
+    def _candidates(self, vector: SparseVector) -> set[str]:
+        found: set[str] = set()
+        postings = self.postings
+        for term in itertools.islice(vector, self.config.query_terms):
+            posting = postings.get(term)
+            if posting:
+                found.update(posting)
+        return found
+
+    def _found(self, story_id: str, vector: SparseVector, when: float) -> Story:
+        heaviest = dict(itertools.islice(vector.items(), self.config.max_story_terms))
+        story = Story(story_id, heaviest, 1, when)
+        story.refresh_norm()
+        self.stories[story_id] = story
+        for term in story.centroid:
+            self.postings.setdefault(term, set()).add(story_id)
+        heapq.heappush(self._expiry, (when, story_id))
+        return story
+
+    def _join(self, story: Story, vector: SparseVector, when: float) -> None:
+        merged = dict(story.centroid)
+        for term, weight in vector.items():
+            merged[term] = merged.get(term, 0.0) + weight
+        kept = dict(_heaviest(merged, self.config.max_story_terms))
+        for term in story.centroid.keys() - kept.keys():
+            self._unpost(term, story.id)
+        for term in kept.keys() - story.centroid.keys():
+            self.postings.setdefault(term, set()).add(story.id)
+        story.centroid = kept
+        story.size += 1
+        story.refresh_norm()
+        if when > story.last_time:
+            story.last_time = when
+            heapq.heappush(self._expiry, (when, story.id))
+
+    def _expire(self) -> None:
+        horizon = self.clock - self.config.window_seconds
+        while self._expiry and self._expiry[0][0] < horizon:
+            when, story_id = heapq.heappop(self._expiry)
+            story = self.stories.get(story_id)
+            if story is None or story.last_time != when:
+                continue  # a stale heap entry: the story was joined later
+            del self.stories[story_id]
+            for term in story.centroid:
+                self._unpost(term, story_id)
+            for member in story.members:
+                self.labels.pop(member, None)
+            self.expired += 1
+            if self.expired_log is not None:
+                self.expired_log.append(story)
+
+    def _unpost(self, term: str, story_id: str) -> None:
+        posting = self.postings.get(term)
+        if posting is not None:
+            posting.discard(story_id)
+            if not posting:
+                del self.postings[term]
+
+
+def _heaviest(vector: SparseVector, limit: int) -> list[tuple[str, float]]:
+    # Heaviest first; equal weights keep the vector's order, which follows the text
+    # and the sequence of articles: the same terms are kept in every run.
+    if len(vector) <= limit:
+        return list(vector.items())
+    return sorted(vector.items(), key=_WEIGHT, reverse=True)[:limit]
+
+
+def _cosine(vector: SparseVector, story: Story) -> float:
+    if not story.norm:
+        return 0.0
+    centroid = story.centroid
+    dot = sum(w * centroid.get(term, 0.0) for term, w in vector.items())
+    return dot / story.norm
