@@ -32,7 +32,7 @@ from newsbeam.transforms.io.files.reading import read_payloads
 from newsbeam.transforms.language.detector import LanguageDetector
 from newsbeam.transforms.language.labeling import label_articles
 from newsbeam.transforms.parse import parse_payload
-from newsbeam.transforms.story.transform import _cluster_in_order, _label_article, observe
+from newsbeam.transforms.story.transform import _cluster_in_order, _label_article, observe, pack
 
 T = TypeVar("T")
 
@@ -81,7 +81,7 @@ def run_plain_loop(
     articles = [a.replace(duplicate=dict(labels.get(a.id) or unique_label())) for a in articles]
 
     if config.story is not None:
-        observations = [observe(article, config.story) for article in articles]
+        observations = [pack(observe(article, config.story)) for article in articles]
         joined = dict(_cluster_in_order(("", observations), config.story))
         del observations
         articles = [_label_article(article, joined) for article in articles]

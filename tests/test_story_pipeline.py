@@ -215,3 +215,14 @@ def test_batch_counts_founded_joined_and_inherited_articles():
     # week_of_news: 7 stories founded, turkey-2 and turkey-3 joined; the copy inherited;
     # the three March 3 stories are closed once the clock passes March 6 (3-day window).
     assert counters == {"founded": 7, "joined": 2, "inherited": 1, "expired": 3}
+
+
+def test_packed_observations_come_back_exactly():
+    from newsbeam.transforms.story.transform import pack, unpack
+
+    terms = {"merkel": 3.2188758248682006, "2024": 2.5, "bogota": 1.0 / 3.0, "müller": 1e-300}
+    observation = ("a-1", (False, 1733443200.0, "a-1"), terms, "rep-9")
+    back = unpack(pack(observation))
+    assert back == observation
+    assert list(back[2]) == list(terms)  # the core sees the terms in the same order
+    assert unpack(pack(("b", (True, 0.0, "b"), {}, None))) == ("b", (True, 0.0, "b"), {}, None)
