@@ -26,8 +26,6 @@ from newsbeam.transforms.classify.default_model import (
     WIKINEWS_TRAINING_CONFIG,
     file_sha256,
     load_ag_news,
-    load_wikinews,
-    wikinews_training_examples,
 )
 from newsbeam.transforms.classify.model import (
     BUILTIN_MODELS,
@@ -163,16 +161,11 @@ def test_shipped_ag_news_model_was_trained_on_this_data():
     assert load_model("builtin:ag-news-en").training["data_sha256"] == file_sha256(AG_NEWS)
 
 
-@needs_wikinews
 @needs_ag_news
 @pytest.mark.slow
-def test_recipes_are_deterministic_on_a_slice(tmp_path):
-    # The full rebuilds run below; two runs of each recipe on a slice must
-    # already give identical bytes.
-    examples = wikinews_training_examples(load_wikinews(WIKINEWS).items)[::20]
-    for name in ("a.npz", "b.npz"):
-        train_topic_model(examples, WIKINEWS_TRAINING_CONFIG).save(tmp_path / name)
-    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+def test_ag_news_recipe_is_deterministic_on_a_slice(tmp_path):
+    # The default (Wikinews) recipe is rebuilt in full, bit for bit, below; the
+    # AG News recipe must give identical bytes twice on a slice.
     ag = load_ag_news(AG_NEWS)[::20]
     for name in ("c.npz", "d.npz"):
         train_topic_model(ag, DEFAULT_TRAINING_CONFIG).save(tmp_path / name)

@@ -23,7 +23,7 @@ pytest.importorskip("atheris")
 FUZZ = REPO_ROOT / "tests" / "fuzz"
 SCRIPT = FUZZ / "fuzz_targets.py"
 TARGETS = sorted(p.name for p in (FUZZ / "corpus").iterdir() if p.is_dir())
-SECONDS = int(os.environ.get("FUZZ_SECONDS", "8"))
+SECONDS = int(os.environ.get("FUZZ_SECONDS", "4"))
 
 
 def _run(args: list[str], cwd, timeout: float) -> subprocess.CompletedProcess:
