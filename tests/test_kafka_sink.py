@@ -51,6 +51,45 @@ def test_bundle_waits_out_a_broker_outage_and_loses_nothing(kafka_broker, caplog
     assert set(ids) == {f"o-{i}" for i in range(40)} | {f"warm-{i}" for i in range(5)}
 
 
+def test_a_producer_wedged_after_an_outage_is_replaced(kafka_broker, monkeypatch):
+    # kafka-python 3.0 can keep timing out every send after an outage although the
+    # broker is back; the sink must replace the client rather than retry it forever.
+    from kafka.errors import KafkaTimeoutError
+
+    from newsbeam.transforms.io.kafka import sink
+
+    topic = f"sink-{uuid.uuid4().hex[:8]}"
+    kafka_broker.create_topics(topic)
+    real = sink.KafkaProducer
+    made = []
+
+    class WedgedOnce(real):
+        def send(self, *args, **kwargs):
+            if len(made) == 1:  # the first producer never delivers
+                raise KafkaTimeoutError("wedged")
+            return super().send(*args, **kwargs)
+
+    def producer(**options):
+        made.append(WedgedOnce(**options))
+        return made[-1]
+
+    monkeypatch.setattr(sink, "KafkaProducer", producer)
+    fn = _WriteMessagesFn(
+        KafkaSinkConfig(kafka_broker.bootstrap_servers, topic, delivery_timeout_ms=1500),
+        article_message,
+        "articles",
+    )
+    monkeypatch.setattr(sink.time, "sleep", lambda seconds: None)
+    fn.setup()
+    try:
+        run_bundle(fn, records(10, "w"))
+    finally:
+        fn.teardown()
+    assert len(made) == 2  # replaced once, after REPLACE_PRODUCER_AFTER failed rounds
+    ids = [m.key.decode() for m in kafka_broker.read_all(topic)]
+    assert sorted(ids) == sorted(f"w-{i}" for i in range(10))
+
+
 def test_article_too_large_for_the_topic_is_dead_lettered(kafka_broker):
     topic, dlq = f"sink-{uuid.uuid4().hex[:8]}", f"dlq-{uuid.uuid4().hex[:8]}"
     kafka_broker.create_topics(topic, dlq)

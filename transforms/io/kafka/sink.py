@@ -63,7 +63,16 @@ class _WriteMessagesFn(beam.DoFn):
         self._latency_ms = Metrics.distribution(latency.NAMESPACE, latency.DISTRIBUTION)
         self._latency_buckets: dict[str, Any] = {}
 
+    # Failed delivery rounds in one bundle after which the producer is replaced by a
+    # new one: a kafka-python 3.0 producer can stay wedged after a broker outage (every
+    # send timing out through a broker that a new client reaches at once; seen in the
+    # outage test), and a sink that retries a wedged client waits forever.
+    REPLACE_PRODUCER_AFTER = 3
+
     def setup(self) -> None:
+        self._producer = self._new_producer()
+
+    def _new_producer(self) -> KafkaProducer:
         config = self._config
         options: dict[str, Any] = {
             "bootstrap_servers": config.bootstrap_servers.split(","),
@@ -75,7 +84,22 @@ class _WriteMessagesFn(beam.DoFn):
             "max_block_ms": 10_000,
         }
         options.update(dict(config.producer_options))
-        self._producer = KafkaProducer(**options)
+        return KafkaProducer(**options)
+
+    def _replace_producer(self, failed_rounds: int) -> None:
+        try:
+            fresh = self._new_producer()
+        except KafkaError as exc:  # the broker is still away: keep the old one for now
+            logger.warning("Kafka producer not replaced (%s); retrying with the old one", exc)
+            return
+        logger.warning(
+            "Kafka sends failed %d rounds in a row; replacing the producer", failed_rounds
+        )
+        old, self._producer = self._producer, fresh
+        try:
+            old.close(timeout=0)  # its unsent batches are sent again by the new one
+        except Exception as exc:  # closing a wedged client must not fail the bundle
+            logger.debug("closing the replaced Kafka producer: %s", exc)
 
     def start_bundle(self) -> None:
         # (topic, message, future or the exception send() raised)
@@ -95,6 +119,7 @@ class _WriteMessagesFn(beam.DoFn):
     def finish_bundle(self) -> None:
         pending, self._pending = self._pending, []
         backoff = 0.5
+        failed_rounds = 0
         while pending:
             try:
                 self._producer.flush(timeout=self._config.delivery_timeout_ms / 1000 + 5)
@@ -129,6 +154,9 @@ class _WriteMessagesFn(beam.DoFn):
             )
             time.sleep(backoff)
             backoff = min(backoff * 2, self._config.max_backoff_seconds)
+            failed_rounds += 1
+            if failed_rounds % self.REPLACE_PRODUCER_AFTER == 0:
+                self._replace_producer(failed_rounds)
             pending = [(t, m, self._send(t, m)) for t, m in retry]
 
     def _observe_latency(self, message: OutgoingMessage) -> None:
