@@ -46,7 +46,6 @@ import apache_beam as beam
 from apache_beam.coders import BytesCoder, PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
-from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.schemas.article import Article
@@ -61,6 +60,7 @@ from newsbeam.transforms.dedup.window_store import (
     WindowStoreFactory,
     rebuild_window,
 )
+from newsbeam.transforms.one_key import apply_on_one_key
 from newsbeam.transforms.record_guard import DEAD_LETTER, DeadLetterOutput, failure_dead_letter
 
 LOG = logging.getLogger(__name__)
@@ -297,16 +297,10 @@ class DeduplicateStream(beam.PTransform):
         self._with_dead_letters = with_dead_letters
 
     def expand(self, articles: beam.PCollection) -> Any:
-        outputs = (
-            articles
-            # State is per key *and window*: one window keeps one index.
-            | "GlobalWindow" >> beam.WindowInto(GlobalWindows())
-            | "OneKey" >> beam.Map(lambda article: (STREAM_KEY, article))
-            | "Deduplicate"
-            >> beam.ParDo(DeduplicateStreamFn(self._config, self._store)).with_outputs(
-                DEAD_LETTER, main="main"
-            )
+        return apply_on_one_key(
+            articles,
+            STREAM_KEY,
+            DeduplicateStreamFn(self._config, self._store),
+            "Deduplicate",
+            with_dead_letters=self._with_dead_letters,
         )
-        if self._with_dead_letters:
-            return {"main": outputs.main, "dead_letter": outputs[DEAD_LETTER]}
-        return outputs.main

@@ -49,11 +49,11 @@ from apache_beam import pvalue
 from apache_beam.coders import BytesCoder, PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
-from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.schemas.article import Article
 from newsbeam.transforms.dedup.window_store import WindowStore, WindowStoreFactory
+from newsbeam.transforms.one_key import apply_on_one_key
 from newsbeam.transforms.record_guard import DEAD_LETTER, DeadLetterOutput, failure_dead_letter
 from newsbeam.transforms.story.clusterer import Assignment, SparseVector, StoryIndex
 from newsbeam.transforms.story.config import StoryConfig
@@ -397,15 +397,10 @@ class StoriesStream(beam.PTransform):
         self._with_dead_letters = with_dead_letters
 
     def expand(self, articles: beam.PCollection) -> Any:
-        outputs = (
-            articles
-            | "GlobalWindow" >> beam.WindowInto(GlobalWindows())
-            | "OneKey" >> beam.Map(lambda article: (STREAM_KEY, article))
-            | "Stories"
-            >> beam.ParDo(StoriesStreamFn(self._config, self._store)).with_outputs(
-                DEAD_LETTER, main="main"
-            )
+        return apply_on_one_key(
+            articles,
+            STREAM_KEY,
+            StoriesStreamFn(self._config, self._store),
+            "Stories",
+            with_dead_letters=self._with_dead_letters,
         )
-        if self._with_dead_letters:
-            return {"main": outputs.main, "dead_letter": outputs[DEAD_LETTER]}
-        return outputs.main
