@@ -32,7 +32,7 @@ from newsbeam.transforms.io.files.reading import read_payloads
 from newsbeam.transforms.language.detector import LanguageDetector
 from newsbeam.transforms.language.labeling import label_articles
 from newsbeam.transforms.parse import parse_payload
-from newsbeam.transforms.story.transform import _cluster_in_order, _label_article, observe, pack
+from newsbeam.transforms.story.transform import cluster_in_order, label_article, observe, pack
 
 T = TypeVar("T")
 
@@ -82,9 +82,9 @@ def run_plain_loop(
 
     if config.story is not None:
         observations = [pack(observe(article, config.story)) for article in articles]
-        joined = dict(_cluster_in_order(("", observations), config.story))
+        joined = dict(cluster_in_order(("", observations), config.story))
         del observations
-        articles = [_label_article(article, joined) for article in articles]
+        articles = [label_article(article, joined) for article in articles]
 
     model = load_model(config.classify.model_path)
     languages = config.classify.languages_for(model.languages)

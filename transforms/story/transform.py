@@ -149,7 +149,7 @@ class _ObserveFn(beam.DoFn):
         yield pvalue.TaggedOutput("observation", (STREAM_KEY, pack(observation)))
 
 
-def _cluster_in_order(
+def cluster_in_order(
     item: tuple[str, Iterable[PackedObservation]], config: StoryConfig
 ) -> Iterator[tuple[str, tuple[str, float]]]:
     """The sequential core over every (packed) observation; yields the labels of the
@@ -167,7 +167,7 @@ def _cluster_in_order(
     Metrics.counter(NAMESPACE, "expired").inc(index.expired)
 
 
-def _label_article(article: Article, joined: dict[str, tuple[str, float]]) -> Article:
+def label_article(article: Article, joined: dict[str, tuple[str, float]]) -> Article:
     # Every copy of a replayed id gets the same label (one per id above).
     story_id, similarity = joined.get(article.id, (article.id, 1.0))
     return article.replace(story={"id": story_id, "similarity": similarity})
@@ -198,12 +198,12 @@ class StoriesBatch(beam.PTransform):
         labels = (
             observed.observation
             | "OneKey" >> beam.GroupByKey()
-            | "ClusterInOrder" >> beam.FlatMap(_cluster_in_order, self._config)
+            | "ClusterInOrder" >> beam.FlatMap(cluster_in_order, self._config)
         )
         # The labels of joining articles reach the articles as a side input (as dedup's
         # labels do): the articles, text and all, are never shuffled. Founders need none.
         labelled = observed.article | "Label" >> beam.Map(
-            _label_article, joined=beam.pvalue.AsDict(labels)
+            label_article, joined=beam.pvalue.AsDict(labels)
         )
         if self._with_dead_letters:
             return {"main": labelled, "dead_letter": observed[DEAD_LETTER]}
