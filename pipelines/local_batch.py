@@ -7,16 +7,21 @@ stage boundary in memory, in one process: measured ~100 KB per article (2.2 GB a
 20,000 articles; benchmarks/README.md, "Archive scale"). Locally the job runs as:
 
 1. **Sketch pass** (Beam): read (large JSON Lines files as line-aligned ranges, so
-   every worker has work) -> clean -> detect language -> sketch, one fused stage
-   with no shuffle; every worker spills its articles (with `content_hash`), their
-   sketches and the dead letters so far to pickle files on local disk, a few
-   thousand per file.
+   every worker has work) -> clean -> detect language -> sketch and story
+   observation, one fused stage with no shuffle; every worker spills its articles
+   (with `content_hash`), their sketches, their observations (terms packed) and
+   the dead letters so far to pickle files on local disk, a few thousand per file.
 2. **Dedup in the driver** (transforms/dedup/batch_core.py): DeduplicateBatch's
    steps over the sketches, whole-corpus, -> the labels of articles that have a
    duplicate. Memory: the sketch index, one compact entry per article.
-3. **Label pass** (Beam): the spilled articles -> ProcessArticles with the labels
-   applied in place of DeduplicateBatch (classify and every later stage as in the
-   one-graph job) -> the sinks, again one fused stage per spill file.
+3. **Stories in the driver** (transforms/story/batch_core.py): the story core over
+   the observations in event-time order, with dedup's representatives -> the
+   labels of the articles that joined a story, written beside each articles
+   file. Memory: an order key and a place per article, the active stories.
+4. **Label pass** (Beam): the spilled articles, each read with its story label ->
+   ProcessArticles with dedup's labels applied in place of DeduplicateBatch and
+   no StoriesBatch (classify and every later stage as in the one-graph job) ->
+   the sinks, again one fused stage per spill file.
 
 The records are the one-graph job's (bench_pipeline.py compares them on the 20k
 benchmark and the duplicate-heavy set); the run report adds up both passes.
@@ -51,10 +56,15 @@ from newsbeam.transforms.dedup.batch import NAMESPACE as DEDUP_NAMESPACE
 from newsbeam.transforms.dedup.batch import _apply_label
 from newsbeam.transforms.dedup.batch_core import indexed_batch_labels
 from newsbeam.transforms.dedup.config import DedupConfig
-from newsbeam.transforms.dedup.sketch import ArticleSketch, build_sketch
+from newsbeam.transforms.dedup.sketch import build_sketch
 from newsbeam.transforms.io.files.source import DEAD_LETTER, ReadArticleFiles
 from newsbeam.transforms.language.transform import DetectLanguage
 from newsbeam.transforms.record_guard import failure_dead_letter
+from newsbeam.transforms.story.batch_core import StoryCounts, indexed_story_labels
+from newsbeam.transforms.story.config import StoryConfig
+from newsbeam.transforms.story.order import OrderKey
+from newsbeam.transforms.story.transform import NAMESPACE as STORY_NAMESPACE
+from newsbeam.transforms.story.transform import label_article, observe, pack, unpack
 
 logger = logging.getLogger(__name__)
 
@@ -68,37 +78,44 @@ LABELS_FILE = "labels.pickle"
 class _SpillWriter:
     """Pickles objects into `<directory>/<prefix>-<unique>.pickle`, a new file every
     `every` objects; a file gets its final name only when complete, so a bundle
-    that fails and is retried leaves no half-written file behind to be read."""
+    that fails and is retried leaves no half-written file behind to be read.
 
-    def __init__(self, directory: str, prefix: str, every: int = SPILL_EVERY) -> None:
+    With several prefixes, `write` takes one value per prefix and the files of one
+    rotation share their unique part: the n-th object of `articles-U` and of
+    `observations-U` belong to the same article."""
+
+    def __init__(self, directory: str, *prefixes: str, every: int = SPILL_EVERY) -> None:
         self._directory = directory
-        self._prefix = prefix
+        self._prefixes = prefixes
         self._every = every
-        self._handle: BinaryIO | None = None
-        self._path = ""
+        self._handles: list[BinaryIO] = []
+        self._paths: list[str] = []
         self._count = 0
 
-    def write(self, value: Any) -> None:
-        if self._handle is None:
-            self._path = os.path.join(self._directory, f"{self._prefix}-{uuid.uuid4().hex}")
-            self._handle = open(self._path + ".part", "wb")  # noqa: SIM115 (closed in commit)
+    def write(self, *values: Any) -> None:
+        if not self._handles:
+            unique = uuid.uuid4().hex
+            self._paths = [os.path.join(self._directory, f"{p}-{unique}") for p in self._prefixes]
+            # Closed in commit or discard.
+            self._handles = [open(path + ".part", "wb") for path in self._paths]  # noqa: SIM115
             self._count = 0
-        pickle.dump(value, self._handle, protocol=pickle.HIGHEST_PROTOCOL)
+        for handle, value in zip(self._handles, values, strict=True):
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         self._count += 1
         if self._count >= self._every:
             self.commit()
 
     def commit(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            os.replace(self._path + ".part", self._path + ".pickle")
-            self._handle = None
+        for handle, path in zip(self._handles, self._paths, strict=True):
+            handle.close()
+            os.replace(path + ".part", path + ".pickle")
+        self._handles, self._paths = [], []
 
     def discard(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            os.remove(self._path + ".part")
-            self._handle = None
+        for handle, path in zip(self._handles, self._paths, strict=True):
+            handle.close()
+            os.remove(path + ".part")
+        self._handles, self._paths = [], []
 
 
 def read_spill(path: str) -> Iterator[Any]:
@@ -111,8 +128,8 @@ def read_spill(path: str) -> Iterator[Any]:
                 return
 
 
-def spilled_sketches(paths: list[str]) -> Iterator[tuple[ArticleSketch, tuple[int, int]]]:
-    """Every sketch of these spill files with where it is: (file number, offset)."""
+def spilled_with_places(paths: list[str]) -> Iterator[tuple[Any, tuple[int, int]]]:
+    """Every object of these spill files with where it is: (file number, offset)."""
     for number, path in enumerate(paths):
         with open(path, "rb") as handle:
             while True:
@@ -123,15 +140,16 @@ def spilled_sketches(paths: list[str]) -> Iterator[tuple[ArticleSketch, tuple[in
                     break
 
 
-class SpilledSketches:
-    """Loads one sketch again from its place in the spill files (file handles kept
-    open: verification loads sketches in no particular order)."""
+class SpilledObjects:
+    """Loads one object again from its place in the spill files (file handles kept
+    open: dedup's verification and the stories' event-time order load them in no
+    particular order of the files)."""
 
     def __init__(self, paths: list[str]) -> None:
         self._paths = paths
         self._handles: dict[int, BinaryIO] = {}
 
-    def __call__(self, location: tuple[int, int]) -> ArticleSketch:
+    def __call__(self, location: tuple[int, int]) -> Any:
         number, offset = location
         handle = self._handles.get(number)
         if handle is None:
@@ -172,16 +190,21 @@ class _SpillFn(beam.DoFn):
 
 
 class _SketchAndSpillFn(beam.DoFn):
-    """Article -> its sketch and the article with `content_hash`, spilled side by side
-    (as DeduplicateBatch's sketch step: a sketch that fails is a `dedup_error` dead
-    letter)."""
+    """Article -> its sketch, its story observation and the article with
+    `content_hash`, spilled side by side (as DeduplicateBatch's sketch step: a
+    sketch that fails is a `dedup_error` dead letter; as StoriesBatch's observe
+    step: an observation that fails is a `story_error` dead letter, the article
+    still being sketched, since in the one-graph job it fails after dedup)."""
 
-    def __init__(self, directory: str, config: DedupConfig) -> None:
+    def __init__(self, directory: str, config: DedupConfig, stories: StoryConfig | None) -> None:
         self._directory = directory
         self._config = config
+        self._stories = stories
 
     def start_bundle(self) -> None:
-        self._articles = _SpillWriter(self._directory, "articles")
+        # An article and its observation share a file's place: the n-th of each.
+        prefixes = ("articles", "observations") if self._stories is not None else ("articles",)
+        self._articles = _SpillWriter(self._directory, *prefixes)
         self._sketches = _SpillWriter(self._directory, "sketches")
         self._dead = _SpillWriter(self._directory, "dead")
 
@@ -195,8 +218,19 @@ class _SketchAndSpillFn(beam.DoFn):
             Metrics.counter(DEDUP_NAMESPACE, "dead_letter.dedup_error").inc()
             self._dead.write(failure_dead_letter("dedup", article, error, reason="dedup_error"))
             return
-        self._articles.write(article.replace(content_hash=sketch.content_hash))
         self._sketches.write(sketch)
+        article = article.replace(content_hash=sketch.content_hash)
+        if self._stories is None:
+            self._articles.write(article)
+            return
+        try:
+            article_id, key, terms, _ = observe(article, self._stories)
+        except Exception as error:  # this record only, as in StoriesBatch
+            Metrics.counter(STORY_NAMESPACE, "dead_letter.story_error").inc()
+            self._dead.write(failure_dead_letter("story", article, error, reason="story_error"))
+            return
+        # The representative is known after dedup: the driver adds it.
+        self._articles.write(article, pack((article_id, key, terms, None)))
 
     def finish_bundle(self) -> None:
         for writer in (self._articles, self._sketches, self._dead):
@@ -255,6 +289,32 @@ def _read_spilled(pipeline: beam.Pipeline, files: list[str], name: str) -> beam.
     )
 
 
+def story_labels_path(articles_path: str) -> str:
+    """Where the driver puts the story labels of one articles spill file."""
+    directory, name = os.path.split(articles_path)
+    return os.path.join(directory, name.replace("articles-", "stories-", 1))
+
+
+def read_storied_spill(path: str) -> Iterator[Article]:
+    """The articles of one spill file with the story labels the driver found for
+    it (only joiners are listed: a founder's story is its own id)."""
+    with open(story_labels_path(path), "rb") as handle:
+        joined: dict[str, tuple[str, float]] = pickle.load(handle)
+    for article in read_spill(path):
+        yield label_article(article, joined)
+
+
+class StoriesFoundBeforehand(beam.PTransform):
+    """In place of StoriesBatch when the driver found the stories (from the sketch
+    pass's observations) and the label pass read each article with its label:
+    {"main": the articles, "dead_letter": none here, the sketch pass spilled its
+    `story_error` dead letters}."""
+
+    def expand(self, articles: beam.PCollection) -> dict[str, beam.PCollection]:
+        none = articles.pipeline | "NoStoryDeadLetters" >> beam.Create([])
+        return {"main": articles, "dead_letter": none}
+
+
 def build_sketch_pass(
     pipeline: beam.Pipeline,
     paths: list[str],
@@ -274,7 +334,8 @@ def build_sketch_pass(
     _ = (
         articles
         | "Progress" >> ReportProgress("articles sketched")
-        | "SketchAndSpill" >> beam.ParDo(_SketchAndSpillFn(spill_dir, config.pipeline.dedup))
+        | "SketchAndSpill"
+        >> beam.ParDo(_SketchAndSpillFn(spill_dir, config.pipeline.dedup, config.pipeline.story))
     )
     for name, letters in (("Read", read[DEAD_LETTER]), ("Clean", cleaned.dead_letter)):
         _ = letters | f"Spill{name}DeadLetters" >> beam.ParDo(_SpillFn(spill_dir, "dead"))
@@ -285,7 +346,13 @@ def build_label_pass(
 ) -> None:
     from newsbeam.pipelines.batch import write_outputs
 
-    articles = _read_spilled(pipeline, spill_files(spill_dir, "articles"), "Articles")
+    with_stories = config.pipeline.story is not None
+    articles = (
+        pipeline
+        | "ListArticles" >> beam.Create(spill_files(spill_dir, "articles"))
+        | "SpreadArticles" >> beam.Reshuffle()  # spill files over the workers
+        | "ReadArticles" >> beam.FlatMap(read_storied_spill if with_stories else read_spill)
+    )
     dead = _read_spilled(pipeline, spill_files(spill_dir, "dead"), "DeadLetters")
     outputs = articles | "Process" >> ProcessArticles(
         config.pipeline,
@@ -293,18 +360,23 @@ def build_label_pass(
         dead_letters_in=dead,
         prepared=True,
         dedup=ApplyBatchLabels(os.path.join(spill_dir, LABELS_FILE)),
+        stories=StoriesFoundBeforehand() if with_stories else None,
     )
     write_outputs(outputs, config, origin)
 
 
-def _dedup_in_driver(config: BatchRunConfig, spill_dir: str) -> dict[str, int]:
+def _dedup_in_driver(
+    config: BatchRunConfig, spill_dir: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
     started = time.monotonic()
     # The index holds a compact entry per article; a sketch is read again from its
     # spill file when a candidate pair or a label needs it.
     paths = spill_files(spill_dir, "sketches")
-    loader = SpilledSketches(paths)
+    loader = SpilledObjects(paths)
     try:
-        labels, stats = indexed_batch_labels(spilled_sketches(paths), loader, config.pipeline.dedup)
+        labels, stats = indexed_batch_labels(
+            spilled_with_places(paths), loader, config.pipeline.dedup
+        )
     finally:
         loader.close()
     with open(os.path.join(spill_dir, LABELS_FILE), "wb") as handle:
@@ -317,7 +389,52 @@ def _dedup_in_driver(config: BatchRunConfig, spill_dir: str) -> dict[str, int]:
         len(labels),
         time.monotonic() - started,
     )
-    return stats.counters()
+    return labels, stats.counters()
+
+
+def _order_entries(paths: list[str]) -> Iterator[tuple[OrderKey, tuple[int, int]]]:
+    for packed, place in spilled_with_places(paths):
+        yield packed[1], place
+
+
+def _stories_in_driver(
+    config: StoryConfig, spill_dir: str, dedup_labels: dict[str, dict[str, Any]]
+) -> dict[str, int]:
+    """The story core over every observation in event-time order; writes, beside
+    each articles spill file, the labels of its articles that joined a story."""
+    started = time.monotonic()
+    paths = spill_files(spill_dir, "observations")
+    loader = SpilledObjects(paths)
+
+    def load(place: tuple[int, int]) -> tuple[str, dict[str, float]]:
+        article_id, _, terms, _ = unpack(loader(place))
+        return article_id, terms
+
+    def representative(article_id: str) -> str | None:
+        label = dedup_labels.get(article_id)
+        return None if label is None or label["status"] == "unique" else label.get("of")
+
+    counts = StoryCounts()
+    joined: list[dict[str, tuple[str, float]]] = [{} for _ in paths]
+    try:
+        for (number, _), article_id, story_id, similarity in indexed_story_labels(
+            _order_entries(paths), load, representative, config, counts
+        ):
+            joined[number][article_id] = (story_id, similarity)
+    finally:
+        loader.close()
+    for path, labels in zip(paths, joined, strict=True):
+        articles = path.replace(f"{os.sep}observations-", f"{os.sep}articles-")
+        with open(story_labels_path(articles), "wb") as handle:
+            pickle.dump(labels, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    logger.info(
+        "stories over the whole batch: %d founded, %d joined, %d inherited (%.1f s)",
+        counts.founded,
+        counts.joined,
+        counts.inherited,
+        time.monotonic() - started,
+    )
+    return counts.counters()
 
 
 def _add(total: dict[str, dict[str, int]], stages: dict[str, dict[str, int]]) -> None:
@@ -349,7 +466,12 @@ def run_two_passes(
         result.wait_until_finish()
         logger.info("sketch pass: %.1f s", time.monotonic() - started)
         _add(stages, counters_by_stage(result))
-        _add(stages, {DEDUP_NAMESPACE.split(".", 1)[1]: _dedup_in_driver(config, spill_dir)})
+        labels, counters = _dedup_in_driver(config, spill_dir)
+        _add(stages, {DEDUP_NAMESPACE.split(".", 1)[1]: counters})
+        if config.pipeline.story is not None:
+            counters = _stories_in_driver(config.pipeline.story, spill_dir, labels)
+            _add(stages, {STORY_NAMESPACE.split(".", 1)[1]: counters})
+        del labels
         started = time.monotonic()
         label_pass = beam.Pipeline(options=options)
         build_label_pass(label_pass, config, spill_dir, origin=origin)

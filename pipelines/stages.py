@@ -59,8 +59,9 @@ class ProcessArticles(beam.PTransform):
     that every failure leaves through one output. `dedup_store` and `story_store`
     (streaming only) keep the dedup window and the stories durable across restarts.
     The local batch run's label pass (pipelines/local_batch.py) gives articles
-    already cleaned and labelled with their language (`prepared`) and a `dedup`
-    transform that applies labels found beforehand in place of DeduplicateBatch.
+    already cleaned and labelled with their language (`prepared`), a `dedup`
+    transform that applies labels found beforehand in place of DeduplicateBatch
+    and a `stories` one in place of StoriesBatch (the articles carry their story).
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class ProcessArticles(beam.PTransform):
         story_store: WindowStoreFactory | None = None,
         prepared: bool = False,
         dedup: beam.PTransform | None = None,
+        stories: beam.PTransform | None = None,
     ) -> None:
         super().__init__()
         self._config = config
@@ -82,6 +84,7 @@ class ProcessArticles(beam.PTransform):
         self._story_store = story_store
         self._prepared = prepared
         self._dedup = dedup
+        self._stories = stories
 
     def expand(self, articles: beam.PCollection) -> dict[str, beam.PCollection]:
         dead: list[beam.PCollection] = []
@@ -110,7 +113,9 @@ class ProcessArticles(beam.PTransform):
         # Stories right after dedup: they need its labels (a duplicate takes its
         # representative's story), and topics are no input to them.
         if self._config.story is not None:
-            if self._streaming:
+            if self._stories is not None:
+                stories_stage = self._stories
+            elif self._streaming:
                 stories_stage = StoriesStream(
                     self._config.story, store=self._story_store, with_dead_letters=True
                 )

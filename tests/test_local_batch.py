@@ -117,11 +117,41 @@ def test_a_sketch_that_fails_is_a_dedup_error_dead_letter(tmp_path, monkeypatch)
     assert report["all_articles_accounted_for"] is True
 
 
+def test_an_observation_that_fails_is_a_story_error_dead_letter(tmp_path, monkeypatch):
+    real = local_batch.observe
+
+    def failing(article, config):
+        if article.id == "wire-g20-tax":
+            raise RecursionError("too deep")
+        return real(article, config)
+
+    monkeypatch.setattr(local_batch, "observe", failing)
+    out = tmp_path / "out"
+    feed = EXAMPLES / "wire-feed.jsonl"
+    config = BatchRunConfig(inputs=(str(feed),), output_dir=str(out), workers=1)
+    report = run_batch(config, [str(feed)])
+    dead = [json.loads(line) for p in out.glob("dead-letter-*.jsonl") for line in p.open()]
+    failed = [d for d in dead if d["reason"] == "story_error"]
+    assert len(failed) == 1 and "wire-g20-tax" in failed[0]["raw"]
+    assert report["dead_letters"]["story.story_error"] == 1
+    assert report["all_articles_accounted_for"] is True
+    records = {
+        row["id"]: row
+        for path in out.glob("articles-*.jsonl")
+        for row in map(orjson.loads, path.read_bytes().splitlines())
+    }
+    # Still a representative for dedup (it fails after dedup in the one-graph job), but
+    # its copies found their own story: it is in none.
+    assert records["daily-g20-tax"]["duplicate"]["of"] == "wire-g20-tax"
+    assert records["daily-g20-tax"]["story"]["id"] != "wire-g20-tax"
+
+
 def test_spill_files_hold_only_complete_parts(tmp_path):
     writer = local_batch._SpillWriter(str(tmp_path), "articles", every=3)
     for number in range(7):
         writer.write({"n": number})
     writer.commit()
+    writer.commit()  # nothing left: no file
     second = local_batch._SpillWriter(str(tmp_path), "articles")
     second.write({"n": "from a bundle that failed"})
     second.discard()  # a failed bundle's part is removed, never read

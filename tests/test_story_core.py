@@ -17,17 +17,18 @@ from story_fixtures import (
 )
 
 from conftest import SEEDS, needs_seeds
+from newsbeam.transforms.story.batch_core import assign_in_order
 from newsbeam.transforms.story.clusterer import DocumentFrequencies, StoryIndex
 from newsbeam.transforms.story.config import StoryConfig
 from newsbeam.transforms.story.features import term_weights
-from newsbeam.transforms.story.transform import _apply, observe
+from newsbeam.transforms.story.transform import observe
 
 CONFIG = StoryConfig()
 
 
 def _stories(articles, config=CONFIG):
     index = StoryIndex(config)
-    return {a.id: _apply(index, observe(a, config)) for a in articles}, index
+    return {a.id: assign_in_order(index, *observe(a, config)) for a in articles}, index
 
 
 def test_same_kind_different_events_stay_apart_and_reports_of_one_event_join():
@@ -87,9 +88,9 @@ def test_a_replayed_id_gets_its_label_again():
     articles = week_of_news()
     replayed = articles + [articles[4]]
     index = StoryIndex(CONFIG)
-    first = [_apply(index, observe(a, CONFIG)) for a in articles]
+    first = [assign_in_order(index, *observe(a, CONFIG)) for a in articles]
     stories = len(index.stories)
-    again = _apply(index, observe(articles[4], CONFIG))
+    again = assign_in_order(index, *observe(articles[4], CONFIG))
     assert again == first[4] and len(index.stories) == stories
     assert len(replayed) == len(articles) + 1
 

@@ -18,9 +18,10 @@ from newsbeam.pipelines.batch import run_batch
 from newsbeam.pipelines.config import BatchRunConfig, PipelineConfig
 from newsbeam.schemas.validation import validation_errors
 from newsbeam.transforms.story import transform as story_module
+from newsbeam.transforms.story.batch_core import assign_in_order
 from newsbeam.transforms.story.clusterer import StoryIndex
 from newsbeam.transforms.story.config import StoryConfig
-from newsbeam.transforms.story.transform import StoriesBatch, StoriesStream, _apply, observe
+from newsbeam.transforms.story.transform import StoriesBatch, StoriesStream, observe
 
 CONFIG = StoryConfig()
 
@@ -39,7 +40,7 @@ def _with_a_duplicate() -> list:
 def _expected(articles) -> list[tuple[str, str, float]]:
     index = StoryIndex(CONFIG)
     ordered = sorted(articles, key=lambda a: observe(a, CONFIG)[1])
-    return [(a.id, *_apply(index, observe(a, CONFIG))[:2]) for a in ordered]
+    return [(a.id, *assign_in_order(index, *observe(a, CONFIG))[:2]) for a in ordered]
 
 
 def _summary(article) -> tuple[str, str, float]:

@@ -55,6 +55,7 @@ from newsbeam.schemas.article import Article
 from newsbeam.transforms.dedup.window_store import WindowStore, WindowStoreFactory
 from newsbeam.transforms.one_key import apply_on_one_key
 from newsbeam.transforms.record_guard import DEAD_LETTER, DeadLetterOutput, failure_dead_letter
+from newsbeam.transforms.story.batch_core import assign_in_order
 from newsbeam.transforms.story.clusterer import Assignment, SparseVector, StoryIndex
 from newsbeam.transforms.story.config import StoryConfig
 from newsbeam.transforms.story.features import term_weights
@@ -106,11 +107,6 @@ def unpack(packed: PackedObservation) -> Observation:
     return article_id, key, dict(zip(names, values, strict=True)), representative
 
 
-def _apply(index: StoryIndex, observation: Observation) -> Assignment:
-    article_id, (undated, time, _), terms, representative = observation
-    return index.assign(article_id, None if undated else time, terms, representative)
-
-
 def story_label(assignment: Assignment) -> dict[str, Any]:
     return {"id": assignment.story_id, "similarity": assignment.similarity}
 
@@ -160,7 +156,7 @@ def cluster_in_order(
     # Event time, then id: the input order (and so the runner's) never matters.
     for packed in sorted(observations, key=lambda o: (o[1], o[0])):
         observation = unpack(packed)
-        assignment = _apply(index, observation)
+        assignment = assign_in_order(index, *observation)
         counters.count(assignment)
         if assignment.story_id != observation[0]:
             yield observation[0], (assignment.story_id, assignment.similarity)
@@ -295,7 +291,7 @@ class StoriesStreamFn(beam.DoFn):
         if self._store is not None and index.expired_log is None:
             index.expired_log = []
         for entry in observations.read():
-            _apply(index, pickle.loads(entry))
+            assign_in_order(index, *pickle.loads(entry))
         return index
 
     def _new_index(self) -> StoryIndex:
@@ -326,7 +322,7 @@ class StoriesStreamFn(beam.DoFn):
             return
         assert index.frequencies is not None
         documents = index.frequencies.documents
-        assignment = _apply(index, observation)
+        assignment = assign_in_order(index, *observation)
         if self._changes is not None:
             new_evidence = index.frequencies.documents != documents
             self._changes.record(
