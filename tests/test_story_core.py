@@ -171,3 +171,22 @@ def test_seed_articles_000_to_003_one_story_004_another():
     assert {labels[n].story_id for n in ("000", "001", "002", "003")} == {"003"}
     assert labels["004"].story_id == "004"
     assert min(labels[n].similarity for n in ("000", "001", "002")) >= CONFIG.threshold
+
+
+def test_words_are_runs_of_three_or_more_letters_and_marks_in_any_script():
+    import regex
+
+    from newsbeam.transforms.story.features import _words
+
+    samples = [
+        "U.S. President met 1,500 people in Bogotá (Colombia) — “again”.",
+        "Müller\u00a0und Straße, naïve cafe\u0301s; Ångström",  # NBSP, combining accent
+        "प्रधानमंत्री नरेंद्र मोदी ने कहा",  # Devanagari: vowel signs are marks
+        "قال الرئيس المصري عبد الفتاح السيسي، إن",  # Arabic, Arabic comma
+        "東京都の小池百合子知事は２０２４年",  # CJK, full-width digits
+        "ab_cd x1y2z3 abc\tdef\nghi\ud800jkl",  # underscore, digits, a lone surrogate
+        "",
+    ]
+    reference = regex.compile(r"[\p{L}\p{M}]{3,}")
+    for text in samples:
+        assert _words(text) == reference.findall(text), text
