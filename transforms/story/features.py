@@ -52,13 +52,13 @@ def term_weights(text: str, title: str | None, config: StoryConfig) -> dict[str,
         part = part[: config.max_chars]
         if not part:
             continue
-        words = _folded_words(part, config.token_prefix)
+        words = _folded(_words(part), config.token_prefix)
         numbers = _NUMBER.findall(part)
         occurrences += words
         occurrences += numbers
         # Words and numbers never share a term (letters vs digits); a name is a word.
         boosts = dict.fromkeys(words, field_boost)
-        names = {_fold(name, config.token_prefix) for name in _NAME.findall(part)}
+        names = set(_folded(_NAME.findall(part), config.token_prefix))
         boosts.update(dict.fromkeys(names & boosts.keys(), config.name_weight * field_boost))
         boosts.update(dict.fromkeys(numbers, config.number_weight * field_boost))
         # A term of both the title and the body keeps the stronger boost.
@@ -89,11 +89,10 @@ def _words(part: str) -> list[str]:
     return [word for word in text.split() if len(word) >= 3]
 
 
-def _folded_words(part: str, prefix: int) -> list[str]:
-    """The words of a text (3+ letters), folded and cut to the prefix, in order."""
-    tokens = _words(part)
+def _folded(tokens: list[str], prefix: int) -> list[str]:
+    """The tokens folded and cut to the prefix, in order."""
     cache = _FOLDED.setdefault(prefix, {})
-    folded = list(map(cache.get, tokens))  # a dict lookup per word, iterated in C
+    folded = list(map(cache.get, tokens))  # a dict lookup per token, iterated in C
     if None in folded:
         if len(cache) > _FOLDED_MAX:
             cache.clear()
