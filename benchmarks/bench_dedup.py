@@ -17,7 +17,7 @@ Prints:
    window in one ReadModifyWriteState (re-encoded on every bundle).
 4. Stream state: window entries, bag entries and bytes after N articles with
    a 7-day retention (1,000 articles a day), i.e. that state stays bounded.
-5. Sketch cost: ms per article of `build_sketch` alone.
+5. Sketch cost: CPU and wall time per article of `build_sketch` alone.
 
 `--before REF` loads transforms/dedup as it was at git commit REF as a
 separate package and runs every part with it too, on the same data in the
@@ -35,6 +35,7 @@ import importlib
 import itertools
 import json
 import logging
+import os
 import subprocess
 import sys
 import tarfile
@@ -536,24 +537,26 @@ def interleaved_ratios(args: argparse.Namespace, workdir: Path, packages: dict[s
 
 
 def sketch_cost(rows: list[dict[str, Any]], packages: dict[str, Any]) -> None:
-    """ms per article of build_sketch alone, interleaved rounds, same articles."""
+    """CPU and wall time per article of build_sketch alone, interleaved rounds, same articles."""
     print(f"\n== sketch cost: build_sketch on {len(rows):,} articles (best of 3 rounds)")
-    best: dict[str, float] = {}
+    best: dict[str, tuple[float, float]] = {}
     for _ in range(3):
         for name, package in packages.items():
             build = importlib.import_module(package.__name__ + ".sketch").build_sketch
             config = package.DedupConfig()
-            started = time.perf_counter()
+            cpu, wall = time.process_time(), time.perf_counter()
             for r in rows:
                 build(r["id"], r["text"], r["published_at"], config)
-            elapsed = time.perf_counter() - started
-            best[name] = min(best.get(name, elapsed), elapsed)
+            elapsed = (time.process_time() - cpu, time.perf_counter() - wall)
+            previous = best.get(name, elapsed)
+            best[name] = (min(previous[0], elapsed[0]), min(previous[1], elapsed[1]))
     first = next(iter(best.values()))
-    for name, seconds in best.items():
+    for name, (cpu, wall) in best.items():
         print(
-            f"{name}: {1000 * seconds / len(rows):.3f} ms/article "
-            f"({seconds / first:.2f}x the first)"
+            f"{name}: {1e6 * cpu / len(rows):.0f} us/article CPU ({cpu / first[0]:.2f}x the "
+            f"first), {1000 * wall / len(rows):.3f} ms/article wall ({wall / first[1]:.2f}x)"
         )
+    print(f"load average: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
 # ---------------------------------------------------------------------------
