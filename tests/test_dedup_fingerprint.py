@@ -199,6 +199,8 @@ _ONE_PASS_TEXTS = [
     "one\x00two three four five six seven\n\nnext para here with words",  # NUL: paragraph path
     "broken \ud800 json go1d 5ilver",
     "<\u0338 =\u0338 \u2014\u0338 \u20ac\u0301 text",
+    "\u041c\u043e\u0441\u043a\u0432\u0430 \u2014 \u00ab\u041f\u0440\u0438\u0432\u0435\u0442\u00bb "
+    "\U0001f600 \u4e2d\u6587\u5b57\n\n\u00bfQu\u00e9? \u00a1S\u00ed! \u2060\ufeff\u00ad end",
 ]
 
 
@@ -241,3 +243,14 @@ def test_early_spaces_behave_like_the_final_table() -> None:
         for mark in marks:
             alone = unicodedata.normalize("NFKC", mark)
             assert unicodedata.normalize("NFKC", "e" + char + mark) == "e" + char + alone
+
+
+def test_non_ascii_classes_equal_the_per_character_map() -> None:
+    """The two fixed-replacement patterns (punctuation/symbols -> space, format
+    characters dropped) and the astral fallback give what mapping every
+    character through `_CHAR_CLASS_MAP` gives, for every BMP character."""
+    bmp = "".join(chr(code) for code in range(0x80, 0x10000) if not 0xD800 <= code < 0xE000)
+    astral = "\U0001f600\U0001d400\U000e0001\U00020000\U0001f1eb a\u0301"
+    for text in (bmp, astral, "caf\u00e9 \u2014 \u00ab\u043c\u0438\u0440\u00bb\u200b!"):
+        expected = fingerprint._NON_ASCII.sub(fingerprint._char_class, text)
+        assert fingerprint._non_ascii_classes(text) == expected
