@@ -31,8 +31,11 @@ uses) normalises the whole text in one pass, a mark standing for each
 paragraph break, instead of paragraph by paragraph, and combines every
 window of a text in one strided matrix product; it gives exactly what
 `content_hash` and `shingle_hashes(paragraph_words(text))` give (tests
-compare them). Measured: about 0.85x the CPU of the sketch before it, not
-the half issue #21 asked for (benchmarks/README.md, "Sketch cost").
+compare them). Non-ASCII punctuation, symbols and format characters go
+through two fixed-replacement patterns instead of a Python call per
+character. Measured, the sketch costs 0.85x the CPU it did on generated
+English articles (not the half issue #21 asked for), 0.54x with accented
+letters and 0.39x in Cyrillic (benchmarks/README.md, "Sketch cost").
 """
 
 from __future__ import annotations
@@ -143,7 +146,7 @@ def _without_lone_surrogates(text: str) -> str:
 
 # Paragraph mark inside the normalised text: a word of its own between two
 # paragraphs. NUL is a word character to normalisation, so a text holding one
-# takes the paragraph-by-paragraph path (`_paragraph_token_hashes`).
+# takes the paragraph-by-paragraph path (`paragraph_words`).
 _MARK = "\x00"
 # `_ASCII_TABLE` that also turns ASCII whitespace into spaces (str.split's
 # whitespace), so that runs of spaces can be collapsed without splitting.
@@ -152,10 +155,10 @@ _ASCII_SPACE_TABLE = bytes(
     for code, value in enumerate(_ASCII_TABLE)
 )
 # Frequent non-ASCII punctuation/symbols of news text, made spaces right after
-# the first NFKC so that case folding and the rest see ASCII text (5-10x
-# faster). Each is its own NFKC and case fold, and a starter that composes
-# with nothing (checked in tests/test_dedup_fingerprint.py), so replacing it
-# early gives the same result as the table at the end.
+# the first NFKC so that case folding and the rest usually see ASCII text
+# (CPython's ASCII fast paths). Each is its own NFKC and case fold, and a
+# starter that composes with nothing (checked in tests/test_dedup_fingerprint.py),
+# so replacing it early gives the same result as the table at the end.
 EARLY_SPACES = "\u2014\u2013\u201c\u201d\u2018\u2019\u20ac\u00a3\u00a9\u2022\u00b0\u00ab\u00bb"
 # Zero-width spaces (format characters, removed at the end) are frequent too:
 # a stand-in that blocks canonical composition just as they do (a starter
