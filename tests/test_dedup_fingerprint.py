@@ -181,3 +181,76 @@ def test_sketch_is_identical_across_processes_and_hash_seeds() -> None:
     # A short text: 32 LSH band keys (8 bytes) + 2 opening keys (b"l" + 8 bytes), no anchors.
     assert len([k for k in keys if len(k) == 16]) == 32
     assert [k[:2] for k in keys if len(k) == 18] == ["6c", "6c"]
+
+
+_ONE_PASS_TEXTS = [
+    "",
+    " \n\n ",
+    "One two three four five six.\n\nShort one.\n\nSeven eight nine ten eleven.",
+    "Headline\n\nA B C D\n\nx\n\nthe quick brown fox jumps over the lazy dog",
+    "LAGOS \u2014 \u201cWe\u2019re done,\u201d\u200b she said of the "
+    "\u20ac5m / \u00a33m deal \u00a9 2024.",
+    # a zero-width space between a letter and a combining accent blocks composition
+    "cafe\u200b\u0301 and cafe\u0301 x\x01y",
+    "non\u00a0breaking\u3000space, line\u2028separator\u2029paragraph \x85 next\t\x1ctab",
+    "\uff11\uff12 metres, \ufb01nal \ufb02ood, STRASSE stra\u00dfe, "
+    "\u0130stanbul \u03a3\u03bf\u03c6\u03af\u03b1",
+    "\n\n -- \n\n\u2014\n\nalpha beta gamma delta epsilon\n\n\n\n\u201c\u201d\n\nzeta",
+    "one\x00two three four five six seven\n\nnext para here with words",  # NUL: paragraph path
+    "broken \ud800 json go1d 5ilver",
+    "<\u0338 =\u0338 \u2014\u0338 \u20ac\u0301 text",
+    "\u041c\u043e\u0441\u043a\u0432\u0430 \u2014 \u00ab\u041f\u0440\u0438\u0432\u0435\u0442\u00bb "
+    "\U0001f600 \u4e2d\u6587\u5b57\n\n\u00bfQu\u00e9? \u00a1S\u00ed! \u2060\ufeff\u00ad end",
+]
+
+
+@pytest.mark.parametrize("text", _ONE_PASS_TEXTS)
+@pytest.mark.parametrize(("size", "prefix"), [(4, 5), (1, 5), (2, 0), (3, 2)])
+def test_text_shingles_equals_the_paragraph_by_paragraph_path(
+    text: str, size: int, prefix: int
+) -> None:
+    """One pass over the whole text gives what normalising paragraph by
+    paragraph and shingling them gives: same words, content hash and shingles."""
+    shingled = fingerprint.text_shingles(text, size, prefix)
+    paragraphs = paragraph_words(text)
+    hashed, counts = shingle_hashes(paragraphs, size, prefix)
+    assert shingled.content_hash == content_hash(text)
+    assert shingled.words == sum(len(words) for words in paragraphs)
+    assert shingled.paragraph_words == [len(words) for words in paragraphs]
+    assert shingled.hashes.tolist() == hashed.tolist()
+    firsts = np.concatenate(([0], np.cumsum(counts)[:-1])).tolist() if paragraphs else []
+    assert shingled.paragraph_first == firsts
+
+
+def test_early_spaces_behave_like_the_final_table() -> None:
+    """Characters made spaces before case folding must be their own NFKC and
+    case fold, punctuation or symbols, and compose with no following mark:
+    then replacing them early cannot change a text's words."""
+    import unicodedata
+
+    # Every combining mark, and the starters that compose with what precedes them.
+    marks = [chr(c) for c in range(0x110000) if unicodedata.combining(chr(c))]
+    marks += ["\u0bbe", "\u0cd5", "\u0d3e", "\u0dcf", "\u102e", "\u1161", "\u11a8"]
+    for char in fingerprint.EARLY_SPACES:
+        assert unicodedata.normalize("NFKC", char) == char
+        assert char.casefold() == char
+        assert unicodedata.category(char)[0] in "PS"
+        assert unicodedata.combining(char) == 0
+        for mark in marks:
+            alone = unicodedata.normalize("NFC", mark)
+            assert unicodedata.normalize("NFC", char + mark) == char + alone
+    for char in (fingerprint._ZWSP, fingerprint._ZWSP_STANDIN):
+        for mark in marks:
+            alone = unicodedata.normalize("NFKC", mark)
+            assert unicodedata.normalize("NFKC", "e" + char + mark) == "e" + char + alone
+
+
+def test_non_ascii_classes_equal_the_per_character_map() -> None:
+    """The two fixed-replacement patterns (punctuation/symbols -> space, format
+    characters dropped) and the astral fallback give what mapping every
+    character through `_CHAR_CLASS_MAP` gives, for every BMP character."""
+    bmp = "".join(chr(code) for code in range(0x80, 0x10000) if not 0xD800 <= code < 0xE000)
+    astral = "\U0001f600\U0001d400\U000e0001\U00020000\U0001f1eb a\u0301"
+    for text in (bmp, astral, "caf\u00e9 \u2014 \u00ab\u043c\u0438\u0440\u00bb\u200b!"):
+        expected = fingerprint._NON_ASCII.sub(fingerprint._char_class, text)
+        assert fingerprint._non_ascii_classes(text) == expected

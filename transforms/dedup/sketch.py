@@ -25,18 +25,12 @@ stream index group on them alike) and told apart by their length:
 from __future__ import annotations
 
 import hashlib
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
 from newsbeam.transforms.dedup.config import DedupConfig
-from newsbeam.transforms.dedup.fingerprint import (
-    finalise,
-    hash_normalized,
-    paragraph_words,
-    shingle_hashes,
-)
+from newsbeam.transforms.dedup.fingerprint import Shingled, finalise, text_shingles
 from newsbeam.transforms.dedup.labels import OrderKey, order_key
 from newsbeam.transforms.dedup.minhash import band_keys, signatures
 
@@ -118,22 +112,19 @@ def _as_set_bytes(hashes: np.ndarray) -> bytes:
     return values[keep].tobytes()
 
 
-def _lead(
-    paragraphs: list[list[str]], hashed: np.ndarray, counts: np.ndarray, config: DedupConfig
-) -> np.ndarray:
+def _lead(shingled: Shingled, config: DedupConfig) -> np.ndarray:
     """The opening: first shingles of the first substantive paragraph.
 
     Shorter paragraphs before it (headline, dateline, "Advertisement") are
     skipped, and the lead never runs on into the next paragraph: for a short
     release followed by a shared footer, the lead is the release's own text.
     """
-    start = 0
-    for words, count in zip(paragraphs, counts.tolist(), strict=True):
-        if len(words) >= config.lead_min_words:
-            return hashed[start : start + min(count, config.lead_shingles)]
-        start += count
+    for words, start in zip(shingled.paragraph_words, shingled.paragraph_first, strict=True):
+        if words >= config.lead_min_words:
+            count = max(words - config.shingle_size + 1, 1)
+            return shingled.hashes[start : start + min(count, config.lead_shingles)]
     # No substantive paragraph: the text's first shingles are its opening.
-    return hashed[: config.lead_shingles]
+    return shingled.hashes[: config.lead_shingles]
 
 
 ANCHOR_PREFIX = b"a"
@@ -171,24 +162,23 @@ def _anchors(flat: np.ndarray, config: DedupConfig) -> tuple[bytes, ...]:
 
     The residue is taken from the high bits (the stored sets keep the low 32).
     """
-    chosen = flat[(flat >> np.uint64(40)) % np.uint64(config.anchor_rate) == 0]
-    ordered = list(dict.fromkeys(chosen.tolist()))[: config.max_anchors]  # first occurrences
+    # (x >> 40) % rate == 0  <=>  x % (rate << 40) < 2**40: two array operations, not three.
+    chosen = flat[flat % np.uint64(config.anchor_rate << 40) < np.uint64(1 << 40)].tolist()
+    ordered = list(dict.fromkeys(chosen))[: config.max_anchors]  # first occurrences
     return tuple(ANCHOR_PREFIX + value.to_bytes(8, "little") for value in ordered)
 
 
 def build_sketch(
     article_id: str, text: str, published_at: str | None, config: DedupConfig
 ) -> ArticleSketch:
-    paragraphs = paragraph_words(text)
-    words = sum(len(p) for p in paragraphs)
-    joined = " ".join(itertools.chain.from_iterable(paragraphs))
-    digest = hash_normalized(joined)
-    flat, counts = shingle_hashes(paragraphs, config.shingle_size, config.token_prefix, joined)
+    shingled = text_shingles(text, config.shingle_size, config.token_prefix)
+    flat, words = shingled.hashes, shingled.words
     shingles = _as_set_bytes(flat)
     distinct = len(shingles) // _SET_DTYPE.itemsize
-    lead = _lead(paragraphs, flat, counts, config)
+    lead = _lead(shingled, config)
+    near_eligible = bool(flat.size) and words >= config.near_min_words
     keys: tuple[bytes, ...] = ()
-    if flat.size and words >= config.near_min_words:
+    if near_eligible:
         if distinct < config.band_max_shingles:
             signature = signatures([flat], config.num_perm, config.seed)[0]
             keys = band_keys(signature, config.bands, config.rows)
@@ -197,13 +187,13 @@ def build_sketch(
         keys += _lead_keys(lead)
     return ArticleSketch(
         id=article_id,
-        content_hash=digest,
+        content_hash=shingled.content_hash,
         order=order_key(article_id, published_at),
         words=words,
         shingles=shingles,
         lead=_as_set_bytes(lead),
         bands=keys,
-        near_eligible=bool(flat.size) and words >= config.near_min_words,
+        near_eligible=near_eligible,
     )
 
 
