@@ -38,6 +38,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -73,6 +74,8 @@ SPLIT_BYTES = 8 << 20
 # Articles per spill file: the label pass's unit of work per worker.
 SPILL_EVERY = 2_000
 LABELS_FILE = "labels.pickle"
+# Spill files the driver keeps open at once (a common limit is 1,024 per process).
+MAX_OPEN_SPILL_FILES = 256
 
 
 class _SpillWriter:
@@ -143,17 +146,23 @@ def spilled_with_places(paths: list[str]) -> Iterator[tuple[Any, tuple[int, int]
 class SpilledObjects:
     """Loads one object again from its place in the spill files (file handles kept
     open: dedup's verification and the stories' event-time order load them in no
-    particular order of the files)."""
+    particular order of the files; at most `MAX_OPEN_SPILL_FILES` at once, the least
+    recently used closed first, so that a corpus of any size stays under the
+    process's limit of open files)."""
 
     def __init__(self, paths: list[str]) -> None:
         self._paths = paths
-        self._handles: dict[int, BinaryIO] = {}
+        self._handles: OrderedDict[int, BinaryIO] = OrderedDict()
 
     def __call__(self, location: tuple[int, int]) -> Any:
         number, offset = location
         handle = self._handles.get(number)
         if handle is None:
+            if len(self._handles) >= MAX_OPEN_SPILL_FILES:
+                self._handles.popitem(last=False)[1].close()
             handle = self._handles[number] = open(self._paths[number], "rb")  # noqa: SIM115
+        else:
+            self._handles.move_to_end(number)
         handle.seek(offset)
         return pickle.load(handle)
 

@@ -162,6 +162,23 @@ def test_spill_files_hold_only_complete_parts(tmp_path):
     assert not list(tmp_path.glob("*.part"))
 
 
+def test_spilled_objects_load_from_any_place_with_few_files_open(tmp_path, monkeypatch):
+    monkeypatch.setattr(local_batch, "MAX_OPEN_SPILL_FILES", 2)
+    writer = local_batch._SpillWriter(str(tmp_path), "sketches", every=2)
+    for number in range(10):
+        writer.write({"n": number})
+    writer.commit()
+    paths = local_batch.spill_files(str(tmp_path), "sketches")
+    places = {row["n"]: place for row, place in local_batch.spilled_with_places(paths)}
+    loader = local_batch.SpilledObjects(paths)
+    try:
+        for number in [9, 0, 5, 1, 8, 2, 7, 3, 6, 4, 9, 0]:  # across all five files
+            assert loader(places[number]) == {"n": number}
+            assert len(loader._handles) <= 2
+    finally:
+        loader.close()
+
+
 def test_workers_become_local_runner_options_only():
     config = BatchRunConfig(inputs=(), output_dir="out", workers=3)
     assert local_worker_args(config) == [
