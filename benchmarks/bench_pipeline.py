@@ -25,8 +25,9 @@ the runs N times and keeps each one's fastest (the machine is shared).
 
 Diagnostics (each adds a run of the job with one worker): `--without-clean` cleaning
 a pass-through; `--without-classify` classify passing articles through;
-`--without-stories` the story stage off (`--no-stories`; the stage's share of the
-job is printed);
+`--without-stories` the story stage off (`--no-stories`); for these two the stage's
+share of `run1` is printed (1 - without / with, wall and CPU seconds, the fastest
+round of each);
 `--baseline REF` the TextCleaner of git commit REF; `--dedup-baseline REF`
 DeduplicateBatch of commit REF (the last two only where the job still builds the
 one-graph pipeline, i.e. with `--runner-args` naming another runner).
@@ -346,13 +347,14 @@ def main() -> None:
             f"{figures['cpu_tree']:7.1f} {figures['peak_rss'] / 1e9:7.2f} GB"
             f"  {base['wall'] / figures['wall']:.2f}x{same}"
         )
-    if "run1" in best and "without-stories" in best:
-        full, off = best["run1"], best["without-stories"]
-        print(
-            "story stage's share of `newsbeam run --workers 1`: "
-            f"wall {1 - off['wall'] / full['wall']:.0%}, "
-            f"CPU {1 - off['cpu_tree'] / full['cpu_tree']:.0%}"
-        )
+    for stage, off_run in (("story", "without-stories"), ("classify", "without-classify")):
+        if "run1" in best and off_run in best:
+            full, off = best["run1"], best[off_run]
+            print(
+                f"{stage} stage's share of `newsbeam run --workers 1`: "
+                f"wall {1 - off['wall'] / full['wall']:.0%}, "
+                f"CPU {1 - off['cpu_tree'] / full['cpu_tree']:.0%}"
+            )
     if holder is not None:
         holder.cleanup()
 
