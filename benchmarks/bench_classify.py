@@ -404,6 +404,12 @@ def articles_for_speed(examples, n: int) -> dict[str, list[Article]]:
     if gold.is_file():
         texts = [v["gold_text"] for v in json.loads(gold.read_text()).values()]
         sets["long (sample articles, ~550 words)"] = make(texts)
+    # The synthetic articles bench_pipeline.py runs the whole job on (headline + body).
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from corpus import articles as corpus_articles
+
+    synthetic = [f"{a['title']}\n{a['text']}" for a in corpus_articles(n)]
+    sets["synthetic (bench_pipeline.py corpus, ~450 words)"] = make(synthetic)
     return sets
 
 
