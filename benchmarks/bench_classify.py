@@ -3,7 +3,7 @@
     python benchmarks/bench_classify.py [--model iptc-wikinews|ag-news-en] [--articles 2000]
                                         [--skip-holdout] [--ablation] [--plain-split] [--cv K]
                                         [--compare-previous] [--baseline-model OLD.npz]
-                                        [--full-pipeline N]
+                                        [--full-pipeline N] [--core-baseline REF]
 
 1. --model iptc-wikinews (the default model): trains the recipe on 80% of
    shared/data/wikinews_topics.jsonl after cleaning (stratified per language
@@ -27,7 +27,11 @@
    items and long sample articles), and the ClassifyTopics stage on the
    DirectRunner against the same pipeline without it (ratio, same run).
    --baseline-model also times the pure core with another model file (e.g.
-   builtin:ag-news-en) in the same run, for a speed ratio.
+   builtin:ag-news-en) in the same run, for a speed ratio. --core-baseline REF
+   times the pure core (CPU ms per article, the fastest of 5 interleaved rounds)
+   with the feature code and `Article.replace` of git commit REF against the
+   working tree's, on the same articles, and says whether their topics and
+   scores are identical.
 3. --full-pipeline N: `newsbeam run` (all stages) on N synthetic articles
    (benchmarks/corpus.py), once with the classify stage not calling the model,
    once with the shipped model (and the --baseline-model), time ratios.
@@ -36,12 +40,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
+import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 import apache_beam as beam
@@ -49,6 +56,7 @@ import numpy as np
 
 from newsbeam.schemas.article import Article, Source
 from newsbeam.transforms.classify import ClassifyConfig, ClassifyTopics
+from newsbeam.transforms.classify import model as model_module
 from newsbeam.transforms.classify.default_model import (
     AG_NEWS_TO_IPTC,
     DEFAULT_TRAINING_CONFIG,
@@ -396,6 +404,12 @@ def articles_for_speed(examples, n: int) -> dict[str, list[Article]]:
     if gold.is_file():
         texts = [v["gold_text"] for v in json.loads(gold.read_text()).values()]
         sets["long (sample articles, ~550 words)"] = make(texts)
+    # The synthetic articles bench_pipeline.py runs the whole job on (headline + body).
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from corpus import articles as corpus_articles
+
+    synthetic = [f"{a['title']}\n{a['text']}" for a in corpus_articles(n)]
+    sets["synthetic (bench_pipeline.py corpus, ~450 words)"] = make(synthetic)
     return sets
 
 
@@ -405,6 +419,61 @@ def core_speed(articles: list[Article], model_path: str | None = None) -> float:
     for i in range(0, len(articles), 256):
         assign_topics(model, articles[i : i + 256], threshold=0.3)
     return len(articles) / (time.perf_counter() - start)
+
+
+def core_at_commit(ref: str) -> contextlib.AbstractContextManager:
+    """A context in which the core runs transforms/classify/features.py and
+    `Article.replace` (schemas/article.py) as they were at git commit ``ref``."""
+    modules = {}
+    for name, path in (
+        ("features", "transforms/classify/features.py"),
+        ("article", "schemas/article.py"),
+    ):
+        source = subprocess.run(
+            ["git", "show", f"{ref}:{path}"], cwd=REPO, check=True, capture_output=True, text=True
+        ).stdout
+        module = types.ModuleType(f"baseline_{name}")
+        sys.modules[module.__name__] = module  # dataclasses look their module up
+        exec(compile(source, f"{ref}:{path}", "exec"), module.__dict__)
+        modules[name] = module
+
+    @contextlib.contextmanager
+    def swapped():
+        features, replace = model_module.hashed_features, Article.replace
+        model_module.hashed_features = modules["features"].hashed_features
+        Article.replace = modules["article"].Article.replace
+        try:
+            yield
+        finally:
+            model_module.hashed_features, Article.replace = features, replace
+
+    return swapped()
+
+
+def core_cpu_ms(articles: list[Article], model: TopicModel) -> tuple[float, list]:
+    """CPU milliseconds per article of `assign_topics` in batches of 256, and its output."""
+    out = []
+    start = time.process_time()
+    for i in range(0, len(articles), 256):
+        out.extend(assign_topics(model, articles[i : i + 256], threshold=0.3))
+    return (time.process_time() - start) / len(articles) * 1e3, out
+
+
+def compare_core(name: str, articles: list[Article], model_path: str, ref: str) -> None:
+    model = load_model(model_path)
+    best = {"now": float("inf"), ref: float("inf")}
+    outputs = {}
+    for _ in range(5):  # interleaved: the machine is shared
+        for which in best:
+            context = core_at_commit(ref) if which == ref else contextlib.nullcontext()
+            with context:
+                ms, outputs[which] = core_cpu_ms(articles, model)
+            best[which] = min(best[which], ms)
+    same = sum(a == b for a, b in zip(outputs["now"], outputs[ref], strict=True))
+    print(
+        f"{name}: core {best['now']:.3f} ms/article (CPU), at {ref} {best[ref]:.3f} ms/article "
+        f"({best[ref] / best['now']:.2f}x); same topics and scores: {same:,}/{len(articles):,}"
+    )
 
 
 def pipeline_seconds(articles: list[Article], with_classify: bool, model: str) -> float:
@@ -478,6 +547,11 @@ def main() -> int:
         help="also score the previous recipe (no capitalised words, 150 words) on the same splits",
     )
     parser.add_argument("--baseline-model", help="also time this model's core (file or builtin:)")
+    parser.add_argument(
+        "--core-baseline",
+        metavar="REF",
+        help="also time the core with the feature code and Article.replace of git commit REF",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     data = wikinews_path(REPO) if args.model == "iptc-wikinews" else ag_news_path(REPO)
@@ -505,6 +579,8 @@ def main() -> int:
             f"without stage {base:.2f} s ({n / base:,.0f}/s), "
             f"with stage {staged:.2f} s ({n / staged:,.0f}/s), ratio {staged / base:.2f}"
         )
+        if args.core_baseline:
+            compare_core(name, articles, model, args.core_baseline)
         if args.baseline_model:
             old = core_speed(articles, args.baseline_model)
             print(

@@ -9,6 +9,7 @@ tests/test_schema.py keeps the two from drifting apart.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +79,15 @@ class Article:
     ingested_at: str | None = None
 
     def replace(self, **changes: Any) -> Article:
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes``: what `dataclasses.replace` gives, about twice as fast
+        (every stage calls it per article; every field is an init field, in order)."""
+        values = list(_article_values(self))
+        for name, value in changes.items():
+            try:
+                values[_FIELD_INDEX[name]] = value
+            except KeyError:
+                raise TypeError(f"Article has no field {name!r}") from None
+        return Article(*values)
 
     @property
     def word_count(self) -> int:
@@ -116,6 +125,10 @@ class Article:
             }
         return record
 
+
+_ARTICLE_FIELDS = tuple(f.name for f in dataclasses.fields(Article))
+_FIELD_INDEX = {name: index for index, name in enumerate(_ARTICLE_FIELDS)}
+_article_values = operator.attrgetter(*_ARTICLE_FIELDS)
 
 # Fields every record carries, in output order (the optional ones are last).
 REQUIRED_FIELDS = (

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html
+import random
+import re
+import unicodedata
+
 import numpy as np
 import pytest
 
+from newsbeam.transforms.classify import features
 from newsbeam.transforms.classify.features import (
     FeatureConfig,
     capitalised_words,
@@ -161,3 +168,56 @@ def test_long_texts_normalise_as_if_read_whole():
             first = whole[:max_words]
             expected = " " + " ".join(first) + " " if first else " "
             assert normalize_text(text, max_words=max_words) == expected
+
+
+def _regex_words(text: str, max_words: int, complete: bool) -> list[str] | None:
+    """`_first_words` as first written, with the regex only (the fast paths' reference)."""
+    if not max_words:
+        return [part for part in re.split(r"[\W_]+", text) if part]
+    parts = re.split(r"[\W_]+", text, maxsplit=max_words + 2)
+    if len(parts) == max_words + 3:
+        parts.pop()
+    elif not complete:
+        return None
+    return [part for part in parts if part][:max_words]
+
+
+def _regex_decoded(text: str, fold_digits: bool) -> str:
+    """`_decoded` as first written: every regex run on every text."""
+    text = re.sub(r"(?<!&)#(\d{2,5});", r"&#\1;", text)
+    text = re.sub(r"(?<![&\w])(quot|amp|lt|gt|apos|nbsp);", r"&\1;", text)
+    text = unicodedata.normalize("NFKC", html.unescape(text))
+    return re.sub(r"\d", "0", text) if fold_digits else text
+
+
+def test_ascii_fast_paths_give_the_regex_words_and_decoding():
+    rng = random.Random(11)
+    ascii_pieces = [chr(code) for code in range(128)] + ["ab", "Z9", "  ", "_", "quot;", "#39;"]
+    other = ["é", "٣", "１", "—", "\u00a0", "ß", "İ", "&#1635;"]
+    for _ in range(20_000):
+        pieces = ascii_pieces + (other if rng.random() < 0.3 else [])
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        for fold in (True, False):
+            assert features._decoded(text, fold) == _regex_decoded(text, fold), text
+        for max_words in (0, 1, 2, 5):
+            for complete in (True, False):
+                expected = _regex_words(text, max_words, complete)
+                assert features._first_words(text, max_words, complete=complete) == expected
+
+
+def test_char_grams_within_words_are_those_of_each_word_alone():
+    # The within-words n-grams of a batch (found from the distance to the next
+    # space) are exactly those of every word padded on its own: none spans two
+    # words or two documents, none is lost at a document's ends.
+    texts = ["ab cde f", "", "x", "longerword of it", "q r s tuvwxyz"]
+    for char_min, char_max in ((1, 5), (2, 3), (3, 8)):
+        grams = dict(hash_bits=20, word_weight=0, bigram_weight=0, char_min=char_min)
+        within = FeatureConfig(**grams, char_max=char_max, sublinear_tf=False, use_idf=False)
+        across = dataclasses.replace(within, char_within_words=False)
+        rows = hashed_features(texts, within)
+        for row, text in enumerate(texts):
+            words = normalize_text(text).split()
+            expected = set()
+            for word in words:
+                expected |= set(hashed_features([word], across).indices)
+            assert set(rows[row].indices) == expected, (text, char_min, char_max)

@@ -96,3 +96,22 @@ def test_huge_dead_letter_payload_is_truncated_but_measured():
     record = letter.to_record(pipeline_version=VERSION)
     assert record["raw_truncated"] is True and record["raw_length"] == 3_000_000
     assert len(record["raw"]) < 3_000_000
+
+
+def test_article_replace_is_dataclasses_replace():
+    article = _full_article()
+    fields = [f.name for f in dataclasses.fields(Article)]
+    for index, name in enumerate(fields):
+        changed = article.replace(**{name: f"new-{index}"})
+        assert changed == dataclasses.replace(article, **{name: f"new-{index}"})
+        assert getattr(changed, name) == f"new-{index}"
+        assert article != changed  # a copy: the original keeps its value
+    both = article.replace(topics=[], story=None)
+    assert both == dataclasses.replace(article, topics=[], story=None)
+    assert article.replace() == article and article.replace() is not article
+    try:
+        article.replace(no_such_field=1)
+    except TypeError as error:
+        assert "no_such_field" in str(error)
+    else:
+        raise AssertionError("an unknown field must raise TypeError, as dataclasses.replace")

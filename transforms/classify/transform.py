@@ -12,6 +12,7 @@ the whole batch with the end of the window).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 import apache_beam as beam
 from apache_beam.utils.shared import Shared
@@ -70,8 +71,10 @@ class _ClassifyBatchesFn(BatchingDoFn):
             log.warning("classifying a batch failed; retrying its articles one by one")
             yield from self._one_by_one(batch)
             return
-        for (article, top), windowed in zip(labelled, batch, strict=True):
-            self._counters.inc(top)
+        # One counter update per label and batch, not per article.
+        for top, count in Counter(top for _, top in labelled).items():
+            self._counters.inc(top, count)
+        for (article, _), windowed in zip(labelled, batch, strict=True):
             yield windowed.with_value(article)
 
     def _one_by_one(self, batch: list[WindowedValue]):
