@@ -163,9 +163,23 @@ class _OwnMessagesFilter(logging.Filter):
         return record.name.startswith("newsbeam") or record.levelno >= logging.ERROR
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to `sys.stderr` as it is when a message is logged, not as it was when
+    the handler was made: a host application (or a test) that swaps or closes the
+    stream after `main` returned must not make later messages fail."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201 (the base class's attribute)
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass  # StreamHandler.__init__ sets it; the current sys.stderr is always used
+
+
 def _configure_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("newsbeam: %(message)s"))
     if not verbose:
         handler.addFilter(_OwnMessagesFilter())

@@ -102,6 +102,7 @@ def test_train_records_languages_and_refuses_unknown_codes(tmp_path, capsys):
     argv = ["train-classifier", "--data", str(TRAIN_FILE), "--out", str(model)]
     assert run([*argv, "--languages", "en,DE"]) == 0
     assert TopicModel.load(model).languages == ("de", "en")
+    capsys.readouterr()  # the training's own messages, if logging is set up
     assert run([*argv, "--languages", "english"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --languages: unknown language code") and "Traceback" not in err

@@ -185,13 +185,26 @@ class StoryIndex:
         return _normalised(weighted)
 
     def _candidates(self, vector: SparseVector) -> set[str]:
+        """Active stories that share one of the article's heaviest terms; when more
+        than `max_candidates` do, those sharing the most of the terms' weight (ties by
+        id): the full comparison is the stage's dearest step, and a story that shares
+        little of the article's heaviest terms does not reach the threshold."""
         found: set[str] = set()
+        hits: list[tuple[set[str], float]] = []
         postings = self.postings
-        for term in itertools.islice(vector, self.config.query_terms):
+        for term, weight in itertools.islice(vector.items(), self.config.query_terms):
             posting = postings.get(term)
             if posting:
                 found.update(posting)
-        return found
+                hits.append((posting, weight))
+        limit = self.config.max_candidates
+        if len(found) <= limit:
+            return found
+        shared = dict.fromkeys(found, 0.0)
+        for posting, weight in hits:  # in the vector's order: the same sums every run
+            for story_id in posting:
+                shared[story_id] += weight
+        return set(sorted(shared, key=lambda story_id: (-shared[story_id], story_id))[:limit])
 
     def _found(self, story_id: str, vector: SparseVector, when: float) -> Story:
         heaviest = dict(itertools.islice(vector.items(), self.config.max_story_terms))

@@ -40,8 +40,11 @@ class StoryConfig:
     # `max_story_terms` (bounds state per story and the cost of a comparison).
     max_article_terms: int = 150
     max_story_terms: int = 80
-    # Stories are looked up through the article's `query_terms` heaviest terms.
+    # Stories are looked up through the article's `query_terms` heaviest terms; at
+    # most `max_candidates` of them (those sharing the most of those terms' weight)
+    # are compared in full.
     query_terms: int = 30
+    max_candidates: int = 10
     # Document frequencies (learned from the stream) keep at most this many terms;
     # past it, the rarest half is dropped (bounded state).
     max_vocabulary: int = 200_000
@@ -55,6 +58,9 @@ class StoryConfig:
             raise ValueError(f"story window must be positive, got {self.window_days} days")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"story threshold must be in (0, 1], got {self.threshold}")
-        if min(self.max_article_terms, self.max_story_terms, self.query_terms) < 1:
+        if (
+            min(self.max_article_terms, self.max_story_terms, self.query_terms, self.max_candidates)
+            < 1
+        ):
             raise ValueError("story term caps must be at least 1")
         return self
