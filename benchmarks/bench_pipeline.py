@@ -369,6 +369,8 @@ def main() -> None:
             if run not in best or figures["wall"] < best[run]["wall"]:
                 best[run] = figures
             outputs[run] = output
+    if not best:  # every run failed: nothing to compare
+        raise SystemExit(1)
     reference = article_records(outputs["loop"]) if "loop" in outputs else None
     base = best.get("loop") or next(iter(best.values()))
     print(f"{'run':<44} {'articles/s':>10} {'wall s':>7} {'CPU s':>7} {'peak RSS':>9}  ratio")
