@@ -415,19 +415,18 @@ def _stories_in_driver(
     paths = spill_files(spill_dir, "observations")
     loader = SpilledObjects(paths)
 
-    def load(place: tuple[int, int]) -> tuple[str, dict[str, float]]:
+    def load(place: tuple[int, int]) -> tuple[str, dict[str, float], str | None]:
         article_id, _, terms, _ = unpack(loader(place))
-        return article_id, terms
-
-    def representative(article_id: str) -> str | None:
+        # The sketch pass could not know it: dedup's representative of a duplicate.
         label = dedup_labels.get(article_id)
-        return None if label is None or label["status"] == "unique" else label.get("of")
+        representative = None if label is None or label["status"] == "unique" else label["of"]
+        return article_id, terms, representative
 
     counts = StoryCounts()
     joined: list[dict[str, tuple[str, float]]] = [{} for _ in paths]
     try:
         for (number, _), article_id, story_id, similarity in indexed_story_labels(
-            _order_entries(paths), load, representative, config, counts
+            _order_entries(paths), load, config, counts
         ):
             joined[number][article_id] = (story_id, similarity)
     finally:

@@ -98,3 +98,15 @@ def week_of_news() -> list[Article]:
         story_article("slovakia", ELECTION_SLOVAKIA, day.format(7, 8)),
     ]
     return articles
+
+
+def week_with_a_duplicate() -> list[Article]:
+    """The week of news and an exact copy of the first Turkish report (labelled by
+    dedup as such): it takes that report's story."""
+    copy = story_article(
+        "turkey-copy",
+        QUAKE_TURKEY,
+        "2024-03-04T09:30:00Z",
+        duplicate={"status": "exact", "of": "turkey-1", "similarity": 1.0},
+    )
+    return [*week_of_news(), copy]

@@ -97,6 +97,15 @@ def test_two_passes_give_the_one_graph_jobs_output(corpus, tmp_path, monkeypatch
 
 
 @pytest.mark.slow
+def _run_wire_feed(out: Path) -> tuple[dict, list[dict]]:
+    """The two-pass run over the examples' wire feed: (run report, dead letters)."""
+    feed = EXAMPLES / "wire-feed.jsonl"
+    config = BatchRunConfig(inputs=(str(feed),), output_dir=str(out), workers=1)
+    report = run_batch(config, [str(feed)])
+    dead = [json.loads(line) for p in out.glob("dead-letter-*.jsonl") for line in p.open()]
+    return report, dead
+
+
 def test_a_sketch_that_fails_is_a_dedup_error_dead_letter(tmp_path, monkeypatch):
     real = local_batch.build_sketch
 
@@ -106,11 +115,7 @@ def test_a_sketch_that_fails_is_a_dedup_error_dead_letter(tmp_path, monkeypatch)
         return real(article_id, text, published_at, config)
 
     monkeypatch.setattr(local_batch, "build_sketch", failing)
-    out = tmp_path / "out"
-    feed = EXAMPLES / "wire-feed.jsonl"
-    config = BatchRunConfig(inputs=(str(feed),), output_dir=str(out), workers=1)
-    report = run_batch(config, [str(feed)])
-    dead = [json.loads(line) for p in out.glob("dead-letter-*.jsonl") for line in p.open()]
+    report, dead = _run_wire_feed(tmp_path / "out")
     failed = [d for d in dead if d["reason"] == "dedup_error"]
     assert len(failed) == 1 and "daily-g20-tax" in failed[0]["raw"]
     assert report["dead_letters"]["dedup.dedup_error"] == 1
@@ -127,10 +132,7 @@ def test_an_observation_that_fails_is_a_story_error_dead_letter(tmp_path, monkey
 
     monkeypatch.setattr(local_batch, "observe", failing)
     out = tmp_path / "out"
-    feed = EXAMPLES / "wire-feed.jsonl"
-    config = BatchRunConfig(inputs=(str(feed),), output_dir=str(out), workers=1)
-    report = run_batch(config, [str(feed)])
-    dead = [json.loads(line) for p in out.glob("dead-letter-*.jsonl") for line in p.open()]
+    report, dead = _run_wire_feed(out)
     failed = [d for d in dead if d["reason"] == "story_error"]
     assert len(failed) == 1 and "wire-g20-tax" in failed[0]["raw"]
     assert report["dead_letters"]["story.story_error"] == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from story_fixtures import QUAKE_TURKEY, story_article, week_of_news
+from story_fixtures import week_with_a_duplicate
 
 from newsbeam.transforms.story.batch_core import StoryCounts, indexed_story_labels
 from newsbeam.transforms.story.config import StoryConfig
@@ -15,16 +15,10 @@ CONFIG = StoryConfig()
 
 
 def _articles() -> list:
-    articles = week_of_news()
-    copy = story_article(
-        "turkey-copy",
-        QUAKE_TURKEY,
-        "2024-03-04T09:30:00Z",
-        duplicate={"status": "exact", "of": "turkey-1", "similarity": 1.0},
-    )
+    articles = week_with_a_duplicate()
     second = next(a for a in articles if a.id == "turkey-2")
     replay = second.replace(raw="second delivery")  # the same id, delivered twice
-    return [*articles, copy, replay]
+    return [*articles, replay]
 
 
 def _driver_labels(articles, seed: int) -> tuple[dict, StoryCounts]:
@@ -42,13 +36,11 @@ def _driver_labels(articles, seed: int) -> tuple[dict, StoryCounts]:
     def load(place):
         loads.append(place)
         article_id, _, terms, _ = unpack(files[place[0]][place[1]])
-        return article_id, terms
+        return article_id, terms, representatives.get(article_id)
 
     counts = StoryCounts()
     labels = {}
-    for place, article_id, story, similarity in indexed_story_labels(
-        entries, load, representatives.get, CONFIG, counts
-    ):
+    for place, article_id, story, similarity in indexed_story_labels(entries, load, CONFIG, counts):
         labels[(place, article_id)] = (story, similarity)
     assert sorted(loads) == sorted(e[1] for e in entries)  # each loaded once
     return labels, counts

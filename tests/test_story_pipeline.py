@@ -11,7 +11,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
-from story_fixtures import QUAKE_TURKEY, story_article, week_of_news
+from story_fixtures import week_of_news, week_with_a_duplicate
 
 from conftest import EXAMPLES
 from newsbeam.pipelines.batch import run_batch
@@ -26,17 +26,6 @@ from newsbeam.transforms.story.transform import StoriesBatch, StoriesStream, obs
 CONFIG = StoryConfig()
 
 
-def _with_a_duplicate() -> list:
-    articles = week_of_news()
-    copy = story_article(
-        "turkey-copy",
-        QUAKE_TURKEY,
-        "2024-03-04T09:30:00Z",
-        duplicate={"status": "exact", "of": "turkey-1", "similarity": 1.0},
-    )
-    return [*articles, copy]
-
-
 def _expected(articles) -> list[tuple[str, str, float]]:
     index = StoryIndex(CONFIG)
     ordered = sorted(articles, key=lambda a: observe(a, CONFIG)[1])
@@ -48,7 +37,7 @@ def _summary(article) -> tuple[str, str, float]:
 
 
 def test_batch_labels_every_article_in_event_time_order_whatever_the_input_order():
-    articles = _with_a_duplicate()
+    articles = week_with_a_duplicate()
     expected = _expected(articles)
     assert expected[4][:2] == ("turkey-copy", "turkey-1")  # the duplicate inherits
     shuffled = random.Random(3).sample(articles, len(articles))
@@ -99,7 +88,7 @@ def _stream_options() -> PipelineOptions:
 
 @pytest.mark.slow
 def test_stream_gives_the_batch_labels_on_the_same_articles_in_event_time_order():
-    articles = sorted(_with_a_duplicate(), key=lambda a: observe(a, CONFIG)[1])
+    articles = sorted(week_with_a_duplicate(), key=lambda a: observe(a, CONFIG)[1])
     expected = _expected(articles)
     stream = TestStream(coder=beam.coders.PickleCoder())
     for article in articles:
@@ -153,7 +142,7 @@ def test_stream_state_rebuilds_from_snapshot_and_replay_when_the_key_moves(monke
     workers, a retried bundle) give the labels one instance gives; the bag holds
     the observations since the last snapshot only."""
     monkeypatch.setattr(story_module, "SNAPSHOT_EVERY", 4)
-    articles = sorted(_with_a_duplicate(), key=lambda a: observe(a, CONFIG)[1])
+    articles = sorted(week_with_a_duplicate(), key=lambda a: observe(a, CONFIG)[1])
 
     single = story_module.StoriesStreamFn(CONFIG)
     single.setup()
@@ -204,7 +193,7 @@ def test_batch_counts_founded_joined_and_inherited_articles():
     from apache_beam.metrics.metric import MetricsFilter
 
     pipeline = TestPipeline()
-    _ = pipeline | beam.Create(_with_a_duplicate()) | StoriesBatch(CONFIG)
+    _ = pipeline | beam.Create(week_with_a_duplicate()) | StoriesBatch(CONFIG)
     result = pipeline.run()
     result.wait_until_finish()
     counters = {

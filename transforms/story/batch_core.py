@@ -1,16 +1,17 @@
 """Stories of a whole batch in one process (pure, no Beam).
 
 The sequential core (`StoryIndex`) over every observation of the batch in
-(event time, id) order, as `StoriesBatch` runs it under its one key: the same
-labels. It holds a compact entry per article (order key and where its
-observation can be loaded again), never the observations themselves: the
+(event time, id) order; `StoriesBatch` runs it under its one key
+(transform.cluster_in_order). It holds a compact entry per article (order key
+and where its observation can be loaded again), never the observations: the
 local batch run (pipelines/local_batch.py) computes the observations in its
 sketch pass, on every worker, spills them, and calls `indexed_story_labels`
 in the driver after dedup, so that the story stage costs neither a shuffle
 nor a side input of every label, and memory does not hold every article.
 
 `StoriesBatch` stays the distributed form (Flink, Dataflow, Spark through the
-portable runner). tests/test_story_batch_core.py checks both give the same labels.
+portable runner). tests/test_story_batch_core.py checks that the driver's spilled
+form gives its labels.
 """
 
 from __future__ import annotations
@@ -63,8 +64,7 @@ def assign_in_order(
 
 def indexed_story_labels(
     entries: Iterable[tuple[OrderKey, Location]],
-    load: Callable[[Location], tuple[str, dict[str, float]]],
-    representative_of: Callable[[str], str | None],
+    load: Callable[[Location], tuple[str, dict[str, float], str | None]],
     config: StoryConfig,
     counts: StoryCounts | None = None,
 ) -> Iterator[tuple[Location, str, str, float]]:
@@ -73,9 +73,8 @@ def indexed_story_labels(
     event-time order.
 
     `entries`: each article's order key and where its observation is;
-    `load(location)` gives back (article id, terms); `representative_of(id)` the
-    dedup representative of a duplicate (None for a unique article). Two copies of
-    one id (a replay) are both labelled, with the label of the first.
+    `load(location)` gives back (article id, terms, dedup representative or None).
+    Two copies of one id (a replay) are both labelled, with the label of the first.
     """
     counts = counts if counts is not None else StoryCounts()
     index = StoryIndex(config)
@@ -83,8 +82,8 @@ def indexed_story_labels(
     ordered: list[Any] = sorted(entries)
     for position, (key, location) in enumerate(ordered):
         ordered[position] = None  # each entry is released once its article is placed
-        article_id, terms = load(location)
-        assignment = assign_in_order(index, article_id, key, terms, representative_of(article_id))
+        article_id, terms, representative = load(location)
+        assignment = assign_in_order(index, article_id, key, terms, representative)
         counts.count(assignment)
         if assignment.story_id != article_id:
             yield location, article_id, assignment.story_id, assignment.similarity

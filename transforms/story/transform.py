@@ -55,7 +55,11 @@ from newsbeam.schemas.article import Article
 from newsbeam.transforms.dedup.window_store import WindowStore, WindowStoreFactory
 from newsbeam.transforms.one_key import apply_on_one_key
 from newsbeam.transforms.record_guard import DEAD_LETTER, DeadLetterOutput, failure_dead_letter
-from newsbeam.transforms.story.batch_core import assign_in_order
+from newsbeam.transforms.story.batch_core import (
+    StoryCounts,
+    assign_in_order,
+    indexed_story_labels,
+)
 from newsbeam.transforms.story.clusterer import Assignment, SparseVector, StoryIndex
 from newsbeam.transforms.story.config import StoryConfig
 from newsbeam.transforms.story.features import term_weights
@@ -148,19 +152,22 @@ class _ObserveFn(beam.DoFn):
 def cluster_in_order(
     item: tuple[str, Iterable[PackedObservation]], config: StoryConfig
 ) -> Iterator[tuple[str, tuple[str, float]]]:
-    """The sequential core over every (packed) observation; yields the labels of the
-    articles that joined a story (a founder's label is its own id, similarity 1.0)."""
+    """The sequential core over every (packed) observation, in event-time order
+    whatever the input order (batch_core.indexed_story_labels); yields the labels of
+    the articles that joined a story (a founder's label is its own id, similarity 1.0)."""
     _, observations = item
-    index = StoryIndex(config)
-    counters = _Counters()
-    # Event time, then id: the input order (and so the runner's) never matters.
-    for packed in sorted(observations, key=lambda o: (o[1], o[0])):
-        observation = unpack(packed)
-        assignment = assign_in_order(index, *observation)
-        counters.count(assignment)
-        if assignment.story_id != observation[0]:
-            yield observation[0], (assignment.story_id, assignment.similarity)
-    Metrics.counter(NAMESPACE, "expired").inc(index.expired)
+    packed = list(observations)
+
+    def load(position: int) -> tuple[str, SparseVector, str | None]:
+        article_id, _, terms, representative = unpack(packed[position])
+        return article_id, terms, representative
+
+    counts = StoryCounts()
+    entries = ((observation[1], position) for position, observation in enumerate(packed))
+    for _, article_id, story_id, similarity in indexed_story_labels(entries, load, config, counts):
+        yield article_id, (story_id, similarity)
+    for name, value in counts.counters().items():
+        Metrics.counter(NAMESPACE, name).inc(value)
 
 
 def label_article(article: Article, joined: dict[str, tuple[str, float]]) -> Article:
