@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -29,35 +28,8 @@ sys.path.insert(0, str(REPO / "tests"))
 # One definition of the hostile set, shared with tests/test_hostile_inputs.py.
 from test_hostile_inputs import build_hostile_folder, good_article  # noqa: E402
 
-
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    pids, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        todo.extend(children.get(pid, []))
-    return pids
-
-
-def _status_kb(pid: int, field: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+sys.path.insert(0, str(REPO / "benchmarks"))
+from process_tree import process_tree, status_kb  # noqa: E402
 
 
 def run_job(inputs: list[Path], out: Path) -> dict:
@@ -68,10 +40,10 @@ def run_job(inputs: list[Path], out: Path) -> dict:
     peak_tree_kb = 0
     peak_process_kb: dict[int, int] = {}
     while process.poll() is None:
-        pids = _tree(process.pid)
-        peak_tree_kb = max(peak_tree_kb, sum(_status_kb(p, "VmRSS") for p in pids))
+        pids = process_tree(process.pid)
+        peak_tree_kb = max(peak_tree_kb, sum(status_kb(p, "VmRSS") for p in pids))
         for pid in pids:
-            peak_process_kb[pid] = max(peak_process_kb.get(pid, 0), _status_kb(pid, "VmHWM"))
+            peak_process_kb[pid] = max(peak_process_kb.get(pid, 0), status_kb(pid, "VmHWM"))
         time.sleep(0.05)
     stdout, stderr = process.communicate()
     wall = time.monotonic() - started

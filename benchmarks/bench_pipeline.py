@@ -56,6 +56,7 @@ import orjson
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from process_tree import tree_rss_bytes  # noqa: E402
 
 INGESTED_AT = "2026-12-06T09:00:00.000Z"
 
@@ -177,33 +178,6 @@ def _newsbeam_run(run: str, paths: list[str], output: str, options: dict) -> Non
 
 
 # -- measuring (in the parent) ----------------------------------------------------------
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                ppid = int(handle.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, ()))
-    return found
-
-
-def _rss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
 def measure(run: str, paths: list[str], output: str, options: dict) -> dict | None:
     """Runs one child; its wall/CPU seconds, peak RSS of its process tree."""
     command = [sys.executable, __file__, "--child", run, "--output", output, *paths]
@@ -217,7 +191,7 @@ def measure(run: str, paths: list[str], output: str, options: dict) -> dict | No
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, sum(_rss_bytes(pid) for pid in _tree(process.pid)))
+            peak = max(peak, tree_rss_bytes(process.pid))
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
