@@ -39,7 +39,7 @@ import tempfile
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 import apache_beam as beam
@@ -289,25 +289,31 @@ class ApplyBatchLabels(beam.PTransform):
         return {"main": labelled, "dead_letter": none}
 
 
-def _read_spilled(pipeline: beam.Pipeline, files: list[str], name: str) -> beam.PCollection:
+def _read_spilled(
+    pipeline: beam.Pipeline,
+    files: list[str],
+    name: str,
+    reader: Callable[[str], Iterator[Any]] = read_spill,
+) -> beam.PCollection:
     return (
         pipeline
         | f"List{name}" >> beam.Create(files)
         | f"Spread{name}" >> beam.Reshuffle()  # spill files over the workers
-        | f"Read{name}" >> beam.FlatMap(read_spill)
+        | f"Read{name}" >> beam.FlatMap(reader)
     )
 
 
-def story_labels_path(articles_path: str) -> str:
-    """Where the driver puts the story labels of one articles spill file."""
-    directory, name = os.path.split(articles_path)
-    return os.path.join(directory, name.replace("articles-", "stories-", 1))
+def paired_spill(path: str, prefix: str) -> str:
+    """The file of another prefix written in the same rotation as `path` (the
+    `stories-U` labels of `articles-U`, found from `observations-U`)."""
+    directory, name = os.path.split(path)
+    return os.path.join(directory, f"{prefix}-{name.split('-', 1)[1]}")
 
 
 def read_storied_spill(path: str) -> Iterator[Article]:
     """The articles of one spill file with the story labels the driver found for
     it (only joiners are listed: a founder's story is its own id)."""
-    with open(story_labels_path(path), "rb") as handle:
+    with open(paired_spill(path, "stories"), "rb") as handle:
         joined: dict[str, tuple[str, float]] = pickle.load(handle)
     for article in read_spill(path):
         yield label_article(article, joined)
@@ -356,11 +362,11 @@ def build_label_pass(
     from newsbeam.pipelines.batch import write_outputs
 
     with_stories = config.pipeline.story is not None
-    articles = (
-        pipeline
-        | "ListArticles" >> beam.Create(spill_files(spill_dir, "articles"))
-        | "SpreadArticles" >> beam.Reshuffle()  # spill files over the workers
-        | "ReadArticles" >> beam.FlatMap(read_storied_spill if with_stories else read_spill)
+    articles = _read_spilled(
+        pipeline,
+        spill_files(spill_dir, "articles"),
+        "Articles",
+        read_storied_spill if with_stories else read_spill,
     )
     dead = _read_spilled(pipeline, spill_files(spill_dir, "dead"), "DeadLetters")
     outputs = articles | "Process" >> ProcessArticles(
@@ -432,8 +438,7 @@ def _stories_in_driver(
     finally:
         loader.close()
     for path, labels in zip(paths, joined, strict=True):
-        articles = path.replace(f"{os.sep}observations-", f"{os.sep}articles-")
-        with open(story_labels_path(articles), "wb") as handle:
+        with open(paired_spill(path, "stories"), "wb") as handle:
             pickle.dump(labels, handle, protocol=pickle.HIGHEST_PROTOCOL)
     logger.info(
         "stories over the whole batch: %d founded, %d joined, %d inherited (%.1f s)",
