@@ -86,7 +86,7 @@ def cases() -> dict[str, tuple[str, str, str | None]]:
         "cjk": "\u6771\u4eac\u90fd\u306f\u6708\u66dc\u65e5\u3001\u65b0\u3057\u3044"
         "\u9632\u6f6e\u5824\u306e\u5efa\u8a2d\u3092\u767a\u8868\u3057\u305f\u3002" * 20,
         "cjk spaced": " ".join(
-            "\u6771\u4eac \u90fd\u306f \u6708\u66dc\u65e5 \u65b0\u3057\u3044 \u5824".split()
+            ["\u6771\u4eac", "\u90fd\u306f", "\u6708\u66dc\u65e5", "\u65b0\u3057\u3044", "\u5824"]
             * 30
         ),
         "mixed scripts": "Moscow \u041c\u043e\u0441\u043a\u0432\u0430 Tokyo \u6771\u4eac "
@@ -157,9 +157,7 @@ if __name__ == "__main__":
     from newsbeam.transforms.dedup.sketch import build_sketch
 
     golden = {
-        config_name: {
-            name: digest(build_sketch(*case, config)) for name, case in cases().items()
-        }
+        config_name: {name: digest(build_sketch(*case, config)) for name, case in cases().items()}
         for config_name, config in CONFIGS.items()
     }
     print(json.dumps(golden, indent=1, ensure_ascii=False))

@@ -336,24 +336,103 @@ class Shingled(NamedTuple):
     paragraph_first: list[int]
 
 
+class ShingledBundle(NamedTuple):
+    """`Shingled` of several texts at once: text i's shingle hashes are
+    `hashes[bounds[i]:bounds[i + 1]]`; `paragraph_words[i]` its non-empty
+    paragraphs' word counts."""
+
+    content_hashes: list[str]
+    paragraph_words: list[list[int]]
+    hashes: np.ndarray
+    bounds: np.ndarray
+
+
+def _normal_words(text: str) -> tuple[str, list[int]]:
+    """A raw text's normalised words joined by single spaces, and the word count
+    of each non-empty paragraph."""
+    text = _without_lone_surrogates(text)
+    if _MARK in text:  # NUL is a word character: marks would be ambiguous
+        paragraphs = paragraph_words(text)
+        joined = " ".join(word for words in paragraphs for word in words)
+        return joined, [len(words) for words in paragraphs]
+    marked = _marked_normal_text(text)
+    if not marked:
+        return "", []
+    lengths = [paragraph.count(" ") + 1 for paragraph in marked.split(f" {_MARK} ")]
+    return marked.replace(f" {_MARK}", ""), lengths
+
+
+def _paragraph_shingles(tokens: np.ndarray, lengths: np.ndarray, size: int) -> np.ndarray:
+    """Shingle hashes of consecutive paragraphs (`lengths` words each) whose token
+    hashes are `tokens` (padded with `size - 1` zeros), in order; what
+    `_shingles_of_tokens` gives, for any number of texts in one set of calls.
+
+    A shingle's hash is finalise(sum(token * position multiplier) + words *
+    length multiplier) over its (up to `size`) words: every window of the
+    token array is combined at once, the windows starting a shingle are kept,
+    and the terms of the words a short paragraph's window runs past (the next
+    paragraph's, or the padding) are taken out again.
+    """
+    count = tokens.size - (size - 1)
+    windows = np.ndarray((count, size), dtype=np.uint64, buffer=tokens, strides=(8, 8))
+    multipliers = _POSITION_ARRAY[:size]
+    shingles = np.maximum(lengths - (size - 1), 1)
+    starts = np.zeros(lengths.size, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    firsts = np.zeros(lengths.size, dtype=np.int64)
+    np.cumsum(shingles[:-1], out=firsts[1:])
+    # Token index of each shingle's first word.
+    at = np.arange(int(shingles.sum()), dtype=np.int64) + np.repeat(starts - firsts, shingles)
+    hashed = (windows @ multipliers)[at]
+    hashed += np.uint64((size * _LENGTH_MULTIPLIER) & _MASK64)
+    short = np.flatnonzero(lengths < size)
+    if short.size:
+        missing = np.arange(size) >= lengths[short, None]
+        extra = np.where(missing, windows[starts[short]] * multipliers, np.uint64(0))
+        delta = extra.sum(axis=1, dtype=np.uint64)
+        delta += (size - lengths[short]).astype(np.uint64) * np.uint64(_LENGTH_MULTIPLIER)
+        hashed[firsts[short]] -= delta
+    return finalise(hashed)
+
+
+def bundle_shingles(texts: Sequence[str], size: int, prefix: int) -> ShingledBundle:
+    """`text_shingles` of many texts: each text is normalised on its own, then the
+    robust tokens of all are cut, hashed and combined into shingles together
+    (a few calls per bundle instead of per text; the per-call cost was most of
+    the sketch's numpy time)."""
+    if not 1 <= size <= MAX_SHINGLE_SIZE:
+        raise ValueError(f"shingle size must be in [1, {MAX_SHINGLE_SIZE}]")
+    normal = [_normal_words(text) for text in texts]
+    digests = [hash_normalized(joined) for joined, _ in normal]
+    paragraphs = [text_lengths for _, text_lengths in normal]
+    lengths = [length for text_lengths in paragraphs for length in text_lengths]
+    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+    if not lengths:
+        return ShingledBundle(digests, paragraphs, np.zeros(0, dtype=np.uint64), bounds)
+    # Joined by single spaces, the texts' words split back exactly (none is empty).
+    joined = " ".join(joined for joined, _ in normal if joined)
+    hashed = rensa.RMinHash.hash_token_sets([robust_tokens(joined, prefix)])[0]
+    hashed.extend([0] * (size - 1))
+    tokens = np.fromiter(hashed, dtype=np.uint64, count=len(hashed))
+    words = np.array(lengths, dtype=np.int64)
+    hashes = _paragraph_shingles(tokens, words, size)
+    owner = np.repeat(np.arange(len(texts)), [len(text_lengths) for text_lengths in paragraphs])
+    per_text = np.bincount(owner, weights=np.maximum(words - (size - 1), 1), minlength=len(texts))
+    np.cumsum(per_text.astype(np.int64), out=bounds[1:])
+    return ShingledBundle(digests, paragraphs, hashes, bounds)
+
+
 def text_shingles(text: str, size: int, prefix: int) -> Shingled:
     """Content hash, word count and robust-token shingle hashes of a raw text.
 
     The same as `content_hash(text)` and `shingle_hashes(paragraph_words(text),
     size, prefix)`, normalising the whole text in one pass (paragraph breaks
-    become marks first) instead of paragraph by paragraph.
+    become marks first) instead of paragraph by paragraph. (One text alone:
+    `bundle_shingles` of one text makes twice the numpy calls.)
     """
     if not 1 <= size <= MAX_SHINGLE_SIZE:
         raise ValueError(f"shingle size must be in [1, {MAX_SHINGLE_SIZE}]")
-    text = _without_lone_surrogates(text)
-    if _MARK in text:  # NUL is a word character: marks would be ambiguous
-        paragraphs = paragraph_words(text)
-        joined = " ".join(word for words in paragraphs for word in words)
-        lengths = [len(words) for words in paragraphs]
-    else:
-        marked = _marked_normal_text(text)
-        joined = marked.replace(f" {_MARK}", "")
-        lengths = [paragraph.count(" ") + 1 for paragraph in marked.split(f" {_MARK} ")]
+    joined, lengths = _normal_words(text)
     if not joined:
         return Shingled(hash_normalized(""), 0, np.zeros(0, dtype=np.uint64), [], [])
     tokens = rensa.RMinHash.hash_token_sets([robust_tokens(joined, prefix)])[0]
