@@ -8,15 +8,19 @@ import json
 import random
 
 import pytest
+import rensa
 from sketch_cases import CONFIGS, GOLDEN, cases, digest
 
+from newsbeam.transforms.dedup import fingerprint
 from newsbeam.transforms.dedup import sketch as sketch_module
+from newsbeam.transforms.dedup.fingerprint import ocr_folded, robust_tokens
 from newsbeam.transforms.dedup.sketch import (
     ArticleSketch,
     build_sketch,
     build_sketches,
     build_sketches_or_errors,
 )
+from newsbeam.transforms.dedup.token_hash import matches_rensa, token_hashes
 
 CASES = cases()
 GOLDEN_DIGESTS = json.loads(GOLDEN.read_text(encoding="utf-8"))
@@ -99,3 +103,40 @@ def test_a_bundle_without_failures_is_sketched_once(monkeypatch):
     )
     out = build_sketches_or_errors([CASES["one word"], CASES["40 shingles"]], CONFIGS["default"])
     assert calls == [1] and all(isinstance(s, ArticleSketch) for s in out)
+
+
+def _random_words(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    alphabets = [
+        "abcdefghijklmnopqrstuvwxyz0159",
+        "\u00e0\u00e9\u00ee\u00f6\u00fa\u00e7\u00df\u0142abc",
+        "\u0430\u0431\u0432\u0433\u0434\u0435\u0436\u0437",
+        "\u6771\u4eac\u90fd\u5e02\u3042\u3044",
+        "\U0001f389\U0001f44d\U00010348",
+        "\x00\x01\u200d\u0301",
+    ]
+    words = []
+    for _ in range(count):
+        letters = rng.choice(alphabets) + (rng.choice(alphabets) if rng.random() < 0.3 else "")
+        words.append("".join(rng.choice(letters) for _ in range(rng.randint(1, 14))))
+    return words
+
+
+@pytest.mark.parametrize("prefix", [0, 1, 2, 3, 4, 5, 7, 9])
+def test_numpy_token_hashes_are_rensas(prefix):
+    words = _random_words(prefix, 5000)
+    folded = ocr_folded(" ".join(words))
+    expected = rensa.RMinHash.hash_token_sets([robust_tokens(" ".join(words), prefix)])[0]
+    assert token_hashes(folded, prefix).tolist() == expected
+    ascii_words = [w for w in words if w.isascii()]  # the ASCII shortcut
+    expected = rensa.RMinHash.hash_token_sets([robust_tokens(" ".join(ascii_words), prefix)])[0]
+    assert token_hashes(ocr_folded(" ".join(ascii_words)), prefix).tolist() == expected
+    assert matches_rensa()
+
+
+def test_without_the_numpy_token_hash_bundles_give_the_same_sketches(monkeypatch):
+    monkeypatch.setattr(fingerprint, "matches_rensa", lambda: False)  # a rensa that hashes anew
+    config, golden = CONFIGS["default"], GOLDEN_DIGESTS["default"]
+    names = list(CASES)
+    sketches = build_sketches([CASES[name] for name in names], config)
+    assert [digest(s) for s in sketches] == [golden[name] for name in names]

@@ -50,6 +50,8 @@ from typing import NamedTuple
 import numpy as np
 import rensa
 
+from newsbeam.transforms.dedup.token_hash import matches_rensa, token_hashes
+
 # Blank line (possibly with spaces) = paragraph break; single newlines are
 # line wrapping and count as spaces.
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u00a0\u2000-\u200a\u3000]*\n")
@@ -164,6 +166,7 @@ EARLY_SPACES = "\u2014\u2013\u201c\u201d\u2018\u2019\u20ac\u00a3\u00a9\u2022\u00
 # a stand-in that blocks canonical composition just as they do (a starter
 # that composes with nothing) keeps the text ASCII until they are removed.
 _ZWSP = "\u200b"
+_SPACE_RUN = re.compile("  +")
 _ZWSP_STANDIN = "\x01"
 
 
@@ -189,8 +192,7 @@ def _marked_normal_text(text: str) -> str:
     if standin:
         text = text.replace(_ZWSP_STANDIN, "")
     if text.isascii():
-        while "  " in text:
-            text = text.replace("  ", " ")
+        text = _SPACE_RUN.sub(" ", text)  # one pass (str.replace took one per doubling)
     else:  # the few other characters; str.split also knows non-ASCII spaces
         text = " ".join(_non_ascii_classes(text).split())
     text = text.strip(f" {_MARK}")
@@ -263,13 +265,17 @@ _MASK64 = (1 << 64) - 1
 MAX_SHINGLE_SIZE = len(_POSITION_MULTIPLIERS)
 
 
+def ocr_folded(text: str) -> str:
+    """The OCR digit/letter confusions of robust tokens folded."""
+    for digit, letter in _OCR_FOLD:
+        text = text.replace(digit, letter)
+    return text
+
+
 def robust_tokens(words: Sequence[str] | str, prefix: int) -> list[str]:
     """Words (a list, or already joined by single spaces) with OCR digit/letter
     confusions folded, cut to `prefix` characters."""
-    text = words if isinstance(words, str) else " ".join(words)
-    for digit, letter in _OCR_FOLD:
-        text = text.replace(digit, letter)
-    folded = text.split(" ")
+    folded = ocr_folded(words if isinstance(words, str) else " ".join(words)).split(" ")
     # map(itemgetter(slice)): ~10 % faster than a list comprehension of slices.
     return folded if prefix <= 0 else list(map(operator.itemgetter(slice(0, prefix)), folded))
 
@@ -411,9 +417,12 @@ def bundle_shingles(texts: Sequence[str], size: int, prefix: int) -> ShingledBun
         return ShingledBundle(digests, paragraphs, np.zeros(0, dtype=np.uint64), bounds)
     # Joined by single spaces, the texts' words split back exactly (none is empty).
     joined = " ".join(joined for joined, _ in normal if joined)
-    hashed = rensa.RMinHash.hash_token_sets([robust_tokens(joined, prefix)])[0]
-    hashed.extend([0] * (size - 1))
-    tokens = np.fromiter(hashed, dtype=np.uint64, count=len(hashed))
+    count = sum(lengths)
+    tokens = np.zeros(count + size - 1, dtype=np.uint64)  # padded for the last windows
+    if matches_rensa():  # rensa's hashes from the bytes, no string per token
+        tokens[:count] = token_hashes(ocr_folded(joined), prefix)
+    else:
+        tokens[:count] = rensa.RMinHash.hash_token_sets([robust_tokens(joined, prefix)])[0]
     words = np.array(lengths, dtype=np.int64)
     hashes = _paragraph_shingles(tokens, words, size)
     owner = np.repeat(np.arange(len(texts)), [len(text_lengths) for text_lengths in paragraphs])

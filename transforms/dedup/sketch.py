@@ -42,9 +42,10 @@ from newsbeam.transforms.dedup.minhash import (
 
 _SET_DTYPE = np.dtype("<u4")
 # Articles sketched together by the batch callers: enough to spread the
-# per-call cost of numpy and rensa, few enough that a bundle's arrays stay a
-# few MB (measured in benchmarks/README.md, "the cheaper sketch").
-SKETCH_BUNDLE = 128
+# per-call cost of numpy, few enough that a bundle's arrays stay small (~2 MB
+# for generated news; 128 was ~5 % slower, 32 ~10 %: benchmarks/README.md,
+# "the cheaper sketch").
+SKETCH_BUNDLE = 64
 # (article id, text, published_at)
 SketchInput = tuple[str, str, str | None]
 
@@ -242,10 +243,11 @@ def _anchors(
     records[:, 1:] = hashes[at].astype("<u8").view(np.uint8).reshape(-1, BAND_KEY_SIZE)
     raw = records.tobytes()
     width = BAND_KEY_SIZE + 1
+    keys = [raw[i : i + width] for i in range(0, len(raw), width)]
     distinct, starts = np.unique(texts, return_index=True)
     stops = np.append(starts[1:], at.size)
     return {
-        text: tuple(raw[i : i + width] for i in range(start * width, stop * width, width))
+        text: tuple(keys[start:stop])
         for text, start, stop in zip(
             distinct.tolist(), starts.tolist(), stops.tolist(), strict=True
         )
