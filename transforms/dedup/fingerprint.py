@@ -36,6 +36,11 @@ through two fixed-replacement patterns instead of a Python call per
 character. Measured, the sketch costs 0.85x the CPU it did on generated
 English articles (not the half issue #21 asked for), 0.54x with accented
 letters and 0.39x in Cyrillic (benchmarks/README.md, "Sketch cost").
+
+`bundle_shingles` does the same for a bundle of texts (what the batch
+sketch uses): each text is normalised on its own, then the tokens of all
+are hashed (token_hash.py: rensa's hash computed from the bytes in numpy)
+and combined into shingles with one set of array operations.
 """
 
 from __future__ import annotations
