@@ -227,12 +227,13 @@ def _anchors(
     at = np.flatnonzero(residue & chosen[owner])
     if not at.size or config.max_anchors <= 0:
         return {}
-    values, texts = hashes[at], owner[at]
     # First occurrences: sort by (text, value, position), keep each run's first.
-    order = np.lexsort((at, values, texts))
+    order = np.lexsort((at, hashes[at], owner[at]))
+    at = at[order]
+    values, texts = hashes[at], owner[at]
     first = np.ones(at.size, dtype=bool)
-    first[1:] = (texts[order][1:] != texts[order][:-1]) | (values[order][1:] != values[order][:-1])
-    at = np.sort(at[order][first])
+    first[1:] = (texts[1:] != texts[:-1]) | (values[1:] != values[:-1])
+    at = np.sort(at[first])
     texts = owner[at]
     # Rank within its text (positions are sorted, texts contiguous): keep the first max_anchors.
     rank = np.arange(at.size) - np.searchsorted(texts, texts)
