@@ -3,6 +3,7 @@
     python benchmarks/bench_dedup.py                      # 10k and 100k, everything
     python benchmarks/bench_dedup.py --sizes 10000 --stream-size 5000   # quicker
     python benchmarks/bench_dedup.py --before 8eb6d2f     # + the stage at a commit, same run
+    python benchmarks/bench_dedup.py --sketch-only --before cda4e66   # sketch cost only (~1 min)
 
 Prints:
 1. Quality on generated articles with planted duplicates (synthetic_news.py):
@@ -17,7 +18,9 @@ Prints:
    window in one ReadModifyWriteState (re-encoded on every bundle).
 4. Stream state: window entries, bag entries and bytes after N articles with
    a 7-day retention (1,000 articles a day), i.e. that state stays bounded.
-5. Sketch cost: CPU and wall time per article of `build_sketch` alone.
+5. Sketch cost: CPU and wall time per article of `build_sketch` alone, one
+   article at a time, and of `build_sketches` in bundles (where the package
+   has it), on generated English and the same with accented or Cyrillic letters.
 
 `--before REF` loads transforms/dedup as it was at git commit REF as a
 separate package and runs every part with it too, on the same data in the
@@ -546,23 +549,46 @@ _CYRILLIC = str.maketrans(
 )
 
 
+def _sketchers(packages: dict[str, Any]) -> dict[str, Any]:
+    """name -> f(items, config) sketching every item: each package's build_sketch
+    one article at a time and, where it has one, build_sketches in its bundles."""
+    out = {}
+    for name, package in packages.items():
+        module = importlib.import_module(package.__name__ + ".sketch")
+
+        def one_by_one(items: list, config: Any, build: Any = module.build_sketch) -> None:
+            for article_id, text, published_at in items:
+                build(article_id, text, published_at, config)
+
+        out[f"{name} build_sketch"] = (one_by_one, package.DedupConfig())
+        if hasattr(module, "build_sketches"):
+            size = module.SKETCH_BUNDLE
+
+            def bundled(
+                items: list, config: Any, build: Any = module.build_sketches, size: int = size
+            ) -> None:
+                for start in range(0, len(items), size):
+                    build(items[start : start + size], config)
+
+            out[f"{name} build_sketches ({size} a bundle)"] = (bundled, package.DedupConfig())
+    return out
+
+
 def sketch_cost(rows: list[dict[str, Any]], packages: dict[str, Any]) -> None:
-    """CPU and wall time per article of build_sketch alone, interleaved rounds, same articles."""
+    """CPU and wall time per article of the sketch alone, interleaved rounds, same articles."""
     variants = {
         "generated": [(r["id"], r["text"], r["published_at"]) for r in rows],
         "accented letters": [(r["id"], r["text"].translate(_ACCENTED), None) for r in rows],
         "Cyrillic letters": [(r["id"], r["text"].translate(_CYRILLIC), None) for r in rows],
     }
+    sketchers = _sketchers(packages)
     for variant, items in variants.items():
-        print(f"\n== sketch cost: build_sketch on {len(items):,} articles, {variant} (best of 3)")
+        print(f"\n== sketch cost: {len(items):,} articles, {variant} (best of 3)")
         best: dict[str, tuple[float, float]] = {}
         for _ in range(3):
-            for name, package in packages.items():
-                build = importlib.import_module(package.__name__ + ".sketch").build_sketch
-                config = package.DedupConfig()
+            for name, (sketch_all, config) in sketchers.items():
                 cpu, wall = time.process_time(), time.perf_counter()
-                for article_id, text, published_at in items:
-                    build(article_id, text, published_at, config)
+                sketch_all(items, config)
                 elapsed = (time.process_time() - cpu, time.perf_counter() - wall)
                 previous = best.get(name, elapsed)
                 best[name] = (min(previous[0], elapsed[0]), min(previous[1], elapsed[1]))
@@ -598,6 +624,11 @@ def main() -> int:
     )
     parser.add_argument("--skip-naive", action="store_true", help="skip the naive-state runs")
     parser.add_argument(
+        "--sketch-only",
+        action="store_true",
+        help="only the sketch cost (on 2,000 generated articles), no pipelines",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=0,
@@ -614,6 +645,10 @@ def main() -> int:
     packages = {"now": current}
     if args.before:
         packages[f"at {args.before}"] = dedup_package_at(args.before, workdir)
+
+    if args.sketch_only:
+        sketch_cost(write_dataset(workdir / "articles-2000.jsonl", 2_000, args.seed), packages)
+        return 0
 
     batch_times: dict[int, tuple[float, float]] = {}
     for size in args.sizes:

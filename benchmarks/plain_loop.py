@@ -26,7 +26,7 @@ from newsbeam.transforms.classify.topics import assign_topics
 from newsbeam.transforms.clean.article_cleaner import open_article_cleaner
 from newsbeam.transforms.dedup.batch_core import batch_labels
 from newsbeam.transforms.dedup.labels import unique_label
-from newsbeam.transforms.dedup.sketch import build_sketch
+from newsbeam.transforms.dedup.sketch import SKETCH_BUNDLE, build_sketches
 from newsbeam.transforms.io.files.limits import ReadLimits
 from newsbeam.transforms.io.files.reading import read_payloads
 from newsbeam.transforms.language.detector import LanguageDetector
@@ -72,10 +72,12 @@ def run_plain_loop(
     del cleaned
 
     sketches = []
-    for index, article in enumerate(articles):
-        sketch = build_sketch(article.id, article.text or "", article.published_at, config.dedup)
-        articles[index] = article.replace(content_hash=sketch.content_hash)
-        sketches.append(sketch)
+    for batch in _batches(articles, SKETCH_BUNDLE):  # as the sketch pass does
+        items = [(a.id, a.text or "", a.published_at) for a in batch]
+        sketches += build_sketches(items, config.dedup)
+    articles = [
+        a.replace(content_hash=s.content_hash) for a, s in zip(articles, sketches, strict=True)
+    ]
     labels, _ = batch_labels(sketches, config.dedup)
     del sketches
     articles = [a.replace(duplicate=dict(labels.get(a.id) or unique_label())) for a in articles]

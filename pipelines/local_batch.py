@@ -57,7 +57,11 @@ from newsbeam.transforms.dedup.batch import NAMESPACE as DEDUP_NAMESPACE
 from newsbeam.transforms.dedup.batch import _apply_label
 from newsbeam.transforms.dedup.batch_core import indexed_batch_labels
 from newsbeam.transforms.dedup.config import DedupConfig
-from newsbeam.transforms.dedup.sketch import build_sketch
+from newsbeam.transforms.dedup.sketch import (
+    SKETCH_BUNDLE,
+    ArticleSketch,
+    build_sketches_or_errors,
+)
 from newsbeam.transforms.io.files.source import DEAD_LETTER, ReadArticleFiles
 from newsbeam.transforms.language.transform import DetectLanguage
 from newsbeam.transforms.record_guard import failure_dead_letter
@@ -216,16 +220,27 @@ class _SketchAndSpillFn(beam.DoFn):
         self._articles = _SpillWriter(self._directory, *prefixes)
         self._sketches = _SpillWriter(self._directory, "sketches")
         self._dead = _SpillWriter(self._directory, "dead")
+        self._pending: list[Article] = []
 
     def process(self, article: Article) -> Iterator[Any]:
         yield from ()  # nothing goes on: the spill files are the output
-        try:
-            sketch = build_sketch(
-                article.id, article.text or "", article.published_at, self._config
-            )
-        except Exception as error:  # MemoryError, RecursionError, a bug: this record only
+        # Sketched a bundle at a time (`build_sketches`: about half the cost per article).
+        self._pending.append(article)
+        if len(self._pending) >= SKETCH_BUNDLE:
+            self._flush()
+
+    def _flush(self) -> None:
+        articles, self._pending = self._pending, []
+        items = [(a.id, a.text or "", a.published_at) for a in articles]
+        for article, sketch in zip(
+            articles, build_sketches_or_errors(items, self._config), strict=True
+        ):
+            self._spill(article, sketch)
+
+    def _spill(self, article: Article, sketch: ArticleSketch | Exception) -> None:
+        if isinstance(sketch, Exception):  # MemoryError, RecursionError, a bug: this record only
             Metrics.counter(DEDUP_NAMESPACE, "dead_letter.dedup_error").inc()
-            self._dead.write(failure_dead_letter("dedup", article, error, reason="dedup_error"))
+            self._dead.write(failure_dead_letter("dedup", article, sketch, reason="dedup_error"))
             return
         self._sketches.write(sketch)
         article = article.replace(content_hash=sketch.content_hash)
@@ -242,6 +257,7 @@ class _SketchAndSpillFn(beam.DoFn):
         self._articles.write(article, pack((article_id, key, terms, None)))
 
     def finish_bundle(self) -> None:
+        self._flush()  # before the files are committed
         for writer in (self._articles, self._sketches, self._dead):
             writer.commit()
 

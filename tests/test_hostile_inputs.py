@@ -280,11 +280,12 @@ def test_a_record_that_breaks_dedup_story_or_classify_is_a_dead_letter(monkeypat
     from newsbeam.pipelines.config import PipelineConfig
     from newsbeam.pipelines.stages import ProcessArticles
     from newsbeam.transforms.classify import transform as classify_transform
-    from newsbeam.transforms.dedup import batch as dedup_batch
+    from newsbeam.transforms.dedup import sketch as dedup_sketch
     from newsbeam.transforms.dedup import stream as dedup_stream
     from newsbeam.transforms.story import transform as story_transform
 
-    real_sketch, real_topics = dedup_batch.build_sketch, classify_transform.assign_topics
+    real_sketch, real_topics = dedup_stream.build_sketch, classify_transform.assign_topics
+    real_sketches = dedup_sketch.build_sketches
     real_terms = story_transform.term_weights
 
     def terms(text, title, config):
@@ -297,12 +298,17 @@ def test_a_record_that_breaks_dedup_story_or_classify_is_a_dead_letter(monkeypat
             raise MemoryError("sketch ran out of memory")
         return real_sketch(article_id, *args, **kwargs)
 
+    def sketches(items, config):  # batch sketches bundles: fails any that holds good-1
+        if any(article_id == "good-1" for article_id, _, _ in items):
+            raise MemoryError("sketch ran out of memory")
+        return real_sketches(items, config)
+
     def topics(model, articles, **kwargs):
         if any(a.id == "good-2" for a in articles):
             raise RecursionError("maximum recursion depth exceeded")
         return real_topics(model, articles, **kwargs)
 
-    monkeypatch.setattr(dedup_batch, "build_sketch", sketch)
+    monkeypatch.setattr(dedup_sketch, "build_sketches", sketches)
     monkeypatch.setattr(dedup_stream, "build_sketch", sketch)
     monkeypatch.setattr(classify_transform, "assign_topics", topics)
     monkeypatch.setattr(story_transform, "term_weights", terms)

@@ -15,6 +15,7 @@ from newsbeam.cli import main
 from newsbeam.pipelines import local_batch
 from newsbeam.pipelines.batch import local_worker_args, run_batch
 from newsbeam.pipelines.config import BatchRunConfig
+from newsbeam.transforms.dedup import sketch as sketch_module
 from newsbeam.transforms.io.files.reading import discover_inputs
 
 
@@ -107,14 +108,14 @@ def _run_wire_feed(out: Path) -> tuple[dict, list[dict]]:
 
 
 def test_a_sketch_that_fails_is_a_dedup_error_dead_letter(tmp_path, monkeypatch):
-    real = local_batch.build_sketch
+    real = sketch_module.build_sketches
 
-    def failing(article_id, text, published_at, config):
-        if article_id == "daily-g20-tax":
+    def failing(items, config):  # fails any bundle that holds the article
+        if any(article_id == "daily-g20-tax" for article_id, _, _ in items):
             raise MemoryError("no room")
-        return real(article_id, text, published_at, config)
+        return real(items, config)
 
-    monkeypatch.setattr(local_batch, "build_sketch", failing)
+    monkeypatch.setattr(sketch_module, "build_sketches", failing)
     report, dead = _run_wire_feed(tmp_path / "out")
     failed = [d for d in dead if d["reason"] == "dedup_error"]
     assert len(failed) == 1 and "daily-g20-tax" in failed[0]["raw"]

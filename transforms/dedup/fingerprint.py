@@ -36,6 +36,11 @@ through two fixed-replacement patterns instead of a Python call per
 character. Measured, the sketch costs 0.85x the CPU it did on generated
 English articles (not the half issue #21 asked for), 0.54x with accented
 letters and 0.39x in Cyrillic (benchmarks/README.md, "Sketch cost").
+
+`bundle_shingles` does the same for a bundle of texts (what the batch
+sketch uses): each text is normalised on its own, then the tokens of all
+are hashed (token_hash.py: rensa's hash computed from the bytes in numpy)
+and combined into shingles with one set of array operations.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ from typing import NamedTuple
 
 import numpy as np
 import rensa
+
+from newsbeam.transforms.dedup.token_hash import matches_rensa, token_hashes
 
 # Blank line (possibly with spaces) = paragraph break; single newlines are
 # line wrapping and count as spaces.
@@ -164,6 +171,7 @@ EARLY_SPACES = "\u2014\u2013\u201c\u201d\u2018\u2019\u20ac\u00a3\u00a9\u2022\u00
 # a stand-in that blocks canonical composition just as they do (a starter
 # that composes with nothing) keeps the text ASCII until they are removed.
 _ZWSP = "\u200b"
+_SPACE_RUN = re.compile("  +")
 _ZWSP_STANDIN = "\x01"
 
 
@@ -189,8 +197,7 @@ def _marked_normal_text(text: str) -> str:
     if standin:
         text = text.replace(_ZWSP_STANDIN, "")
     if text.isascii():
-        while "  " in text:
-            text = text.replace("  ", " ")
+        text = _SPACE_RUN.sub(" ", text)  # one pass (str.replace took one per doubling)
     else:  # the few other characters; str.split also knows non-ASCII spaces
         text = " ".join(_non_ascii_classes(text).split())
     text = text.strip(f" {_MARK}")
@@ -263,13 +270,17 @@ _MASK64 = (1 << 64) - 1
 MAX_SHINGLE_SIZE = len(_POSITION_MULTIPLIERS)
 
 
+def ocr_folded(text: str) -> str:
+    """The OCR digit/letter confusions of robust tokens folded."""
+    for digit, letter in _OCR_FOLD:
+        text = text.replace(digit, letter)
+    return text
+
+
 def robust_tokens(words: Sequence[str] | str, prefix: int) -> list[str]:
     """Words (a list, or already joined by single spaces) with OCR digit/letter
     confusions folded, cut to `prefix` characters."""
-    text = words if isinstance(words, str) else " ".join(words)
-    for digit, letter in _OCR_FOLD:
-        text = text.replace(digit, letter)
-    folded = text.split(" ")
+    folded = ocr_folded(words if isinstance(words, str) else " ".join(words)).split(" ")
     # map(itemgetter(slice)): ~10 % faster than a list comprehension of slices.
     return folded if prefix <= 0 else list(map(operator.itemgetter(slice(0, prefix)), folded))
 
@@ -336,24 +347,106 @@ class Shingled(NamedTuple):
     paragraph_first: list[int]
 
 
+class ShingledBundle(NamedTuple):
+    """`Shingled` of several texts at once: text i's shingle hashes are
+    `hashes[bounds[i]:bounds[i + 1]]`; `paragraph_words[i]` its non-empty
+    paragraphs' word counts."""
+
+    content_hashes: list[str]
+    paragraph_words: list[list[int]]
+    hashes: np.ndarray
+    bounds: np.ndarray
+
+
+def _normal_words(text: str) -> tuple[str, list[int]]:
+    """A raw text's normalised words joined by single spaces, and the word count
+    of each non-empty paragraph."""
+    text = _without_lone_surrogates(text)
+    if _MARK in text:  # NUL is a word character: marks would be ambiguous
+        paragraphs = paragraph_words(text)
+        joined = " ".join(word for words in paragraphs for word in words)
+        return joined, [len(words) for words in paragraphs]
+    marked = _marked_normal_text(text)
+    if not marked:
+        return "", []
+    lengths = [paragraph.count(" ") + 1 for paragraph in marked.split(f" {_MARK} ")]
+    return marked.replace(f" {_MARK}", ""), lengths
+
+
+def _paragraph_shingles(tokens: np.ndarray, lengths: np.ndarray, size: int) -> np.ndarray:
+    """Shingle hashes of consecutive paragraphs (`lengths` words each) whose token
+    hashes are `tokens` (padded with `size - 1` zeros), in order; what
+    `_shingles_of_tokens` gives, for any number of texts in one set of calls.
+
+    A shingle's hash is finalise(sum(token * position multiplier) + words *
+    length multiplier) over its (up to `size`) words: every window of the
+    token array is combined at once, the windows starting a shingle are kept,
+    and the terms of the words a short paragraph's window runs past (the next
+    paragraph's, or the padding) are taken out again.
+    """
+    count = tokens.size - (size - 1)
+    windows = np.ndarray((count, size), dtype=np.uint64, buffer=tokens, strides=(8, 8))
+    multipliers = _POSITION_ARRAY[:size]
+    shingles = np.maximum(lengths - (size - 1), 1)
+    starts = np.zeros(lengths.size, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    firsts = np.zeros(lengths.size, dtype=np.int64)
+    np.cumsum(shingles[:-1], out=firsts[1:])
+    # Token index of each shingle's first word.
+    at = np.arange(int(shingles.sum()), dtype=np.int64) + np.repeat(starts - firsts, shingles)
+    hashed = (windows @ multipliers)[at]
+    hashed += np.uint64((size * _LENGTH_MULTIPLIER) & _MASK64)
+    short = np.flatnonzero(lengths < size)
+    if short.size:
+        missing = np.arange(size) >= lengths[short, None]
+        extra = np.where(missing, windows[starts[short]] * multipliers, np.uint64(0))
+        delta = extra.sum(axis=1, dtype=np.uint64)
+        delta += (size - lengths[short]).astype(np.uint64) * np.uint64(_LENGTH_MULTIPLIER)
+        hashed[firsts[short]] -= delta
+    return finalise(hashed)
+
+
+def bundle_shingles(texts: Sequence[str], size: int, prefix: int) -> ShingledBundle:
+    """`text_shingles` of many texts: each text is normalised on its own, then the
+    robust tokens of all are cut, hashed and combined into shingles together
+    (a few calls per bundle instead of per text; the per-call cost was most of
+    the sketch's numpy time)."""
+    if not 1 <= size <= MAX_SHINGLE_SIZE:
+        raise ValueError(f"shingle size must be in [1, {MAX_SHINGLE_SIZE}]")
+    normal = [_normal_words(text) for text in texts]
+    digests = [hash_normalized(joined) for joined, _ in normal]
+    paragraphs = [text_lengths for _, text_lengths in normal]
+    lengths = [length for text_lengths in paragraphs for length in text_lengths]
+    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+    if not lengths:
+        return ShingledBundle(digests, paragraphs, np.zeros(0, dtype=np.uint64), bounds)
+    # Joined by single spaces, the texts' words split back exactly (none is empty).
+    joined = " ".join(joined for joined, _ in normal if joined)
+    count = sum(lengths)
+    tokens = np.zeros(count + size - 1, dtype=np.uint64)  # padded for the last windows
+    if matches_rensa():  # rensa's hashes from the bytes, no string per token
+        tokens[:count] = token_hashes(ocr_folded(joined), prefix)
+    else:
+        tokens[:count] = rensa.RMinHash.hash_token_sets([robust_tokens(joined, prefix)])[0]
+    words = np.array(lengths, dtype=np.int64)
+    hashes = _paragraph_shingles(tokens, words, size)
+    owner = np.repeat(np.arange(len(texts)), [len(text_lengths) for text_lengths in paragraphs])
+    per_text = np.bincount(owner, weights=np.maximum(words - (size - 1), 1), minlength=len(texts))
+    np.cumsum(per_text.astype(np.int64), out=bounds[1:])
+    return ShingledBundle(digests, paragraphs, hashes, bounds)
+
+
 def text_shingles(text: str, size: int, prefix: int) -> Shingled:
     """Content hash, word count and robust-token shingle hashes of a raw text.
 
     The same as `content_hash(text)` and `shingle_hashes(paragraph_words(text),
     size, prefix)`, normalising the whole text in one pass (paragraph breaks
-    become marks first) instead of paragraph by paragraph.
+    become marks first) instead of paragraph by paragraph. (One text alone:
+    `bundle_shingles` of one text makes twice the numpy calls.)
     """
     if not 1 <= size <= MAX_SHINGLE_SIZE:
         raise ValueError(f"shingle size must be in [1, {MAX_SHINGLE_SIZE}]")
-    text = _without_lone_surrogates(text)
-    if _MARK in text:  # NUL is a word character: marks would be ambiguous
-        paragraphs = paragraph_words(text)
-        joined = " ".join(word for words in paragraphs for word in words)
-        lengths = [len(words) for words in paragraphs]
-    else:
-        marked = _marked_normal_text(text)
-        joined = marked.replace(f" {_MARK}", "")
-        lengths = [paragraph.count(" ") + 1 for paragraph in marked.split(f" {_MARK} ")]
+    joined, lengths = _normal_words(text)
     if not joined:
         return Shingled(hash_normalized(""), 0, np.zeros(0, dtype=np.uint64), [], [])
     tokens = rensa.RMinHash.hash_token_sets([robust_tokens(joined, prefix)])[0]

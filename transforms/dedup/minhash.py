@@ -76,17 +76,25 @@ def signatures(token_hashes: Sequence[np.ndarray], num_perm: int, seed: int) -> 
     """MinHash signatures (uint32, one row of `num_perm` values per token-hash array).
 
     Each input is the uint64 token hashes of one text (duplicates allowed);
-    empty inputs are not allowed (callers skip texts without shingles). Goes
-    through rensa's flat-buffer entry point: passing Python lists costs ~1 ms
-    per call, a numpy buffer ~2 us.
+    empty inputs are not allowed (callers skip texts without shingles).
     """
     if not token_hashes:
         return np.zeros((0, num_perm), dtype=np.uint32)
     flat = np.concatenate([np.asarray(t, dtype=np.uint64) for t in token_hashes])
-    offsets = np.zeros(len(token_hashes) + 1, dtype=np.uint64)
-    np.cumsum([len(t) for t in token_hashes], out=offsets[1:])
+    bounds = np.zeros(len(token_hashes) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in token_hashes], out=bounds[1:])
+    return flat_signatures(flat, bounds, num_perm, seed)
+
+
+def flat_signatures(flat: np.ndarray, bounds: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    """`signatures` of the texts whose token hashes are `flat[bounds[i]:bounds[i + 1]]`.
+
+    Goes through rensa's flat-buffer entry point: passing Python lists costs
+    ~1 ms per call, a numpy buffer ~2 us.
+    """
+    offsets = np.asarray(bounds, dtype=np.uint64)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, num_perm, seed)
-    return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(len(token_hashes), num_perm)
+    return np.asarray(matrix.to_rows(), dtype=np.uint32).reshape(len(bounds) - 1, num_perm)
 
 
 def band_keys(signature: np.ndarray, bands: int, rows: int) -> tuple[bytes, ...]:
@@ -96,12 +104,23 @@ def band_keys(signature: np.ndarray, bands: int, rows: int) -> tuple[bytes, ...]
     one bucket. 64-bit keys collide by accident with probability ~2**-64 per
     pair, and a collision only costs one verification.
     """
-    raw = np.ascontiguousarray(signature[: bands * rows], dtype="<u4").tobytes()
+    return many_band_keys(signature[None, :], bands, rows)[0]
+
+
+def many_band_keys(matrix: np.ndarray, bands: int, rows: int) -> list[tuple[bytes, ...]]:
+    """`band_keys` of each row of a signature matrix."""
     width = 4 * rows
-    return tuple(
-        hashlib.blake2b(raw[n * width : (n + 1) * width], digest_size=8, salt=_salt(n)).digest()
-        for n in range(bands)
-    )
+    raw = np.ascontiguousarray(matrix[:, : bands * rows], dtype="<u4").tobytes()
+    salts = [_salt(n) for n in range(bands)]
+    stride = bands * width
+    blake2b = hashlib.blake2b
+    return [
+        tuple(
+            blake2b(raw[at : at + width], digest_size=8, salt=salt).digest()
+            for at, salt in zip(range(row, row + stride, width), salts, strict=True)
+        )
+        for row in range(0, len(matrix) * stride, stride)
+    ]
 
 
 @functools.lru_cache(maxsize=4096)

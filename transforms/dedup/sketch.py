@@ -25,16 +25,29 @@ stream index group on them alike) and told apart by their length:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from newsbeam.transforms.dedup.config import DedupConfig
-from newsbeam.transforms.dedup.fingerprint import Shingled, finalise, text_shingles
+from newsbeam.transforms.dedup.fingerprint import bundle_shingles, finalise, text_shingles
 from newsbeam.transforms.dedup.labels import OrderKey, order_key
-from newsbeam.transforms.dedup.minhash import band_keys, signatures
+from newsbeam.transforms.dedup.minhash import (
+    band_keys,
+    flat_signatures,
+    many_band_keys,
+    signatures,
+)
 
 _SET_DTYPE = np.dtype("<u4")
+# Articles sketched together by the batch callers: enough to spread the
+# per-call cost of numpy, few enough that a bundle's arrays stay small (~2 MB
+# for generated news; 128 was ~5 % slower, 32 ~10 %: benchmarks/README.md,
+# "the cheaper sketch").
+SKETCH_BUNDLE = 64
+# (article id, text, published_at)
+SketchInput = tuple[str, str, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,19 +125,54 @@ def _as_set_bytes(hashes: np.ndarray) -> bytes:
     return values[keep].tobytes()
 
 
-def _lead(shingled: Shingled, config: DedupConfig) -> np.ndarray:
-    """The opening: first shingles of the first substantive paragraph.
+def _segments(bounds: np.ndarray) -> list[tuple[int, int]]:
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+
+def _set_bytes(hashes: np.ndarray, bounds: np.ndarray) -> tuple[list[bytes], list[int]]:
+    """Each segment's sorted, de-duplicated low 32 bits as bytes, and their count."""
+    values = hashes.astype(_SET_DTYPE)  # the low 32 bits
+    for start, stop in _segments(bounds):
+        values[start:stop].sort()  # in place, one short sort per text
+    keep = np.ones(values.size, dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    starts = bounds[:-1][bounds[:-1] < bounds[1:]]
+    keep[starts] = True  # a text's first value whatever the previous text's last
+    kept = np.zeros(values.size + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept[1:])
+    kept = kept[bounds]
+    data = values[keep].tobytes()
+    size = _SET_DTYPE.itemsize
+    return [data[size * a : size * b] for a, b in _segments(kept)], np.diff(kept).tolist()
+
+
+def _lead_span(paragraph_words: list[int], shingles: int, config: DedupConfig) -> tuple[int, int]:
+    """The opening: first shingles of the first substantive paragraph, as
+    (first, end) shingle index in the text.
 
     Shorter paragraphs before it (headline, dateline, "Advertisement") are
     skipped, and the lead never runs on into the next paragraph: for a short
     release followed by a shared footer, the lead is the release's own text.
     """
-    for words, start in zip(shingled.paragraph_words, shingled.paragraph_first, strict=True):
+    first = 0
+    for words in paragraph_words:
+        count = max(words - config.shingle_size + 1, 1)
         if words >= config.lead_min_words:
-            count = max(words - config.shingle_size + 1, 1)
-            return shingled.hashes[start : start + min(count, config.lead_shingles)]
+            return first, first + min(count, config.lead_shingles)
+        first += count
     # No substantive paragraph: the text's first shingles are its opening.
-    return shingled.hashes[: config.lead_shingles]
+    return 0, min(shingles, config.lead_shingles)
+
+
+def _gather(
+    hashes: np.ndarray, starts: np.ndarray, stops: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """hashes[starts[i]:stops[i]] of every i, concatenated, and their bounds."""
+    counts = stops - starts
+    bounds = np.zeros(counts.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    at = np.arange(bounds[-1], dtype=np.int64) + np.repeat(starts - bounds[:-1], counts)
+    return hashes[at], bounds
 
 
 ANCHOR_PREFIX = b"a"
@@ -140,42 +188,150 @@ def is_anchor(key: bytes) -> bool:
     return key[:1] == ANCHOR_PREFIX and len(key) == BAND_KEY_SIZE + 1
 
 
-def _lead_keys(lead: np.ndarray) -> tuple[bytes, ...]:
-    """Two opening keys, each the minima of the lead hashes under two mixes
-    (a 2-band x 2-row MinHash): a single minimum is often a stock phrase that
-    many unrelated openings share."""
-    if lead.size == 0:
-        return ()
-    minima = finalise(lead[None, :] ^ _LEAD_SALTS[:, None]).min(axis=1).tolist()
-    return tuple(
-        LEAD_PREFIX
-        + hashlib.blake2b(
-            minima[2 * band].to_bytes(8, "little") + minima[2 * band + 1].to_bytes(8, "little"),
-            digest_size=8,
-        ).digest()
-        for band in range(2)
-    )
+def _lead_keys(leads: np.ndarray, bounds: np.ndarray) -> list[tuple[bytes, ...]]:
+    """Two opening keys per lead, each the minima of the lead hashes under two
+    mixes (a 2-band x 2-row MinHash): a single minimum is often a stock phrase
+    that many unrelated openings share. Leads must not be empty."""
+    if bounds.size < 2:
+        return []
+    mixed = finalise(leads[None, :] ^ _LEAD_SALTS[:, None])
+    minima = np.minimum.reduceat(mixed, bounds[:-1], axis=1)  # (salt, lead)
+    raw = np.ascontiguousarray(minima.T, dtype="<u8").tobytes()
+    blake2b = hashlib.blake2b
+    return [
+        (
+            LEAD_PREFIX + blake2b(raw[at : at + 16], digest_size=8).digest(),
+            LEAD_PREFIX + blake2b(raw[at + 16 : at + 32], digest_size=8).digest(),
+        )
+        for at in range(0, len(raw), 32)
+    ]
 
 
-def _anchors(flat: np.ndarray, config: DedupConfig) -> tuple[bytes, ...]:
-    """The first `max_anchors` distinct shingles whose hash is 0 mod `anchor_rate`.
-
-    The residue is taken from the high bits (the stored sets keep the low 32).
-    """
-    # (x >> 40) % rate == 0  <=>  x % (rate << 40) < 2**40: two array operations, not three.
+def _text_anchors(flat: np.ndarray, config: DedupConfig) -> tuple[bytes, ...]:
+    """`_anchors` of one text."""
     chosen = flat[flat % np.uint64(config.anchor_rate << 40) < np.uint64(1 << 40)].tolist()
     ordered = list(dict.fromkeys(chosen))[: config.max_anchors]  # first occurrences
     return tuple(ANCHOR_PREFIX + value.to_bytes(8, "little") for value in ordered)
 
 
+def _anchors(
+    hashes: np.ndarray, owner: np.ndarray, chosen: np.ndarray, config: DedupConfig
+) -> dict[int, tuple[bytes, ...]]:
+    """Per text i with chosen[i]: the first `max_anchors` distinct shingles whose
+    hash is 0 mod `anchor_rate`, in text order (`owner`: each hash's text).
+
+    The residue is taken from the high bits (the stored sets keep the low 32).
+    """
+    # (x >> 40) % rate == 0  <=>  x % (rate << 40) < 2**40: two array operations, not three.
+    residue = hashes % np.uint64(config.anchor_rate << 40) < np.uint64(1 << 40)
+    at = np.flatnonzero(residue & chosen[owner])
+    if not at.size or config.max_anchors <= 0:
+        return {}
+    # First occurrences: sort by (text, value, position), keep each run's first.
+    order = np.lexsort((at, hashes[at], owner[at]))
+    at = at[order]
+    values, texts = hashes[at], owner[at]
+    first = np.ones(at.size, dtype=bool)
+    first[1:] = (texts[1:] != texts[:-1]) | (values[1:] != values[:-1])
+    at = np.sort(at[first])
+    texts = owner[at]
+    # Rank within its text (positions are sorted, texts contiguous): keep the first max_anchors.
+    rank = np.arange(at.size) - np.searchsorted(texts, texts)
+    at = at[rank < config.max_anchors]
+    texts = owner[at]
+    records = np.empty((at.size, BAND_KEY_SIZE + 1), dtype=np.uint8)
+    records[:, 0] = ANCHOR_PREFIX[0]
+    records[:, 1:] = hashes[at].astype("<u8").view(np.uint8).reshape(-1, BAND_KEY_SIZE)
+    raw = records.tobytes()
+    width = BAND_KEY_SIZE + 1
+    keys = [raw[i : i + width] for i in range(0, len(raw), width)]
+    distinct, starts = np.unique(texts, return_index=True)
+    stops = np.append(starts[1:], at.size)
+    return {
+        text: tuple(keys[start:stop])
+        for text, start, stop in zip(
+            distinct.tolist(), starts.tolist(), stops.tolist(), strict=True
+        )
+    }
+
+
+def build_sketches(items: Sequence[SketchInput], config: DedupConfig) -> list[ArticleSketch]:
+    """The sketches of a bundle of (id, text, published_at), equal field for field
+    to sketching each alone: each step runs once over the whole bundle's
+    shingles (segments of one array) instead of once per article. One
+    failing article fails the bundle (see `build_sketches_or_errors`)."""
+    if not items:
+        return []
+    bundle = bundle_shingles(
+        [text for _, text, _ in items], config.shingle_size, config.token_prefix
+    )
+    hashes, bounds = bundle.hashes, bundle.bounds
+    counts = np.diff(bounds)
+    owner = np.repeat(np.arange(len(items)), counts)
+    shingle_sets, distinct = _set_bytes(hashes, bounds)
+    words = [sum(lengths) for lengths in bundle.paragraph_words]
+    spans = [
+        _lead_span(lengths, count, config)
+        for lengths, count in zip(bundle.paragraph_words, counts.tolist(), strict=True)
+    ]
+    starts = bounds[:-1] + np.array([first for first, _ in spans], dtype=np.int64)
+    stops = bounds[:-1] + np.array([end for _, end in spans], dtype=np.int64)
+    leads, lead_bounds = _gather(hashes, starts, stops)
+    lead_sets, _ = _set_bytes(leads, lead_bounds)
+
+    eligible = (counts > 0) & (np.array(words) >= config.near_min_words)
+    distinct_array = np.array(distinct, dtype=np.int64)
+    banded = np.flatnonzero(eligible & (distinct_array < config.band_max_shingles))
+    band_keys: dict[int, tuple[bytes, ...]] = {}
+    if banded.size:
+        flat, flat_bounds = _gather(hashes, bounds[banded], bounds[banded + 1])
+        matrix = flat_signatures(flat, flat_bounds, config.num_perm, config.seed)
+        keys = many_band_keys(matrix, config.bands, config.rows)
+        band_keys = dict(zip(banded.tolist(), keys, strict=True))
+    anchors = _anchors(
+        hashes, owner, eligible & (distinct_array >= config.contained_min_shingles), config
+    )
+    # Every text with shingles has a lead; the eligible ones get opening keys.
+    with_lead = np.flatnonzero(eligible)
+    eligible_leads, eligible_bounds = _gather(
+        leads, lead_bounds[with_lead], lead_bounds[with_lead + 1]
+    )
+    lead_keys = dict(
+        zip(with_lead.tolist(), _lead_keys(eligible_leads, eligible_bounds), strict=True)
+    )
+
+    sketches = []
+    for index, (article_id, _, published_at) in enumerate(items):
+        keys = band_keys.get(index, ()) + anchors.get(index, ()) + lead_keys.get(index, ())
+        sketches.append(
+            ArticleSketch(
+                id=article_id,
+                content_hash=bundle.content_hashes[index],
+                order=order_key(article_id, published_at),
+                words=words[index],
+                shingles=shingle_sets[index],
+                lead=lead_sets[index],
+                bands=keys,
+                near_eligible=bool(eligible[index]),
+            )
+        )
+    return sketches
+
+
 def build_sketch(
     article_id: str, text: str, published_at: str | None, config: DedupConfig
 ) -> ArticleSketch:
+    """One article's sketch, what `build_sketches` gives for it in any bundle.
+
+    For the stream, which sketches one article at a time: a bundle of one
+    costs about twice this (twice the numpy calls), a full bundle about half.
+    """
     shingled = text_shingles(text, config.shingle_size, config.token_prefix)
     flat, words = shingled.hashes, shingled.words
     shingles = _as_set_bytes(flat)
     distinct = len(shingles) // _SET_DTYPE.itemsize
-    lead = _lead(shingled, config)
+    first, end = _lead_span(shingled.paragraph_words, flat.size, config)
+    lead = flat[first:end]
     near_eligible = bool(flat.size) and words >= config.near_min_words
     keys: tuple[bytes, ...] = ()
     if near_eligible:
@@ -183,8 +339,8 @@ def build_sketch(
             signature = signatures([flat], config.num_perm, config.seed)[0]
             keys = band_keys(signature, config.bands, config.rows)
         if distinct >= config.contained_min_shingles:
-            keys += _anchors(flat, config)
-        keys += _lead_keys(lead)
+            keys += _text_anchors(flat, config)
+        keys += _lead_keys(lead, np.array([0, lead.size]))[0]
     return ArticleSketch(
         id=article_id,
         content_hash=shingled.content_hash,
@@ -195,6 +351,25 @@ def build_sketch(
         bands=keys,
         near_eligible=near_eligible,
     )
+
+
+def build_sketches_or_errors(
+    items: Sequence[SketchInput], config: DedupConfig
+) -> list[ArticleSketch | Exception]:
+    """`build_sketches`, where one failing article (MemoryError on a giant text,
+    a bug) fails only itself: after an exception the bundle is sketched again
+    one article at a time, and each failure is returned in its article's place."""
+    try:
+        return list(build_sketches(items, config))
+    except Exception:  # which article is unknown: find it below
+        pass
+    out: list[ArticleSketch | Exception] = []
+    for item in items:
+        try:
+            out.append(build_sketches([item], config)[0])
+        except Exception as error:
+            out.append(error)
+    return out
 
 
 def candidate_key_kinds(
