@@ -91,9 +91,8 @@ class _SketchFn(BatchingDoFn):
         items = [(a.id, a.text or "", a.published_at) for a in articles]
         sketched = build_sketches_or_errors(items, self._config)
         for windowed, article, sketch in zip(batch, articles, sketched, strict=True):
-            if isinstance(
-                sketch, Exception
-            ):  # MemoryError, RecursionError, a bug: this record only
+            # MemoryError, RecursionError, a bug: this record only.
+            if isinstance(sketch, Exception):
                 Metrics.counter(NAMESPACE, "dead_letter.dedup_error").inc()
                 letter = failure_dead_letter("dedup", article, sketch, reason="dedup_error")
                 yield pvalue.TaggedOutput(DEAD_LETTER, windowed.with_value(letter))
