@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import apache_beam as beam
+import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -93,3 +94,20 @@ def test_same_labels_and_counters_as_the_beam_job_with_hot_buckets() -> None:
     for name, value in stats.counters().items():
         assert counters.get(name) == value, name
     assert stats.oversized_bucket > 0
+
+
+def test_candidate_keys_split_into_values_and_kinds_as_one_key_at_a_time() -> None:
+    from newsbeam.transforms.dedup.batch_core import _kind, _split_keys
+
+    band, anchor, opening = b"\x01" * 8, b"a" + bytes(range(8)), b"l" + bytes(range(8, 16))
+    for keys in ((anchor, opening, anchor), (band, anchor, opening), (band, band)):
+        values, kinds = _split_keys(keys)
+        assert kinds.tolist() == [_kind(k) for k in keys]
+        assert values.tolist() == [int.from_bytes(k[-8:], "little") for k in keys]
+    # A 9-byte key with a zero prefix is not a candidate key, on either path.
+    for keys in ((b"\x00" + bytes(8), anchor), (b"\x00" + bytes(8), band)):
+        with pytest.raises(ValueError, match="unexpected candidate key"):
+            _split_keys(keys)
+    # Lengths that add up to nine bytes a key are still checked one by one.
+    with pytest.raises(ValueError, match="unexpected candidate key"):
+        _split_keys((band, b"a" * 10))

@@ -84,10 +84,10 @@ class _Index:
         self.alive.append(1)
         self.locations.append(location)
         if sketch.bands:
-            keys = sketch.bands
-            self._values.append(np.frombuffer(b"".join(k[-8:] for k in keys), dtype="<u8"))
-            self._kinds.append(np.array([_kind(k) for k in keys], dtype=np.uint8))
-            self._owners.append(np.full(len(keys), number, dtype=np.uint32))
+            values, kinds = _split_keys(sketch.bands)
+            self._values.append(values)
+            self._kinds.append(kinds)
+            self._owners.append(np.full(values.size, number, dtype=np.uint32))
 
     def node(self, number: int) -> Node:
         return self.orders[number], self.hashes[number]
@@ -107,12 +107,29 @@ class _Index:
             np.concatenate(([True], (values[1:] != values[:-1]) | (kinds[1:] != kinds[:-1])))
         )
         ends = np.append(starts[1:], values.size)
+        orders, hashes, alive = self.orders, self.hashes, self.alive
         for start, end in zip(
             starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist(), strict=True
         ):
-            members = [self.node(n) for n in owners[start:end].tolist() if self.alive[n]]
+            # self.node(n), inlined: millions of members on a large corpus.
+            members = [(orders[n], hashes[n]) for n in owners[start:end].tolist() if alive[n]]
             if len(members) > 1:
                 yield _key_bytes(int(values[start]), int(kinds[start])), members
+
+
+def _split_keys(keys: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """An article's candidate keys as (8-byte values, kinds): `_kind` of each key."""
+    joined = b"".join(keys)
+    wide = BAND_KEY_SIZE + 1
+    # Every key prefixed (a long text: anchors and opening keys): no call per key.
+    if len(joined) == wide * len(keys) and min(map(len, keys)) == wide:
+        records = np.frombuffer(joined, dtype=np.uint8).reshape(-1, wide)
+        kinds = records[:, 0].copy()
+        if not kinds.all():
+            raise ValueError(f"unexpected candidate key in {keys!r}")
+        return records[:, 1:].copy().view("<u8").ravel(), kinds
+    values = np.frombuffer(b"".join(k[-BAND_KEY_SIZE:] for k in keys), dtype="<u8")
+    return values, np.array([_kind(k) for k in keys], dtype=np.uint8)
 
 
 def _kind(key: bytes) -> int:
