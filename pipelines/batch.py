@@ -104,7 +104,8 @@ def is_local_runner(beam_args: tuple[str, ...]) -> bool:
 
 def local_worker_args(config: BatchRunConfig) -> list[str]:
     """Beam's options, plus the local runner's worker processes for `workers` > 1
-    (unless the Beam options already say how many)."""
+    (unless the Beam options already say how many), which log newsbeam's messages at
+    the level the command line chose (-v, -q) and Beam's own at WARNING (INFO with -v)."""
     args = list(config.beam_args)
     if (
         config.workers > 1
@@ -112,7 +113,20 @@ def local_worker_args(config: BatchRunConfig) -> list[str]:
         and not any(arg.startswith("--direct_num_workers") for arg in args)
     ):
         args += [f"--direct_num_workers={config.workers}", "--direct_running_mode=multi_processing"]
+        if not any("sdk_harness_log_level" in arg for arg in args):
+            args += _worker_log_levels(logging.getLogger("newsbeam").getEffectiveLevel())
     return args
+
+
+def _worker_log_levels(level: int) -> list[str]:
+    # A worker process logs at INFO by default: every Beam harness message (channels,
+    # the whole pipeline options) of every worker of both passes reached the terminal.
+    beam_level = "INFO" if level <= logging.DEBUG else "WARNING"
+    overrides = orjson.dumps({"newsbeam": logging.getLevelName(level)}).decode()
+    return [
+        f"--default_sdk_harness_log_level={beam_level}",
+        f"--sdk_harness_log_level_overrides={overrides}",
+    ]
 
 
 def run_batch(config: BatchRunConfig, paths: list[str]) -> dict[str, Any]:

@@ -4,7 +4,10 @@ records, dead letters and counts, duplicates found across files, nothing lost.""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -182,10 +185,38 @@ def test_spilled_objects_load_from_any_place_with_few_files_open(tmp_path, monke
         loader.close()
 
 
-def test_workers_become_local_runner_options_only():
+@pytest.fixture
+def newsbeam_log_level():
+    logger = logging.getLogger("newsbeam")
+    before = logger.level
+    yield logger.setLevel
+    logger.setLevel(before)
+
+
+def test_workers_become_local_runner_options_only(newsbeam_log_level):
+    newsbeam_log_level(logging.INFO)
     config = BatchRunConfig(inputs=(), output_dir="out", workers=3)
     assert local_worker_args(config) == [
         "--direct_num_workers=3",
+        "--direct_running_mode=multi_processing",
+        # Worker processes log newsbeam's messages at the command's level, Beam's at WARNING.
+        "--default_sdk_harness_log_level=WARNING",
+        '--sdk_harness_log_level_overrides={"newsbeam":"INFO"}',
+    ]
+    newsbeam_log_level(logging.DEBUG)  # -v: Beam's harness messages too
+    assert local_worker_args(config)[2:] == [
+        "--default_sdk_harness_log_level=INFO",
+        '--sdk_harness_log_level_overrides={"newsbeam":"DEBUG"}',
+    ]
+    mine = BatchRunConfig(
+        inputs=(),
+        output_dir="out",
+        workers=2,
+        beam_args=("--default_sdk_harness_log_level=ERROR",),
+    )
+    assert local_worker_args(mine) == [
+        "--default_sdk_harness_log_level=ERROR",
+        "--direct_num_workers=2",
         "--direct_running_mode=multi_processing",
     ]
     assert local_worker_args(BatchRunConfig(inputs=(), output_dir="out", workers=1)) == []
@@ -205,3 +236,21 @@ def test_bad_worker_counts_are_usage_errors(value, capsys):
         main(["run", str(EXAMPLES), "--output", "x", "--workers", value])
     assert exit_info.value.code == 2
     assert "--workers" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_worker_processes_keep_beams_harness_messages_off_the_terminal(tmp_path):
+    # Two worker processes per pass, as on any multi-core machine by default.
+    result = subprocess.run(
+        [sys.executable, "-m", "newsbeam", "run", str(EXAMPLES)]
+        + ["--output", str(tmp_path / "out"), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "newsbeam: label pass" in result.stderr
+    # newsbeam's own messages from the workers still arrive, at the command's level.
+    assert "language detection backend" in result.stderr
+    for harness in ("Pipeline_options", "Creating insecure control channel", "sdk harness"):
+        assert harness not in result.stderr, harness
