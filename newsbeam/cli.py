@@ -61,10 +61,12 @@ def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--workers",
         type=_worker_count,
-        default=_usable_cores(),
+        default=None,
         metavar="N",
-        help="worker processes on the local runner (default: this machine's cores); "
-        "ignored with another runner (-- --runner=...), which sizes itself",
+        help="worker processes on the local runner (default: the cores this process may use, "
+        "or 1 when the inputs hold less than 32 MB, where starting worker processes costs "
+        "more than it saves); ignored with another runner (-- --runner=...), which sizes "
+        "itself",
     )
     add_stage_options(run)
     run.set_defaults(func=_run_command)
@@ -91,6 +93,7 @@ def _worker_count(value: str) -> int:
 def _run_command(args: argparse.Namespace) -> int:
     from newsbeam.pipelines.batch import OutputError, run_batch
     from newsbeam.pipelines.config import BatchRunConfig
+    from newsbeam.pipelines.local_batch import default_workers
     from newsbeam.transforms.io.files.limits import ReadLimits
     from newsbeam.transforms.io.files.reading import InputError, discover_inputs
 
@@ -104,12 +107,13 @@ def _run_command(args: argparse.Namespace) -> int:
         sinks=tuple(args.sink),
         pipeline=stage_config(args),
         beam_args=tuple(args.beam_args),
-        workers=args.workers,
+        workers=args.workers or default_workers(paths, _usable_cores()),
         limits=ReadLimits(
             max_file_bytes=args.max_file_bytes, max_article_bytes=args.max_article_bytes
         ),
     )
     logger.info("reading %d file(s)", len(paths))
+    logger.debug("%d worker process(es) on the local runner", config.workers)
     try:
         report = run_batch(config, paths)
     except OutputError as exc:

@@ -62,6 +62,7 @@ from newsbeam.transforms.dedup.sketch import (
     ArticleSketch,
     build_sketches_or_errors,
 )
+from newsbeam.transforms.io.files.reading import is_remote
 from newsbeam.transforms.io.files.source import DEAD_LETTER, ReadArticleFiles
 from newsbeam.transforms.language.transform import DetectLanguage
 from newsbeam.transforms.record_guard import failure_dead_letter
@@ -78,8 +79,27 @@ SPLIT_BYTES = 8 << 20
 # Articles per spill file: the label pass's unit of work per worker.
 SPILL_EVERY = 2_000
 LABELS_FILE = "labels.pickle"
+# Below this much input (bytes on disk) one worker is the default: each pass starts its
+# worker processes (~2-3 s each time), which costs more than a second core saves. Measured
+# (benchmarks/README.md): the examples folder 5.9 s with one worker vs 10.1 s with two;
+# 30 MB the same either way; 60 MB 12% faster with two.
+SMALL_INPUT_BYTES = 32 << 20
+
 # Spill files the driver keeps open at once (a common limit is 1,024 per process).
 MAX_OPEN_SPILL_FILES = 256
+
+
+def default_workers(paths: list[str], cores: int) -> int:
+    """`--workers` when not given: the usable cores, or 1 for a small local input."""
+    if cores <= 1 or any(is_remote(path) for path in paths):
+        return max(cores, 1)
+    total = 0
+    for path in paths:
+        with contextlib.suppress(OSError):  # gone since it was listed: the reader says so
+            total += os.path.getsize(path)
+        if total >= SMALL_INPUT_BYTES:
+            return cores
+    return 1
 
 
 class _SpillWriter:

@@ -254,3 +254,31 @@ def test_worker_processes_keep_beams_harness_messages_off_the_terminal(tmp_path)
     assert "language detection backend" in result.stderr
     for harness in ("Pipeline_options", "Creating insecure control channel", "sdk harness"):
         assert harness not in result.stderr, harness
+
+
+def test_small_local_inputs_default_to_one_worker(tmp_path):
+    small = tmp_path / "small.jsonl"
+    small.write_bytes(b'{"id": "a", "text": "x"}\n')
+    large = tmp_path / "large.jsonl"
+    with open(large, "wb") as handle:  # sparse: the size is what counts
+        handle.truncate(local_batch.SMALL_INPUT_BYTES)
+    assert local_batch.default_workers([str(small)], cores=4) == 1
+    assert local_batch.default_workers([str(small), str(large)], cores=4) == 4
+    assert local_batch.default_workers([str(large)], cores=1) == 1
+    # Remote inputs are not measured: every core.
+    assert local_batch.default_workers(["gs://bucket/a.jsonl"], cores=2) == 2
+    # A file gone since it was listed counts as nothing (the reader reports it).
+    assert local_batch.default_workers([str(tmp_path / "gone.jsonl")], cores=2) == 1
+
+
+def test_workers_given_on_the_command_line_win_over_the_default(tmp_path, monkeypatch):
+    chosen = []
+
+    def run_batch(config, paths):  # records the choice, runs nothing
+        chosen.append(config.workers)
+        return {}
+
+    monkeypatch.setattr("newsbeam.pipelines.batch.run_batch", run_batch)
+    for argv, workers in (([], 1), (["--workers", "3"], 3)):  # the examples are small
+        main(["run", str(EXAMPLES), "--output", str(tmp_path / "out"), *argv])
+        assert chosen[-1] == workers
