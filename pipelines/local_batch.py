@@ -66,11 +66,11 @@ from newsbeam.transforms.io.files.reading import is_remote
 from newsbeam.transforms.io.files.source import DEAD_LETTER, ReadArticleFiles
 from newsbeam.transforms.language.transform import DetectLanguage
 from newsbeam.transforms.record_guard import failure_dead_letter
-from newsbeam.transforms.story.batch_core import StoryCounts, indexed_story_labels
+from newsbeam.transforms.story.batch_core import Loaded, StoryCounts, indexed_story_labels
 from newsbeam.transforms.story.config import StoryConfig
 from newsbeam.transforms.story.order import OrderKey
 from newsbeam.transforms.story.transform import NAMESPACE as STORY_NAMESPACE
-from newsbeam.transforms.story.transform import label_article, observe, pack, unpack
+from newsbeam.transforms.story.transform import label_article, observe, pack, unpack_weights
 
 logger = logging.getLogger(__name__)
 
@@ -457,12 +457,12 @@ def _stories_in_driver(
     paths = spill_files(spill_dir, "observations")
     loader = SpilledObjects(paths)
 
-    def load(place: tuple[int, int]) -> tuple[str, dict[str, float], str | None]:
-        article_id, _, terms, _ = unpack(loader(place))
+    def load(place: tuple[int, int]) -> Loaded:
+        article_id, terms, weights, _ = unpack_weights(loader(place))
         # The sketch pass could not know it: dedup's representative of a duplicate.
         label = dedup_labels.get(article_id)
         representative = None if label is None or label["status"] == "unique" else label["of"]
-        return article_id, terms, representative
+        return article_id, terms, weights, representative
 
     counts = StoryCounts()
     joined: list[dict[str, tuple[str, float]]] = [{} for _ in paths]

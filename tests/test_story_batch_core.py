@@ -9,7 +9,7 @@ from story_fixtures import week_with_a_duplicate
 
 from newsbeam.transforms.story.batch_core import StoryCounts, indexed_story_labels
 from newsbeam.transforms.story.config import StoryConfig
-from newsbeam.transforms.story.transform import cluster_in_order, observe, pack, unpack
+from newsbeam.transforms.story.transform import cluster_in_order, observe, pack, unpack_weights
 
 CONFIG = StoryConfig()
 
@@ -35,8 +35,8 @@ def _driver_labels(articles, seed: int) -> tuple[dict, StoryCounts]:
 
     def load(place):
         loads.append(place)
-        article_id, _, terms, _ = unpack(files[place[0]][place[1]])
-        return article_id, terms, representatives.get(article_id)
+        article_id, terms, weights, _ = unpack_weights(files[place[0]][place[1]])
+        return article_id, terms, weights, representatives.get(article_id)
 
     counts = StoryCounts()
     labels = {}

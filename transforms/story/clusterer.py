@@ -55,6 +55,10 @@ class DocumentFrequencies:
         if len(counts) > self._max:
             self._prune()
 
+    @property
+    def max_vocabulary(self) -> int:
+        return self._max
+
     def idf(self, term: str) -> float:
         # Smoothed (as scikit-learn's): a term never seen weighs the most, one in
         # every document still weighs 1.
@@ -116,6 +120,44 @@ class StoryIndex:
         that story is active, without changing it: a copy is not new evidence. Its
         similarity is measured against the story all the same.
         """
+        settled = self._settle(article_id, time, duplicate_of)
+        if isinstance(settled, Assignment):
+            return settled
+        if settled is not None:
+            return self._inherit(settled, article_id, self._weigh(terms))
+        frequencies = self.frequencies
+        assert frequencies is not None
+        frequencies.add(terms)
+        return self._place(article_id, time, self._weigh(terms))
+
+    def assign_weighed(
+        self,
+        article_id: str,
+        time: float | None,
+        vector: SparseVector,
+        duplicate_of: str | None,
+        added: bool,
+    ) -> Assignment | None:
+        """`assign` with the article's vector weighed beforehand (the batch driver
+        weighs runs of articles at once: bulk_weights.RunWeigher), as if its terms
+        were added to the document frequencies first (`added`) or not (a replay, a
+        duplicate taking its representative's story). None when the article takes
+        the other path: nothing but the clock has changed, and the caller assigns it
+        with `assign`."""
+        settled = self._settle(article_id, time, duplicate_of)
+        if isinstance(settled, Assignment):
+            return None if added else settled
+        if (settled is None) != added:
+            return None
+        if settled is not None:
+            return self._inherit(settled, article_id, vector)
+        return self._place(article_id, time, vector)
+
+    def _settle(
+        self, article_id: str, time: float | None, duplicate_of: str | None
+    ) -> Assignment | Story | None:
+        """Advances the clock; then a replay's label again, the active story a
+        duplicate takes, or None for an article to place."""
         if time is not None and time > self.clock:
             self.clock = time
             self._expire()
@@ -123,15 +165,17 @@ class StoryIndex:
         if known is not None:
             return Assignment(known[0], known[1], False)
         if duplicate_of is not None and duplicate_of in self.labels:
-            story = self.stories[self.labels[duplicate_of][0]]
-            similarity = round(_cosine(self._weigh(terms), story), 6)
-            self._label(story, article_id, similarity)
-            return Assignment(story.id, similarity, False, inherited=True)
+            return self.stories[self.labels[duplicate_of][0]]
+        return None
+
+    def _inherit(self, story: Story, article_id: str, vector: SparseVector) -> Assignment:
+        similarity = round(_cosine(vector, story), 6)
+        self._label(story, article_id, similarity)
+        return Assignment(story.id, similarity, False, inherited=True)
+
+    def _place(self, article_id: str, time: float | None, vector: SparseVector) -> Assignment:
+        """Joins the most similar candidate story at or above the threshold, or founds one."""
         when = self.clock if time is None else time
-        frequencies = self.frequencies
-        assert frequencies is not None
-        frequencies.add(terms)
-        vector = self._weigh(terms)
         best: Story | None = None
         best_similarity = 0.0
         for story_id in self._candidates(vector):

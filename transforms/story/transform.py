@@ -45,6 +45,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 from apache_beam import pvalue
 from apache_beam.coders import BytesCoder, PickleCoder
 from apache_beam.metrics import Metrics
@@ -56,6 +57,7 @@ from newsbeam.transforms.dedup.window_store import WindowStore, WindowStoreFacto
 from newsbeam.transforms.one_key import apply_on_one_key
 from newsbeam.transforms.record_guard import DEAD_LETTER, DeadLetterOutput, failure_dead_letter
 from newsbeam.transforms.story.batch_core import (
+    Loaded,
     StoryCounts,
     assign_in_order,
     indexed_story_labels,
@@ -111,6 +113,14 @@ def unpack(packed: PackedObservation) -> Observation:
     return article_id, key, dict(zip(names, values, strict=True)), representative
 
 
+def unpack_weights(packed: PackedObservation) -> tuple[str, list[str], np.ndarray, str | None]:
+    """(article id, terms, their weights as float64, representative): what the
+    batch core loads (batch_core.Loaded), without building the terms' dict."""
+    article_id, _, terms, weights, representative = packed
+    names = terms.split(_TERM_SEPARATOR) if terms else []
+    return article_id, names, np.frombuffer(weights, dtype=np.float64), representative
+
+
 def story_label(assignment: Assignment) -> dict[str, Any]:
     return {"id": assignment.story_id, "similarity": assignment.similarity}
 
@@ -158,9 +168,8 @@ def cluster_in_order(
     _, observations = item
     packed = list(observations)
 
-    def load(position: int) -> tuple[str, SparseVector, str | None]:
-        article_id, _, terms, representative = unpack(packed[position])
-        return article_id, terms, representative
+    def load(position: int) -> Loaded:
+        return unpack_weights(packed[position])
 
     counts = StoryCounts()
     entries = ((observation[1], position) for position, observation in enumerate(packed))
