@@ -9,7 +9,9 @@ libFuzzer writes it to crash-*/timeout-* and it becomes a regression test in
 tests/test_fuzz.py. tests/test_fuzz.py runs every target for a bounded time in CI;
 the seed corpus is tests/fuzz/corpus/<target>/. `sketch` is differential: the batch
 sketch of a bundle (its own numpy token hash) must equal each text's own sketch
-(90 s, 145,000 inputs, no difference when it was added).
+(90 s, 145,000 inputs, no difference when it was added). `story_runs` is differential
+too: the batch driver's stories (articles weighed in runs with numpy) must equal the
+one-by-one core's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["newsbeam", "charset_normalizer"]):
+    import numpy as np
     import orjson
 
     from newsbeam.schemas.article import Article, Source
@@ -32,6 +35,10 @@ with atheris.instrument_imports(include=["newsbeam", "charset_normalizer"]):
     from newsbeam.transforms.io.files.reading import Payload, read_payloads
     from newsbeam.transforms.io.kafka.message import KafkaMessage, decode_message
     from newsbeam.transforms.parse import parse_json_object, parse_payload
+    from newsbeam.transforms.story import batch_core
+    from newsbeam.transforms.story.clusterer import StoryIndex
+    from newsbeam.transforms.story.config import StoryConfig
+    from newsbeam.transforms.story.order import order_key
 
 # Small caps so the fuzzer also crosses them often.
 LIMITS = ReadLimits(max_file_bytes=64 * 1024, max_article_bytes=8 * 1024)
@@ -140,6 +147,51 @@ def sketch(data: bytes) -> None:
     assert bundled == alone, items
 
 
+_STORY_CONFIGS = (
+    StoryConfig(),
+    StoryConfig(max_vocabulary=8, window_days=0.01, max_article_terms=3, max_story_terms=2),
+    StoryConfig(threshold=0.01, max_candidates=1, query_terms=1),
+)
+_STORY_TERMS = ("a", "b", "c", "d", "e", "f", "g", "h", "1999", "2024")
+
+
+def story_runs(data: bytes) -> None:
+    """Differential: the batch driver's labels (articles weighed in runs of 1-8) equal
+    the one-by-one core's, for any sequence of replays, duplicates, undated articles
+    and finite term weights (ties, zeros, overflow to infinity included)."""
+    fdp = atheris.FuzzedDataProvider(data)
+    config = _STORY_CONFIGS[fdp.ConsumeIntInRange(0, len(_STORY_CONFIGS) - 1)]
+    batch_core.WEIGHING_RUN = fdp.ConsumeIntInRange(1, 8)
+    articles = []
+    for _ in range(fdp.ConsumeIntInRange(1, 24)):
+        article_id = f"a{fdp.ConsumeIntInRange(0, 15)}"  # repeats are replays
+        time = None if fdp.ConsumeIntInRange(0, 9) == 0 else fdp.ConsumeIntInRange(0, 40) * 900.0
+        terms = {}
+        for _ in range(fdp.ConsumeIntInRange(0, 6)):
+            term = _STORY_TERMS[fdp.ConsumeIntInRange(0, len(_STORY_TERMS) - 1)]
+            terms[term] = abs(fdp.ConsumeRegularFloat()) if fdp.ConsumeBool() else 1.0
+        representative = f"a{fdp.ConsumeIntInRange(0, 15)}" if fdp.ConsumeBool() else None
+        articles.append((article_id, time, terms, representative))
+    entries = [(order_key(a[0], a[1]), place) for place, a in enumerate(articles)]
+
+    def load(place):
+        article_id, _, terms, representative = articles[place]
+        return article_id, list(terms), np.array(list(terms.values())), representative
+
+    in_runs = {
+        place: (story, repr(similarity))
+        for place, _, story, similarity in batch_core.indexed_story_labels(entries, load, config)
+    }
+    index = StoryIndex(config)
+    one_by_one = {}
+    for _, place in sorted(entries):
+        article_id, time, terms, representative = articles[place]
+        assignment = index.assign(article_id, time, terms, representative)
+        if assignment.story_id != article_id:
+            one_by_one[place] = (assignment.story_id, repr(assignment.similarity))
+    assert in_runs == one_by_one, (config, articles)
+
+
 TARGETS = {
     "decoding": decoding,
     "files": files,
@@ -147,6 +199,7 @@ TARGETS = {
     "kafka": kafka,
     "cleaner": cleaner,
     "sketch": sketch,
+    "story_runs": story_runs,
 }
 
 
