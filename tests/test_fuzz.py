@@ -37,7 +37,15 @@ def _run(args: list[str], cwd, timeout: float) -> subprocess.CompletedProcess:
 
 
 def test_every_target_has_a_seed_corpus():
-    assert set(TARGETS) == {"cleaner", "decoding", "files", "kafka", "parse", "sketch", "story_runs"}
+    assert set(TARGETS) == {
+        "cleaner",
+        "decoding",
+        "files",
+        "kafka",
+        "parse",
+        "sketch",
+        "story_runs",
+    }
     for target in TARGETS:
         assert any((FUZZ / "corpus" / target).iterdir()), target
 

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from newsbeam.transforms.story.clusterer import DocumentFrequencies, SparseVector
+from newsbeam.transforms.story.clusterer import DocumentFrequencies, SparseVector, unit_vector
 from newsbeam.transforms.story.config import StoryConfig
 
 
@@ -138,8 +137,6 @@ class RunWeigher:
         start = 0
         for size in kept.tolist():
             end = start + size
-            part = values[start:end]
-            norm = math.sqrt(sum(map(operator.mul, part, part))) or 1.0
-            vectors.append(dict(zip(names[start:end], map(norm.__rtruediv__, part), strict=True)))
+            vectors.append(unit_vector(names[start:end], values[start:end]))
             start = end
         return vectors

@@ -17,7 +17,7 @@ import heapq
 import itertools
 import math
 import operator
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -316,9 +316,14 @@ def _heaviest(vector: SparseVector, limit: int) -> list[tuple[str, float]]:
 
 def _normalised(weighted: list[tuple[str, float]]) -> SparseVector:
     """Terms and weights -> the vector of unit length (the same order)."""
-    weights = list(map(_WEIGHT, weighted))
+    return unit_vector(map(_TERM, weighted), list(map(_WEIGHT, weighted)))
+
+
+def unit_vector(terms: Iterable[str], weights: list[float]) -> SparseVector:
+    """The terms with their weights divided by the weights' L2 norm, summed in order
+    (the batch driver's bulk_weights gives its vectors the same floats through it)."""
     norm = math.sqrt(sum(map(operator.mul, weights, weights))) or 1.0
-    return dict(zip(map(_TERM, weighted), map(norm.__rtruediv__, weights), strict=True))
+    return dict(zip(terms, map(norm.__rtruediv__, weights), strict=True))
 
 
 def _cosine(vector: SparseVector, story: Story) -> float:
