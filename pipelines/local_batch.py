@@ -4,27 +4,33 @@ The one-graph job (batch.py, `build_batch_pipeline`) is the distributed form: on
 Flink, Spark or Dataflow every shuffle of DeduplicateBatch is spread over workers
 and spilled to disk. Beam's local runner keeps every PCollection that crosses a
 stage boundary in memory, in one process: measured ~100 KB per article (2.2 GB at
-20,000 articles; benchmarks/README.md, "Archive scale"). Locally the job runs as:
+20,000 articles; benchmarks/README.md, "Archive scale"). Locally the job runs as
+one pipeline of two passes with a driver step between them (so that its worker
+processes start once):
 
-1. **Sketch pass** (Beam): read (large JSON Lines files as line-aligned ranges, so
+1. **Sketch pass**: read (large JSON Lines files as line-aligned ranges, so
    every worker has work) -> clean -> detect language -> sketch and story
    observation, one fused stage with no shuffle; every worker spills its articles
    (with `content_hash`), their sketches, their observations (terms packed) and
    the dead letters so far to pickle files on local disk, a few thousand per file.
-2. **Dedup in the driver** (transforms/dedup/batch_core.py): DeduplicateBatch's
-   steps over the sketches, whole-corpus, -> the labels of articles that have a
-   duplicate. Memory: the sketch index, one compact entry per article.
-3. **Stories in the driver** (transforms/story/batch_core.py): the story core over
-   the observations in event-time order, with dedup's representatives -> the
+   A combine over what the spilling steps emit as they commit their files is the
+   barrier the driver step waits for.
+2. **Dedup in the driver step** (transforms/dedup/batch_core.py, `_DriverFn`, run
+   once in one worker): DeduplicateBatch's steps over the sketches, whole-corpus,
+   -> the labels of articles that have a duplicate. Memory: the sketch index, one
+   compact entry per article.
+3. **Stories in the driver step** (transforms/story/batch_core.py): the story core
+   over the observations in event-time order, with dedup's representatives -> the
    labels of the articles that joined a story, written beside each articles
-   file. Memory: an order key and a place per article, the active stories.
-4. **Label pass** (Beam): the spilled articles, each read with its story label ->
+   file. Memory: an order key and a place per article, the active stories. The
+   step then emits the spill files to label.
+4. **Label pass**: the spilled articles, each read with its story label ->
    ProcessArticles with dedup's labels applied in place of DeduplicateBatch and
    no StoriesBatch (classify and every later stage as in the one-graph job) ->
    the sinks, again one fused stage per spill file.
 
 The records are the one-graph job's (bench_pipeline.py compares them on the 20k
-benchmark and the duplicate-heavy set); the run report adds up both passes.
+benchmark and the duplicate-heavy set); the run report counts every step.
 """
 
 from __future__ import annotations
@@ -43,8 +49,11 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 import apache_beam as beam
+from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam.pipelines.config import BatchRunConfig
 from newsbeam.pipelines.progress import ReportProgress
@@ -79,10 +88,10 @@ SPLIT_BYTES = 8 << 20
 # Articles per spill file: the label pass's unit of work per worker.
 SPILL_EVERY = 2_000
 LABELS_FILE = "labels.pickle"
-# Below this much input (bytes on disk) one worker is the default: each pass starts its
-# worker processes (~2-3 s each time), which costs more than a second core saves. Measured
-# (benchmarks/README.md): the examples folder 5.9 s with one worker vs 10.1 s with two;
-# 30 MB the same either way; 60 MB 12% faster with two.
+# Below this much input (bytes on disk) one worker is the default: starting worker
+# processes (~2 s, once per run) costs more than a second core saves. Measured
+# (benchmarks/README.md): the examples folder 3.9-4.3 s with one worker vs 5.7-6.1 s with
+# two (7.0 s when each pass started its own); 30 MB 7% faster with two, 60 MB 18%.
 SMALL_INPUT_BYTES = 32 << 20
 
 # Spill files the driver keeps open at once (a common limit is 1,024 per process).
@@ -200,6 +209,11 @@ def spill_files(directory: str, prefix: str) -> list[str]:
     return sorted(glob.glob(os.path.join(directory, f"{prefix}-*.pickle")))
 
 
+# What a spilling DoFn emits when a bundle's files are committed: the driver step
+# runs once all of them are (a combine over these is the sketch pass's barrier).
+_SPILLED = GlobalWindows.windowed_value(1)
+
+
 class _SpillFn(beam.DoFn):
     """Elements -> spill files (dead letters of the sketch pass)."""
 
@@ -214,8 +228,9 @@ class _SpillFn(beam.DoFn):
         self._writer.write(element)
         yield from ()  # nothing goes on: the spill files are the output
 
-    def finish_bundle(self) -> None:
+    def finish_bundle(self) -> Iterator[WindowedValue]:
         self._writer.commit()
+        yield _SPILLED  # the driver step waits for every bundle's files
 
     def teardown(self) -> None:
         with contextlib.suppress(Exception):
@@ -276,10 +291,11 @@ class _SketchAndSpillFn(beam.DoFn):
         # The representative is known after dedup: the driver adds it.
         self._articles.write(article, pack((article_id, key, terms, None)))
 
-    def finish_bundle(self) -> None:
+    def finish_bundle(self) -> Iterator[WindowedValue]:
         self._flush()  # before the files are committed
         for writer in (self._articles, self._sketches, self._dead):
             writer.commit()
+        yield _SPILLED
 
     def teardown(self) -> None:
         for writer in (self._articles, self._sketches, self._dead):
@@ -302,12 +318,10 @@ class _ApplyLabelsFn(beam.DoFn):
     def __init__(self, labels_path: str) -> None:
         self._labels_path = labels_path
 
-    def setup(self) -> None:
-        # Once per worker process: the labels of articles that have a duplicate.
-        self._labels = _load_labels(self._labels_path)
-
     def process(self, article: Article) -> Iterator[Article]:
-        yield _apply_label(article, self._labels)
+        # Once per worker process (the driver step wrote them earlier in the same
+        # pipeline): the labels of articles that have a duplicate.
+        yield _apply_label(article, _load_labels(self._labels_path))
 
 
 class ApplyBatchLabels(beam.PTransform):
@@ -326,14 +340,12 @@ class ApplyBatchLabels(beam.PTransform):
 
 
 def _read_spilled(
-    pipeline: beam.Pipeline,
-    files: list[str],
+    files: beam.PCollection,
     name: str,
     reader: Callable[[str], Iterator[Any]] = read_spill,
 ) -> beam.PCollection:
     return (
-        pipeline
-        | f"List{name}" >> beam.Create(files)
+        files
         | f"Spread{name}" >> beam.Reshuffle()  # spill files over the workers
         | f"Read{name}" >> beam.FlatMap(reader)
     )
@@ -367,14 +379,16 @@ class StoriesFoundBeforehand(beam.PTransform):
 
 
 def build_sketch_pass(
-    pipeline: beam.Pipeline,
+    pipeline: beam.Pipeline | beam.pvalue.PBegin,
     paths: list[str],
     config: BatchRunConfig,
     spill_dir: str,
     *,
     ingested_at: str,
     origin: float,
-) -> None:
+) -> beam.PCollection:
+    """The sketch pass; returns its barrier: one element once every spill file is
+    committed."""
     read = pipeline | "ReadFiles" >> ReadArticleFiles(
         paths, ingested_at=ingested_at, limits=config.limits, split_bytes=SPLIT_BYTES
     )
@@ -382,29 +396,64 @@ def build_sketch_pass(
     # ProcessArticles' first two stages, in its order (the label pass skips them).
     cleaned = parsed | "Clean" >> CleanArticles(config.pipeline.clean)
     articles = cleaned.main | "DetectLanguage" >> DetectLanguage(config.pipeline.language)
-    _ = (
+    spilled = [
         articles
         | "Progress" >> ReportProgress("articles sketched")
         | "SketchAndSpill"
         >> beam.ParDo(_SketchAndSpillFn(spill_dir, config.pipeline.dedup, config.pipeline.story))
-    )
+    ]
     for name, letters in (("Read", read[DEAD_LETTER]), ("Clean", cleaned.dead_letter)):
-        _ = letters | f"Spill{name}DeadLetters" >> beam.ParDo(_SpillFn(spill_dir, "dead"))
+        spilled.append(
+            letters | f"Spill{name}DeadLetters" >> beam.ParDo(_SpillFn(spill_dir, "dead"))
+        )
+    return (
+        spilled
+        | "SpillsCommitted" >> beam.Flatten()
+        | "SketchPassDone" >> beam.CombineGlobally(sum)
+    )
+
+
+class _DriverFn(beam.DoFn):
+    """The step between the passes, run once when the sketch pass is done: dedup and
+    stories over the whole corpus from the spill files (counted in the stages'
+    Metrics, as the one-graph job counts them); emits the spill files the label
+    pass reads (articles; tagged "dead": the dead letters so far)."""
+
+    def __init__(self, config: BatchRunConfig, spill_dir: str) -> None:
+        self._config = config
+        self._spill_dir = spill_dir
+
+    def process(self, _: int) -> Iterator[Any]:
+        labels, counters = _dedup_in_driver(self._config, self._spill_dir)
+        _count(DEDUP_NAMESPACE, counters)
+        if self._config.pipeline.story is not None:
+            counters = _stories_in_driver(self._config.pipeline.story, self._spill_dir, labels)
+            _count(STORY_NAMESPACE, counters)
+        del labels
+        yield from spill_files(self._spill_dir, "articles")
+        for path in spill_files(self._spill_dir, "dead"):
+            yield pvalue.TaggedOutput("dead", path)
+
+
+def _count(namespace: str, counters: dict[str, int]) -> None:
+    for name, value in counters.items():
+        Metrics.counter(namespace, name).inc(value)
 
 
 def build_label_pass(
-    pipeline: beam.Pipeline, config: BatchRunConfig, spill_dir: str, *, origin: float
-) -> None:
+    sketched: beam.PCollection, config: BatchRunConfig, spill_dir: str, *, origin: float
+) -> beam.pvalue.PDone:
+    """The driver step after the sketch pass's barrier, then the label pass."""
     from newsbeam.pipelines.batch import write_outputs
 
+    files = sketched | "DedupAndStories" >> beam.ParDo(_DriverFn(config, spill_dir)).with_outputs(
+        "dead", main="articles"
+    )
     with_stories = config.pipeline.story is not None
     articles = _read_spilled(
-        pipeline,
-        spill_files(spill_dir, "articles"),
-        "Articles",
-        read_storied_spill if with_stories else read_spill,
+        files.articles, "Articles", read_storied_spill if with_stories else read_spill
     )
-    dead = _read_spilled(pipeline, spill_files(spill_dir, "dead"), "DeadLetters")
+    dead = _read_spilled(files.dead, "DeadLetters")
     outputs = articles | "Process" >> ProcessArticles(
         config.pipeline,
         streaming=False,
@@ -414,6 +463,7 @@ def build_label_pass(
         stories=StoriesFoundBeforehand() if with_stories else None,
     )
     write_outputs(outputs, config, origin)
+    return beam.pvalue.PDone(sketched.pipeline)
 
 
 def _dedup_in_driver(
@@ -486,11 +536,16 @@ def _stories_in_driver(
     return counts.counters()
 
 
-def _add(total: dict[str, dict[str, int]], stages: dict[str, dict[str, int]]) -> None:
-    for stage, names in stages.items():
-        into = total.setdefault(stage, {})
-        for name, value in names.items():
-            into[name] = into.get(name, 0) + value
+class _Pass(beam.PTransform):
+    """One pass as a composite, so that both passes' steps have unique names in
+    the one pipeline."""
+
+    def __init__(self, build: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self._build, self._args, self._kwargs = build, args, kwargs
+
+    def expand(self, start: Any) -> Any:
+        return self._build(start, *self._args, **self._kwargs)
 
 
 def run_two_passes(
@@ -501,34 +556,19 @@ def run_two_passes(
     ingested_at: str,
     origin: float,
 ) -> dict[str, dict[str, int]]:
-    """Runs both passes and the dedup between them; returns the counters of the whole
-    run by stage, as `counters_by_stage` gives them for the one-graph job."""
+    """Runs both passes and the driver step between them as one pipeline (so the
+    worker processes start once); returns the counters of the whole run by stage,
+    as `counters_by_stage` gives them for the one-graph job."""
     spill_dir = tempfile.mkdtemp(prefix="newsbeam-spill-")
     try:
-        stages: dict[str, dict[str, int]] = {}
-        started = time.monotonic()
-        sketch_pass = beam.Pipeline(options=options)
-        build_sketch_pass(
-            sketch_pass, paths, config, spill_dir, ingested_at=ingested_at, origin=origin
+        pipeline = beam.Pipeline(options=options)
+        sketched = pipeline | "SketchPass" >> _Pass(
+            build_sketch_pass, paths, config, spill_dir, ingested_at=ingested_at, origin=origin
         )
-        result = sketch_pass.run()
+        _ = sketched | "LabelPass" >> _Pass(build_label_pass, config, spill_dir, origin=origin)
+        result = pipeline.run()
         result.wait_until_finish()
-        logger.info("sketch pass: %.1f s", time.monotonic() - started)
-        _add(stages, counters_by_stage(result))
-        labels, counters = _dedup_in_driver(config, spill_dir)
-        _add(stages, {DEDUP_NAMESPACE.split(".", 1)[1]: counters})
-        if config.pipeline.story is not None:
-            counters = _stories_in_driver(config.pipeline.story, spill_dir, labels)
-            _add(stages, {STORY_NAMESPACE.split(".", 1)[1]: counters})
-        del labels
-        started = time.monotonic()
-        label_pass = beam.Pipeline(options=options)
-        build_label_pass(label_pass, config, spill_dir, origin=origin)
-        result = label_pass.run()
-        result.wait_until_finish()
-        logger.info("label pass: %.1f s", time.monotonic() - started)
-        _add(stages, counters_by_stage(result))
-        return {stage: dict(sorted(names.items())) for stage, names in sorted(stages.items())}
+        return counters_by_stage(result)
     finally:
         # The in-process worker's copy of the labels goes with the run.
         _LABELS.pop(os.path.join(spill_dir, LABELS_FILE), None)
