@@ -68,8 +68,9 @@ def assign_in_order(
     return index.assign(article_id, None if undated else time, terms, representative)
 
 
-# Articles weighed at once (bulk_weights.RunWeigher): the vectors of a run of 256
-# cost ~0.6x one by one (benchmarks/README.md, "Stories").
+# Articles weighed at once (bulk_weights.RunWeigher): the vectors of a run of 256 cost
+# ~0.6x one by one (benchmarks/README.md, "2026-12-06 night session: the story core's
+# weighing in runs").
 WEIGHING_RUN = 256
 
 # A loaded observation: article id, its terms, their weights (float64, in the terms'
