@@ -318,10 +318,13 @@ class _ApplyLabelsFn(beam.DoFn):
     def __init__(self, labels_path: str) -> None:
         self._labels_path = labels_path
 
+    def start_bundle(self) -> None:
+        # Read once per worker process (_load_labels keeps them): in a bundle, not in
+        # setup(), since the driver step writes them earlier in the same pipeline.
+        self._labels = _load_labels(self._labels_path)
+
     def process(self, article: Article) -> Iterator[Article]:
-        # Once per worker process (the driver step wrote them earlier in the same
-        # pipeline): the labels of articles that have a duplicate.
-        yield _apply_label(article, _load_labels(self._labels_path))
+        yield _apply_label(article, self._labels)
 
 
 class ApplyBatchLabels(beam.PTransform):
@@ -378,8 +381,9 @@ class StoriesFoundBeforehand(beam.PTransform):
         return {"main": articles, "dead_letter": none}
 
 
-def build_sketch_pass(
-    pipeline: beam.Pipeline | beam.pvalue.PBegin,
+@beam.ptransform_fn
+def SketchPass(
+    pipeline: beam.pvalue.PBegin,
     paths: list[str],
     config: BatchRunConfig,
     spill_dir: str,
@@ -440,7 +444,8 @@ def _count(namespace: str, counters: dict[str, int]) -> None:
         Metrics.counter(namespace, name).inc(value)
 
 
-def build_label_pass(
+@beam.ptransform_fn
+def LabelPass(
     sketched: beam.PCollection, config: BatchRunConfig, spill_dir: str, *, origin: float
 ) -> beam.pvalue.PDone:
     """The driver step after the sketch pass's barrier, then the label pass."""
@@ -536,18 +541,6 @@ def _stories_in_driver(
     return counts.counters()
 
 
-class _Pass(beam.PTransform):
-    """One pass as a composite, so that both passes' steps have unique names in
-    the one pipeline."""
-
-    def __init__(self, build: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        super().__init__()
-        self._build, self._args, self._kwargs = build, args, kwargs
-
-    def expand(self, start: Any) -> Any:
-        return self._build(start, *self._args, **self._kwargs)
-
-
 def run_two_passes(
     config: BatchRunConfig,
     paths: list[str],
@@ -562,10 +555,11 @@ def run_two_passes(
     spill_dir = tempfile.mkdtemp(prefix="newsbeam-spill-")
     try:
         pipeline = beam.Pipeline(options=options)
-        sketched = pipeline | "SketchPass" >> _Pass(
-            build_sketch_pass, paths, config, spill_dir, ingested_at=ingested_at, origin=origin
+        # Each pass a composite: both passes' steps have unique names in one pipeline.
+        sketched = pipeline | "SketchPass" >> SketchPass(
+            paths, config, spill_dir, ingested_at=ingested_at, origin=origin
         )
-        _ = sketched | "LabelPass" >> _Pass(build_label_pass, config, spill_dir, origin=origin)
+        _ = sketched | "LabelPass" >> LabelPass(config, spill_dir, origin=origin)
         result = pipeline.run()
         result.wait_until_finish()
         return counters_by_stage(result)
