@@ -229,21 +229,26 @@ def article_records(output: str) -> list[bytes]:
     return records
 
 
-def write_corpus(kind: str, count: int, files: int, folder: Path) -> list[str]:
+def corpus_rows(kind: str, count: int) -> list[dict]:
+    """The generated articles of `--corpus KIND` as .jsonl rows."""
     if kind == "bench":
         from corpus import articles
 
-        rows = list(articles(count))
-    else:
-        from synthetic_news import NewsGenerator
+        return list(articles(count))
+    from synthetic_news import NewsGenerator
 
-        rows = [
-            {"id": a.id, "text": a.text, "published_at": a.published_at, "title": None}
-            for a in NewsGenerator(7).generate(count)
-        ]
-        # Copies follow their originals in the generator's order: spread them over
-        # the corpus (and so over every file).
-        random.Random(11).shuffle(rows)
+    rows = [
+        {"id": a.id, "text": a.text, "published_at": a.published_at, "title": None}
+        for a in NewsGenerator(7).generate(count)
+    ]
+    # Copies follow their originals in the generator's order: spread them over
+    # the corpus (and so over every file).
+    random.Random(11).shuffle(rows)
+    return rows
+
+
+def write_corpus(kind: str, count: int, files: int, folder: Path) -> list[str]:
+    rows = corpus_rows(kind, count)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"articles-{number:03d}.jsonl" for number in range(files)]
     per_file = -(-len(rows) // files)

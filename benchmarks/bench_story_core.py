@@ -13,39 +13,20 @@ the labels of both must be equal (the script stops otherwise).
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_pipeline import corpus_rows  # noqa: E402
+
+from newsbeam.transforms.dedup.labels import event_time  # noqa: E402
 from newsbeam.transforms.story.clusterer import StoryIndex  # noqa: E402
 from newsbeam.transforms.story.config import StoryConfig  # noqa: E402
 from newsbeam.transforms.story.features import term_weights  # noqa: E402
 from newsbeam.transforms.story.order import order_key  # noqa: E402
 from newsbeam.transforms.story.transform import cluster_in_order, pack, unpack  # noqa: E402
-
-
-def _rows(corpus: str, count: int) -> list[dict]:
-    if corpus == "bench":
-        from corpus import articles
-
-        return list(articles(count))
-    from synthetic_news import NewsGenerator
-
-    rows = [
-        {"id": a.id, "text": a.text, "published_at": a.published_at, "title": None}
-        for a in NewsGenerator(7).generate(count)
-    ]
-    random.Random(11).shuffle(rows)
-    return rows
-
-
-def _time(row: dict) -> float | None:
-    stamp = row.get("published_at")
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else None
 
 
 def main() -> None:
@@ -55,7 +36,7 @@ def main() -> None:
     parser.add_argument("--corpus", choices=["bench", "duplicates"], default="bench")
     args = parser.parse_args()
     config = StoryConfig()
-    rows = _rows(args.corpus, args.articles)
+    rows = corpus_rows(args.corpus, args.articles)
     count = len(rows)
 
     features = []
@@ -63,9 +44,10 @@ def main() -> None:
         started = time.process_time()
         terms = [term_weights(row["text"], row.get("title"), config) for row in rows]
         features.append((time.process_time() - started) / count * 1e3)
+    keys = [order_key(row["id"], event_time(row.get("published_at"), None)) for row in rows]
     packed = [
-        pack((row["id"], order_key(row["id"], _time(row)), weights, None))
-        for row, weights in zip(rows, terms, strict=True)
+        pack((row["id"], key, weights, None))
+        for row, key, weights in zip(rows, keys, terms, strict=True)
     ]
 
     in_runs, one_by_one = [], []
