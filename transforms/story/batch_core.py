@@ -108,10 +108,9 @@ def indexed_story_labels(
         if not run:
             break
         placed = 0
-        for location, assignment in _assign_run(index, weigher, run):
+        for location, article_id, assignment in _assign_run(index, weigher, run):
             placed += 1
             counts.count(assignment)
-            article_id = run[placed - 1][2][0]
             if assignment.story_id != article_id:
                 yield location, article_id, assignment.story_id, assignment.similarity
         run = run[placed:]
@@ -120,7 +119,7 @@ def indexed_story_labels(
 
 def _assign_run(
     index: StoryIndex, weigher: RunWeigher, run: list[tuple[OrderKey, Location, Loaded]]
-) -> Iterator[tuple[Location, Assignment]]:
+) -> Iterator[tuple[Location, str, Assignment]]:
     """Assigns the run's articles in order, weighed at once, up to and including the
     first that takes another path than expected (then the caller weighs the rest
     again); the whole run one by one if it could reach the vocabulary's bound."""
@@ -142,11 +141,11 @@ def _assign_run(
                 article_id, when, weighed.vectors[position], representative, added
             )
             if assignment is not None:
-                yield location, assignment
+                yield location, article_id, assignment
                 continue
             weighed.commit(frequencies, position)
         terms = dict(zip(names, weights.tolist(), strict=True))
-        yield location, index.assign(article_id, when, terms, representative)
+        yield location, article_id, index.assign(article_id, when, terms, representative)
         if weighed is not None:
             return
     if weighed is not None:

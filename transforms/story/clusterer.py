@@ -226,7 +226,7 @@ class StoryIndex:
         # Heaviest first (sorted once here: the lookup and a new story take a prefix).
         weighted = sorted(zip(terms, weights, strict=True), key=_WEIGHT, reverse=True)
         del weighted[self.config.max_article_terms :]
-        return _normalised(weighted)
+        return unit_vector(map(_TERM, weighted), list(map(_WEIGHT, weighted)))
 
     def _candidates(self, vector: SparseVector) -> set[str]:
         """Active stories that share one of the article's heaviest terms; when more
@@ -312,11 +312,6 @@ def _heaviest(vector: SparseVector, limit: int) -> list[tuple[str, float]]:
     if len(vector) <= limit:
         return list(vector.items())
     return sorted(vector.items(), key=_WEIGHT, reverse=True)[:limit]
-
-
-def _normalised(weighted: list[tuple[str, float]]) -> SparseVector:
-    """Terms and weights -> the vector of unit length (the same order)."""
-    return unit_vector(map(_TERM, weighted), list(map(_WEIGHT, weighted)))
 
 
 def unit_vector(terms: Iterable[str], weights: list[float]) -> SparseVector:
