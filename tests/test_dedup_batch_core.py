@@ -111,3 +111,62 @@ def test_candidate_keys_split_into_values_and_kinds_as_one_key_at_a_time() -> No
     # Lengths that add up to nine bytes a key are still checked one by one.
     with pytest.raises(ValueError, match="unexpected candidate key"):
         _split_keys((band, b"a" * 10))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        DedupConfig(),
+        # Small buckets: most are hot (neighbours only); anchors count towards pairs.
+        DedupConfig(max_bucket_size=3, hot_bucket_neighbours=2, max_anchor_bucket=4),
+    ],
+    ids=["defaults", "small-buckets"],
+)
+def test_candidate_pairs_are_the_beam_jobs_bucket_pairs(config: DedupConfig) -> None:
+    # The index pairs every bucket at once with array operations; the Beam job goes
+    # bucket by bucket (`_weighted_pairs`). Same pairs and counts on the generated
+    # corpus: copies (exact, near, shortened) among same-event reports, replayed ids.
+    import sys
+    from collections import defaultdict
+    from pathlib import Path
+
+    from newsbeam.transforms.dedup.batch import _weighted_pairs
+    from newsbeam.transforms.dedup.batch_core import BatchDedupStats, _Index
+    from newsbeam.transforms.dedup.sketch import is_anchor
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from synthetic_news import NewsGenerator
+
+    articles = NewsGenerator(3).generate(1500)
+    sketches = [build_sketch(a.id, a.text, a.published_at, config) for a in articles]
+    sketches += [build_sketch(a.id, a.text + " Updated.", None, config) for a in articles[:40]]
+    index, stats = _Index(), BatchDedupStats()
+    for number, sketch in enumerate(sketches):
+        index.add(sketch, number, stats)
+    # The index numbers the versions it kept (a replay's lower version replaces one).
+    kept = {
+        number: sketches[location]
+        for number, location in enumerate(index.locations)
+        if index.alive[number]
+    }
+    buckets = defaultdict(list)
+    for sketch in kept.values():
+        for key in sketch.bands:
+            buckets[key].append((sketch.order, sketch.content_hash))
+    weights: dict[tuple[str, str], int] = defaultdict(int)
+    stock = oversized = 0
+    for key, members in buckets.items():
+        texts = len({digest for _, digest in members})
+        stock += is_anchor(key) and texts > config.max_anchor_bucket
+        oversized += not is_anchor(key) and texts > config.max_bucket_size
+        for pair, weight in _weighted_pairs((key, members), config):
+            weights[pair] += weight
+    expected = sorted(p for p, w in weights.items() if w >= config.min_shared_anchors)
+
+    pairs = index.candidate_pairs(config, stats)
+    ids = [(kept[a].id, kept[b].id) for a, b in pairs]
+    assert sorted(ids) == expected and len(expected) > 100
+    assert (stats.stock_phrase_anchor, stats.oversized_bucket) == (stock, oversized)
+    assert stats.replayed_id == 40 and stock > 0
+    if config.max_bucket_size == 3:
+        assert oversized > 0

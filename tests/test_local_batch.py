@@ -64,6 +64,13 @@ def corpus(tmp_path: Path) -> Path:
     (folder / "aaa-first.jsonl").write_bytes(orjson.dumps(original) + b"\n")
     (folder / "zzz-last.jsonl").write_bytes(orjson.dumps(copy) + b"\n")
     big = [{**row, "id": f"{row['id']}-{n}"} for n in range(6) for row in WIRE if "text" in row]
+    # Forty versions of one story, each with its own closing line: LSH buckets of more
+    # texts than `max_bucket_size` (paired with neighbours only) and anchors in more
+    # than `max_anchor_bucket` (stock phrases), which the run report counts once each.
+    big += [
+        {**WIRE[0], "id": f"version-{n}", "text": f"{WIRE[0]['text']}\n\nDesk note {n}: {n * 7}."}
+        for n in range(40)
+    ]
     lines = [orjson.dumps(row) for row in big]
     lines.insert(3, b"{not json")
     (folder / "big-feed.jsonl").write_bytes(b"\n".join(lines) + b"\n")
@@ -95,6 +102,7 @@ def test_two_passes_give_the_one_graph_jobs_output(corpus, tmp_path, monkeypatch
     stages = {k: v for k, v in reports[True]["stages"].items() if k != "read"}
     assert stages == {k: v for k, v in reports[False]["stages"].items() if k != "read"}
     assert reports[True]["all_articles_accounted_for"] is True
+    assert stages["dedup"]["oversized_bucket"] > 0 and stages["dedup"]["stock_phrase_anchor"] > 0
     # Found across files: the original in the first file, its copy in the last.
     labels = {
         row["id"]: row["duplicate"]

@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from apache_beam import pvalue
 
-from newsbeam.transforms.dedup.batch import _plan_labels, _weighted_pairs
+from newsbeam.transforms.dedup.batch import _plan_labels
 from newsbeam.transforms.dedup.clusters import Node, RepresentativeForest
 from newsbeam.transforms.dedup.config import DedupConfig
-from newsbeam.transforms.dedup.similarity import label_from_overlap, overlap, verify
-from newsbeam.transforms.dedup.sketch import BAND_KEY_SIZE, ArticleSketch, is_anchor
+from newsbeam.transforms.dedup.pair_verification import verify_pairs
+from newsbeam.transforms.dedup.similarity import label_from_overlap, overlap
+from newsbeam.transforms.dedup.sketch import ANCHOR_PREFIX, BAND_KEY_SIZE, ArticleSketch
 
 LOG = logging.getLogger(__name__)
 
@@ -92,29 +92,100 @@ class _Index:
     def node(self, number: int) -> Node:
         return self.orders[number], self.hashes[number]
 
-    def buckets(self) -> Iterator[tuple[bytes, list[Node]]]:
-        """(key, members) of every key that two or more articles share."""
+    def candidate_pairs(self, config: DedupConfig, stats: BatchDedupStats) -> list[tuple[int, int]]:
+        """The candidate pairs as (earlier, later) article numbers in node order: what
+        `DeduplicateBatch` pairs in its buckets (`batch._weighted_pairs`), computed
+        over every candidate key at once instead of a Python list per bucket."""
         if not self._values:
-            return
+            return []
         values = np.concatenate(self._values)
         kinds = np.concatenate(self._kinds)
         owners = np.concatenate(self._owners)
         self._values, self._kinds, self._owners = [], [], []
-        order = np.lexsort((owners, values, kinds))
-        values, kinds, owners = values[order], kinds[order], owners[order]
-        del order
-        starts = np.flatnonzero(
-            np.concatenate(([True], (values[1:] != values[:-1]) | (kinds[1:] != kinds[:-1])))
+        living = np.flatnonzero(np.frombuffer(self.alive, dtype=np.uint8)[owners])
+        values, kinds, owners = values[living], kinds[living], owners[living]
+        del living
+        # Node order (order key, then content hash) as one rank per living article.
+        by_node = sorted((n for n in range(len(self.orders)) if self.alive[n]), key=self.node)
+        rank = np.zeros(len(self.orders), np.int64)
+        rank[by_node] = np.arange(len(by_node))
+        numbered: dict[str, int] = {}
+        text_of = np.fromiter(
+            (numbered.setdefault(digest, len(numbered)) for digest in self.hashes),
+            np.int64,
+            len(self.hashes),
         )
-        ends = np.append(starts[1:], values.size)
-        orders, hashes, alive = self.orders, self.hashes, self.alive
-        for start, end in zip(
-            starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist(), strict=True
-        ):
-            # self.node(n), inlined: millions of members on a large corpus.
-            members = [(orders[n], hashes[n]) for n in owners[start:end].tolist() if alive[n]]
-            if len(members) > 1:
-                yield _key_bytes(int(values[start]), int(kinds[start])), members
+        buckets = _Buckets.of_keys(values, kinds, rank[owners], text_of[owners])
+        del values, kinds, owners
+        codes = buckets.weighed_pairs(config, stats, len(by_node))
+        node_number = np.asarray(by_node, np.int64)
+        return list(
+            zip(
+                node_number[codes // len(by_node)].tolist(),
+                node_number[codes % len(by_node)].tolist(),
+                strict=True,
+            )
+        )
+
+
+@dataclass
+class _Buckets:
+    """Every bucket's members, one copy per text, as flat arrays: members of a bucket
+    are contiguous and in node order (`rank`); `anchor` says the bucket's key kind."""
+
+    bucket: np.ndarray
+    rank: np.ndarray
+    anchor: np.ndarray
+
+    @classmethod
+    def of_keys(
+        cls, values: np.ndarray, kinds: np.ndarray, rank: np.ndarray, text: np.ndarray
+    ) -> _Buckets:
+        """Buckets are the runs of one (kind, value); `text` numbers content hashes."""
+        order = np.lexsort((rank, values, kinds))
+        values, kinds, rank, text = values[order], kinds[order], rank[order], text[order]
+        starts = np.ones(values.size, bool)
+        starts[1:] = (values[1:] != values[:-1]) | (kinds[1:] != kinds[:-1])
+        bucket = np.cumsum(starts) - 1
+        # Exact copies are linked by the exact step: each text's earliest copy only.
+        by_text = np.lexsort((rank, text, bucket))
+        first = np.ones(by_text.size, bool)
+        first[1:] = (bucket[by_text][1:] != bucket[by_text][:-1]) | (
+            text[by_text][1:] != text[by_text][:-1]
+        )
+        kept = np.sort(by_text[first])
+        return cls(bucket[kept], rank[kept], kinds[kept] == ANCHOR_PREFIX[0])
+
+    def weighed_pairs(self, config: DedupConfig, stats: BatchDedupStats, size: int) -> np.ndarray:
+        """Pairs (earlier rank * size + later rank) whose weights reach
+        `min_shared_anchors`, sorted: a band or opening key weighs that much alone,
+        an anchor one; a bucket of more texts than `max_bucket_size` pairs each member
+        with its next `hot_bucket_neighbours`, an anchor in more than
+        `max_anchor_bucket` texts (a stock phrase) pairs none."""
+        bucket = self.bucket
+        texts = np.bincount(bucket)
+        anchor = np.zeros(texts.size, bool)
+        anchor[bucket] = self.anchor
+        stock = anchor & (texts > config.max_anchor_bucket)
+        hot = ~anchor & (texts > config.max_bucket_size)
+        stats.stock_phrase_anchor += int(np.count_nonzero(stock))
+        stats.oversized_bucket += int(np.count_nonzero(hot))
+        # How many following members of its bucket each member is paired with.
+        reach = np.where(hot, config.hot_bucket_neighbours, texts - 1)
+        reach[stock] = 0
+        reach = reach[bucket]
+        weight = np.where(self.anchor, 1, config.min_shared_anchors)
+        codes, weights = [], []
+        for step in range(1, int(reach.max(initial=0)) + 1):
+            at = np.flatnonzero(reach[:-step] >= step)
+            at = at[bucket[at + step] == bucket[at]]
+            codes.append(self.rank[at] * size + self.rank[at + step])
+            weights.append(weight[at])
+        if not codes:
+            return np.zeros(0, np.int64)
+        pairs, where = np.unique(np.concatenate(codes), return_inverse=True)
+        totals = np.bincount(where, weights=np.concatenate(weights))
+        return pairs[totals >= config.min_shared_anchors]
 
 
 def _split_keys(keys: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -139,27 +210,6 @@ def _kind(key: bytes) -> int:
     if len(key) != BAND_KEY_SIZE + 1 or key[0] == 0:
         raise ValueError(f"unexpected candidate key {key!r}")
     return key[0]
-
-
-def _key_bytes(value: int, kind: int) -> bytes:
-    raw = value.to_bytes(BAND_KEY_SIZE, "little")
-    return raw if kind == 0 else bytes((kind,)) + raw
-
-
-def _candidates(
-    buckets: Iterable[tuple[bytes, list[Node]]], config: DedupConfig, stats: BatchDedupStats
-) -> list[tuple[str, str]]:
-    weights: dict[tuple[str, str], int] = defaultdict(int)
-    for key, members in buckets:
-        texts = len({digest for _, digest in members})
-        if is_anchor(key):
-            if texts > config.max_anchor_bucket:
-                stats.stock_phrase_anchor += 1
-        elif texts > config.max_bucket_size:
-            stats.oversized_bucket += 1
-        for pair, weight in _weighted_pairs((key, members), config):
-            weights[pair] += weight
-    return [pair for pair, weight in weights.items() if weight >= config.min_shared_anchors]
 
 
 def batch_labels(
@@ -198,22 +248,22 @@ def indexed_batch_labels(
             forest.union(nodes[0], nodes[1])
     del first_with_hash
 
-    candidates = _candidates(index.buckets(), config, stats)
+    numbered = index.candidate_pairs(config, stats)
 
     @functools.lru_cache(maxsize=20_000)
     def sketch_of(article_id: str) -> ArticleSketch:
         return load(index.locations[index.index_of[article_id]])
 
+    verified = verify_pairs(numbered, lambda number: load(index.locations[number]), config)
+    stats.candidate_pairs += len(numbered)
     verified_ids: set[str] = set()
-    for first, second in candidates:
-        stats.candidate_pairs += 1
-        other, sketch = sketch_of(first), sketch_of(second)
-        if verify(other, sketch, config) is None:
-            continue
-        stats.verified_pairs += 1
-        verified_ids.update((first, second))
-        forest.union((other.order, other.content_hash), (sketch.order, sketch.content_hash))
-    del candidates
+    for (a, b), is_duplicate in zip(numbered, verified, strict=True):
+        if is_duplicate:
+            stats.verified_pairs += 1
+            first, second = index.node(a), index.node(b)
+            verified_ids.update((first[0][2], second[0][2]))
+            forest.union(first, second)
+    del numbered, verified
 
     labels: dict[str, dict[str, Any]] = {}
     similarities: dict[tuple[str, str], Any] = {}

@@ -129,6 +129,14 @@ def verify(a: ArticleSketch, b: ArticleSketch, config: DedupConfig) -> Overlap |
     lead = lead_overlap(a, b)
     if lead < config.lead_overlap:
         return None
+    return verify_measured(a, b, lead, config)
+
+
+def verify_measured(
+    a: ArticleSketch, b: ArticleSketch, lead: float, config: DedupConfig
+) -> Overlap | None:
+    """The rest of `verify` for a pair that passed its checks and its opening test
+    (`lead`: the pair's lead_overlap): the full overlap, near or contained."""
     value = overlap(a, b)
     if value.jaccard < config.threshold and not is_contained(value, config, lead):
         return None

@@ -40,7 +40,7 @@ from newsbeam.transforms.dedup.minhash import (
     signatures,
 )
 
-_SET_DTYPE = np.dtype("<u4")
+SET_DTYPE = np.dtype("<u4")
 # Articles sketched together by the batch callers: enough to spread the
 # per-call cost of numpy, few enough that a bundle's arrays stay small (~2 MB
 # for generated news; 128 was ~5 % slower, 32 ~10 %: benchmarks/README.md,
@@ -109,16 +109,16 @@ class ArticleSketch:
         )
 
     def shingle_set(self) -> np.ndarray:
-        return np.frombuffer(self.shingles, dtype=_SET_DTYPE)
+        return np.frombuffer(self.shingles, dtype=SET_DTYPE)
 
     def lead_set(self) -> np.ndarray:
-        return np.frombuffer(self.lead, dtype=_SET_DTYPE)
+        return np.frombuffer(self.lead, dtype=SET_DTYPE)
 
 
 def _as_set_bytes(hashes: np.ndarray) -> bytes:
     if hashes.size == 0:
         return b""
-    values = np.sort(hashes.astype(_SET_DTYPE))  # the low 32 bits
+    values = np.sort(hashes.astype(SET_DTYPE))  # the low 32 bits
     keep = np.empty(values.size, dtype=bool)
     keep[0] = True
     np.not_equal(values[1:], values[:-1], out=keep[1:])
@@ -131,7 +131,7 @@ def _segments(bounds: np.ndarray) -> list[tuple[int, int]]:
 
 def _set_bytes(hashes: np.ndarray, bounds: np.ndarray) -> tuple[list[bytes], list[int]]:
     """Each segment's sorted, de-duplicated low 32 bits as bytes, and their count."""
-    values = hashes.astype(_SET_DTYPE)  # the low 32 bits
+    values = hashes.astype(SET_DTYPE)  # the low 32 bits
     for start, stop in _segments(bounds):
         values[start:stop].sort()  # in place, one short sort per text
     keep = np.ones(values.size, dtype=bool)
@@ -142,7 +142,7 @@ def _set_bytes(hashes: np.ndarray, bounds: np.ndarray) -> tuple[list[bytes], lis
     np.cumsum(keep, out=kept[1:])
     kept = kept[bounds]
     data = values[keep].tobytes()
-    size = _SET_DTYPE.itemsize
+    size = SET_DTYPE.itemsize
     return [data[size * a : size * b] for a, b in _segments(kept)], np.diff(kept).tolist()
 
 
@@ -332,7 +332,7 @@ def build_sketch(
     shingled = text_shingles(text, config.shingle_size, config.token_prefix)
     flat, words = shingled.hashes, shingled.words
     shingles = _as_set_bytes(flat)
-    distinct = len(shingles) // _SET_DTYPE.itemsize
+    distinct = len(shingles) // SET_DTYPE.itemsize
     first, end = _lead_span(shingled.paragraph_words, flat.size, config)
     lead = flat[first:end]
     near_eligible = bool(flat.size) and words >= config.near_min_words
