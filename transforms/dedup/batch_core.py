@@ -250,11 +250,17 @@ def indexed_batch_labels(
 
     numbered = index.candidate_pairs(config, stats)
 
+    # The sketches last loaded (verification reads them front to back twice, then
+    # the pairs to measure; the labels measure a few again): on a corpus of up to
+    # this many articles, each is read once.
     @functools.lru_cache(maxsize=20_000)
-    def sketch_of(article_id: str) -> ArticleSketch:
-        return load(index.locations[index.index_of[article_id]])
+    def sketch_at(number: int) -> ArticleSketch:
+        return load(index.locations[number])
 
-    verified = verify_pairs(numbered, lambda number: load(index.locations[number]), config)
+    def sketch_of(article_id: str) -> ArticleSketch:
+        return sketch_at(index.index_of[article_id])
+
+    verified = verify_pairs(numbered, sketch_at, config)
     stats.candidate_pairs += len(numbered)
     verified_ids: set[str] = set()
     for (a, b), is_duplicate in zip(numbered, verified, strict=True):

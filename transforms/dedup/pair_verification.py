@@ -21,13 +21,13 @@ operations:
 Sketches are loaded by number in increasing order (the batch driver's spill
 files are read front to back), twice: once for the flags, sizes and leads of
 the articles in some pair, once for the shingle sets of those in an eligible
-pair; then again, through a small cache, for the pairs that reach the overlap.
+pair; then again for the pairs that reach the overlap (the caller's cache
+keeps the last ones loaded).
 tests/test_dedup_pair_verification.py checks the answers against `verify`.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -39,8 +39,6 @@ from newsbeam.transforms.dedup.sketch import SET_DTYPE, ArticleSketch
 # Shingle-set values of the articles searched at once (8 bytes each as keys): the
 # opening test's memory is bounded by this and the pairs' leads, not by the corpus.
 CHUNK_VALUES = 1 << 21
-# Sketches kept for the full overlaps (pairs sorted by their first article).
-_OVERLAP_CACHE = 4_096
 
 # A key: the article's number above its 32-bit shingle value (exact, sorted by both).
 _VALUE_BITS = SET_DTYPE.itemsize * 8
@@ -52,7 +50,10 @@ def verify_pairs(
     config: DedupConfig,
 ) -> list[bool]:
     """Whether each pair (a, b) of article numbers is a duplicate pair, as
-    `verify(load(a), load(b), config) is not None` says it (same order as `pairs`)."""
+    `verify(load(a), load(b), config) is not None` says it (same order as `pairs`).
+
+    The pairs that reach the full overlap load their sketches again, in the order
+    of their first article: a `load` with a cache saves reading them twice."""
     if not pairs:
         return []
     firsts = np.fromiter((a for a, _ in pairs), np.int64, len(pairs))
@@ -65,10 +66,9 @@ def verify_pairs(
     # The overlap is measured for the pairs that pass the opening test, as in verify.
     measured = np.flatnonzero(candidate & (lead >= config.lead_overlap))
     verified = [False] * len(pairs)
-    cached = functools.lru_cache(maxsize=_OVERLAP_CACHE)(load)
     for position in sorted(measured.tolist(), key=lambda p: pairs[p]):
         a, b = pairs[position]
-        value = verify_measured(cached(a), cached(b), float(lead[position]), config)
+        value = verify_measured(load(a), load(b), float(lead[position]), config)
         verified[position] = value is not None
     return verified
 
