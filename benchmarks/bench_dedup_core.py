@@ -10,7 +10,7 @@ today's code: the sketch format of REF must be the same). CPU seconds of the
 driver's whole dedup step (index, candidate pairs, verification, labels) with the
 sketches loaded back from the spill files, best of the rounds, and the ratio
 measured in the same run; labels and counters of both must be equal (the script
-stops otherwise).
+stops otherwise). Then the peak memory each allocates (tracemalloc, separate runs).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pickle
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -64,6 +65,19 @@ def driver_dedup(core, paths: list[str], config: DedupConfig) -> tuple[float, di
     return time.process_time() - started, labels, stats.counters()
 
 
+def driver_peak(core, paths: list[str], config: DedupConfig) -> float:
+    """Peak memory (MB) that `core.indexed_batch_labels` allocates (tracemalloc, which
+    numpy reports to), the index included: its own run, as tracing slows it down."""
+    loader = SpilledObjects(paths)
+    tracemalloc.start()
+    try:
+        core.indexed_batch_labels(spilled_with_places(paths), loader, config)
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+        loader.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--before", metavar="REF", required=True)
@@ -86,11 +100,17 @@ def main() -> None:
                 results[name] = (labels, counters)
         if results["now"] != results["before"]:
             sys.exit("the two dedup cores gave different labels or counters")
+        peaks = {"now": driver_peak(batch_core, paths, config)}
+        peaks["before"] = driver_peak(before, paths, config)
     now, then = min(seconds["now"]), min(seconds["before"])
     labels, counters = results["now"]
     print(f"{args.articles} articles ({args.corpus}), {len(labels)} with a duplicate, {counters}")
     print(f"driver dedup CPU s, best of {args.repeat}: now {now:.2f}, at {args.before} {then:.2f}")
     print(f"now / before {now / then:.2f}  (labels and counters identical)")
+    print(
+        f"peak memory of the step (tracemalloc): now {peaks['now']:.0f} MB, "
+        f"at {args.before} {peaks['before']:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -163,8 +163,8 @@ def test_candidate_pairs_are_the_beam_jobs_bucket_pairs(config: DedupConfig) -> 
             weights[pair] += weight
     expected = sorted(p for p, w in weights.items() if w >= config.min_shared_anchors)
 
-    pairs = index.candidate_pairs(config, stats)
-    ids = [(kept[a].id, kept[b].id) for a, b in pairs]
+    firsts, seconds = index.candidate_pairs(config, stats)
+    ids = [(kept[a].id, kept[b].id) for a, b in zip(firsts.tolist(), seconds.tolist(), strict=True)]
     assert sorted(ids) == expected and len(expected) > 100
     assert (stats.stock_phrase_anchor, stats.oversized_bucket) == (stock, oversized)
     assert stats.replayed_id == 40 and stock > 0

@@ -9,6 +9,7 @@ import random
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from dedup_fixtures import (
     BASE_ARTICLES,
@@ -44,6 +45,12 @@ def _sketches(texts: list[str]) -> list[ArticleSketch]:
     return [build_sketch(f"a{n}", text, None, CONFIG) for n, text in enumerate(texts)]
 
 
+def _verified(pairs: list[tuple[int, int]], load) -> list[bool]:
+    firsts = np.array([a for a, _ in pairs], np.int64)
+    seconds = np.array([b for _, b in pairs], np.int64)
+    return verify_pairs(firsts, seconds, load, CONFIG).tolist()
+
+
 def _expected(sketches: list[ArticleSketch], pairs: list[tuple[int, int]]) -> list[bool]:
     return [verify(sketches[a], sketches[b], CONFIG) is not None for a, b in pairs]
 
@@ -54,7 +61,7 @@ def test_every_pair_of_copies_rewrites_and_short_texts_as_verify_answers() -> No
     expected = _expected(sketches, pairs)
     # Both answers occur, each way round, or the comparison says little.
     assert 100 < sum(expected) < len(pairs) - 100
-    assert verify_pairs(pairs, sketches.__getitem__, CONFIG) == expected
+    assert _verified(pairs, sketches.__getitem__) == expected
 
 
 @pytest.mark.parametrize("chunk_values", [1, 700, 1 << 21])
@@ -65,7 +72,7 @@ def test_same_answers_whatever_the_chunk_of_sets_searched_at_once(
     sketches = _sketches(_fixture_texts())
     rng = random.Random(5)
     pairs = [tuple(rng.sample(range(len(sketches)), 2)) for _ in range(1500)]
-    assert verify_pairs(pairs, sketches.__getitem__, CONFIG) == _expected(sketches, pairs)
+    assert _verified(pairs, sketches.__getitem__) == _expected(sketches, pairs)
 
 
 def test_same_event_reports_and_planted_copies_of_the_generated_corpus() -> None:
@@ -80,7 +87,7 @@ def test_same_event_reports_and_planted_copies_of_the_generated_corpus() -> None
     pairs = rng.sample(pairs, 20_000)
     expected = _expected(sketches, pairs)
     assert sum(expected) > 20
-    assert verify_pairs(pairs, sketches.__getitem__, CONFIG) == expected
+    assert _verified(pairs, sketches.__getitem__) == expected
 
 
 def test_an_empty_lead_or_set_shares_nothing() -> None:
@@ -91,7 +98,7 @@ def test_an_empty_lead_or_set_shares_nothing() -> None:
     no_set = ArticleSketch("no-set", "h2", whole.order, whole.words, b"", whole.lead, (), True)
     sketches = [whole, no_lead, no_set]
     pairs = list(itertools.permutations(range(3), 2))
-    assert verify_pairs(pairs, sketches.__getitem__, CONFIG) == _expected(sketches, pairs)
+    assert _verified(pairs, sketches.__getitem__) == _expected(sketches, pairs)
 
 
 def test_sketches_are_read_front_to_back_before_the_overlaps(
@@ -115,7 +122,7 @@ def test_sketches_are_read_front_to_back_before_the_overlaps(
         return sketches[number]
 
     monkeypatch.setattr(pair_verification, "verify_measured", counted)
-    verify_pairs(pairs, load, CONFIG)
+    _verified(pairs, load)
     involved = sorted({n for pair in pairs for n in pair})
     assert events[: len(involved)] == involved
     overlaps = events.count("overlap")
@@ -130,4 +137,4 @@ def test_sketches_are_read_front_to_back_before_the_overlaps(
 
 
 def test_no_pairs() -> None:
-    assert verify_pairs([], lambda number: pytest.fail("nothing to load"), CONFIG) == []
+    assert _verified([], lambda number: pytest.fail("nothing to load")) == []

@@ -92,69 +92,94 @@ class _Index:
     def node(self, number: int) -> Node:
         return self.orders[number], self.hashes[number]
 
-    def candidate_pairs(self, config: DedupConfig, stats: BatchDedupStats) -> list[tuple[int, int]]:
-        """The candidate pairs as (earlier, later) article numbers in node order: what
-        `DeduplicateBatch` pairs in its buckets (`batch._weighted_pairs`), computed
-        over every candidate key at once instead of a Python list per bucket."""
+    def candidate_pairs(
+        self, config: DedupConfig, stats: BatchDedupStats
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The candidate pairs as two arrays of article numbers, (earlier, later) in
+        node order: what `DeduplicateBatch` pairs in its buckets
+        (`batch._weighted_pairs`), computed over every candidate key at once instead
+        of a Python list per bucket."""
         if not self._values:
-            return []
-        values = np.concatenate(self._values)
-        kinds = np.concatenate(self._kinds)
-        owners = np.concatenate(self._owners)
-        self._values, self._kinds, self._owners = [], [], []
-        living = np.flatnonzero(np.frombuffer(self.alive, dtype=np.uint8)[owners])
-        values, kinds, owners = values[living], kinds[living], owners[living]
-        del living
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
         # Node order (order key, then content hash) as one rank per living article.
         by_node = sorted((n for n in range(len(self.orders)) if self.alive[n]), key=self.node)
         rank = np.zeros(len(self.orders), np.int64)
         rank[by_node] = np.arange(len(by_node))
         numbered: dict[str, int] = {}
-        text_of = np.fromiter(
+        text = np.fromiter(
             (numbered.setdefault(digest, len(numbered)) for digest in self.hashes),
             np.int64,
             len(self.hashes),
         )
-        buckets = _Buckets.of_keys(values, kinds, rank[owners], text_of[owners])
-        del values, kinds, owners
+        buckets = self._buckets(rank, text)
+        del rank, text
         codes = buckets.weighed_pairs(config, stats, len(by_node))
         node_number = np.asarray(by_node, np.int64)
-        return list(
-            zip(
-                node_number[codes // len(by_node)].tolist(),
-                node_number[codes % len(by_node)].tolist(),
-                strict=True,
+        return node_number[codes // len(by_node)], node_number[codes % len(by_node)]
+
+    def _buckets(self, rank: np.ndarray, text: np.ndarray) -> _Buckets:
+        """Every key two or more living articles hold, with its members in node order
+        (`rank`), one copy per text (`text` numbers content hashes: exact copies are
+        linked by the exact step). Arrays are dropped as soon as they are used: the
+        peak is one sort of every key, as for the per-bucket lists this replaced."""
+        values = np.concatenate(self._values)
+        kinds = np.concatenate(self._kinds)
+        owners = np.concatenate(self._owners)
+        self._values, self._kinds, self._owners = [], [], []
+        alive = np.frombuffer(self.alive, dtype=np.uint8).view(bool)
+        if not alive.all():
+            living = alive[owners]
+            values, kinds, owners = values[living], kinds[living], owners[living]
+            del living
+        del alive
+        order = np.lexsort((values, kinds))
+        values, kinds, owners = values[order], kinds[order], owners[order]
+        del order
+        # Most keys are one article's: they leave before the pairing's arrays exist.
+        same = (values[1:] == values[:-1]) & (kinds[1:] == kinds[:-1])
+        shared = np.zeros(values.size, bool)
+        shared[1:] = same
+        shared[:-1] |= same
+        del same
+        values, kinds, owners = values[shared], kinds[shared], owners[shared]
+        del shared
+        starts = np.ones(values.size, bool)
+        starts[1:] = (values[1:] != values[:-1]) | (kinds[1:] != kinds[:-1])
+        del values
+        anchor = kinds[starts] == ANCHOR_PREFIX[0]
+        del kinds
+        bucket = np.cumsum(starts, dtype=np.int64) - 1
+        del starts
+        # Members in node order within their bucket (bucket and rank are < 2**31).
+        key = np.left_shift(bucket, 32)
+        key |= rank[owners]
+        order = np.argsort(key, kind="stable")
+        del key
+        bucket, owners = bucket[order].astype(np.int32), owners[order]
+        del order
+        # One copy per text: of the members whose text has copies, the earliest.
+        copied = np.bincount(text, minlength=1)[text[owners]] > 1
+        if copied.any():
+            at = np.flatnonzero(copied)
+            _, first = np.unique(
+                (bucket[at].astype(np.int64) << 32) | text[owners[at]], return_index=True
             )
-        )
+            later = np.ones(at.size, bool)
+            later[first] = False
+            keep = np.ones(owners.size, bool)
+            keep[at[later]] = False
+            bucket, owners = bucket[keep], owners[keep]
+        return _Buckets(bucket, rank[owners], anchor)
 
 
 @dataclass
 class _Buckets:
-    """Every bucket's members, one copy per text, as flat arrays: members of a bucket
-    are contiguous and in node order (`rank`); `anchor` says the bucket's key kind."""
+    """Members of every shared key's bucket as flat arrays: `bucket` numbers (members
+    of a bucket contiguous and in node order), their `rank`; `anchor` per bucket."""
 
     bucket: np.ndarray
     rank: np.ndarray
     anchor: np.ndarray
-
-    @classmethod
-    def of_keys(
-        cls, values: np.ndarray, kinds: np.ndarray, rank: np.ndarray, text: np.ndarray
-    ) -> _Buckets:
-        """Buckets are the runs of one (kind, value); `text` numbers content hashes."""
-        order = np.lexsort((rank, values, kinds))
-        values, kinds, rank, text = values[order], kinds[order], rank[order], text[order]
-        starts = np.ones(values.size, bool)
-        starts[1:] = (values[1:] != values[:-1]) | (kinds[1:] != kinds[:-1])
-        bucket = np.cumsum(starts) - 1
-        # Exact copies are linked by the exact step: each text's earliest copy only.
-        by_text = np.lexsort((rank, text, bucket))
-        first = np.ones(by_text.size, bool)
-        first[1:] = (bucket[by_text][1:] != bucket[by_text][:-1]) | (
-            text[by_text][1:] != text[by_text][:-1]
-        )
-        kept = np.sort(by_text[first])
-        return cls(bucket[kept], rank[kept], kinds[kept] == ANCHOR_PREFIX[0])
 
     def weighed_pairs(self, config: DedupConfig, stats: BatchDedupStats, size: int) -> np.ndarray:
         """Pairs (earlier rank * size + later rank) whose weights reach
@@ -163,18 +188,17 @@ class _Buckets:
         with its next `hot_bucket_neighbours`, an anchor in more than
         `max_anchor_bucket` texts (a stock phrase) pairs none."""
         bucket = self.bucket
-        texts = np.bincount(bucket)
-        anchor = np.zeros(texts.size, bool)
-        anchor[bucket] = self.anchor
-        stock = anchor & (texts > config.max_anchor_bucket)
-        hot = ~anchor & (texts > config.max_bucket_size)
+        texts = np.bincount(bucket, minlength=self.anchor.size)
+        stock = self.anchor & (texts > config.max_anchor_bucket)
+        hot = ~self.anchor & (texts > config.max_bucket_size)
         stats.stock_phrase_anchor += int(np.count_nonzero(stock))
         stats.oversized_bucket += int(np.count_nonzero(hot))
-        # How many following members of its bucket each member is paired with.
-        reach = np.where(hot, config.hot_bucket_neighbours, texts - 1)
+        # How many following members of its bucket each member is paired with (small
+        # types: these arrays have an entry per member).
+        reach = np.where(hot, config.hot_bucket_neighbours, texts - 1).astype(np.int32)
         reach[stock] = 0
         reach = reach[bucket]
-        weight = np.where(self.anchor, 1, config.min_shared_anchors)
+        weight = np.where(self.anchor, 1, config.min_shared_anchors).astype(np.int32)[bucket]
         codes, weights = [], []
         for step in range(1, int(reach.max(initial=0)) + 1):
             at = np.flatnonzero(reach[:-step] >= step)
@@ -248,7 +272,7 @@ def indexed_batch_labels(
             forest.union(nodes[0], nodes[1])
     del first_with_hash
 
-    numbered = index.candidate_pairs(config, stats)
+    firsts, seconds = index.candidate_pairs(config, stats)
 
     # The sketches last loaded (verification reads them front to back twice, then
     # the pairs to measure; the labels measure a few again): on a corpus of up to
@@ -260,16 +284,15 @@ def indexed_batch_labels(
     def sketch_of(article_id: str) -> ArticleSketch:
         return sketch_at(index.index_of[article_id])
 
-    verified = verify_pairs(numbered, sketch_at, config)
-    stats.candidate_pairs += len(numbered)
+    verified = verify_pairs(firsts, seconds, sketch_at, config)
+    stats.candidate_pairs += int(firsts.size)
     verified_ids: set[str] = set()
-    for (a, b), is_duplicate in zip(numbered, verified, strict=True):
-        if is_duplicate:
-            stats.verified_pairs += 1
-            first, second = index.node(a), index.node(b)
-            verified_ids.update((first[0][2], second[0][2]))
-            forest.union(first, second)
-    del numbered, verified
+    for a, b in zip(firsts[verified].tolist(), seconds[verified].tolist(), strict=True):
+        stats.verified_pairs += 1
+        first, second = index.node(a), index.node(b)
+        verified_ids.update((first[0][2], second[0][2]))
+        forest.union(first, second)
+    del firsts, seconds, verified
 
     labels: dict[str, dict[str, Any]] = {}
     similarities: dict[tuple[str, str], Any] = {}

@@ -28,7 +28,7 @@ tests/test_dedup_pair_verification.py checks the answers against `verify`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -45,58 +45,72 @@ _VALUE_BITS = SET_DTYPE.itemsize * 8
 
 
 def verify_pairs(
-    pairs: Sequence[tuple[int, int]],
+    firsts: np.ndarray,
+    seconds: np.ndarray,
     load: Callable[[int], ArticleSketch],
     config: DedupConfig,
-) -> list[bool]:
-    """Whether each pair (a, b) of article numbers is a duplicate pair, as
-    `verify(load(a), load(b), config) is not None` says it (same order as `pairs`).
+) -> np.ndarray:
+    """Whether each pair (firsts[i], seconds[i]) of article numbers is a duplicate
+    pair, as `verify(load(a), load(b), config) is not None` says it (a boolean array).
 
     The pairs that reach the full overlap load their sketches again, in the order
     of their first article: a `load` with a cache saves reading them twice."""
-    if not pairs:
-        return []
-    firsts = np.fromiter((a for a, _ in pairs), np.int64, len(pairs))
-    seconds = np.fromiter((b for _, b in pairs), np.int64, len(pairs))
+    verified = np.zeros(firsts.size, bool)
+    if not firsts.size:
+        return verified
     facts = _ArticleFacts.gather(np.union1d(firsts, seconds), load)
     candidate = facts.eligible_pairs(firsts, seconds, config)
-    lead = np.zeros(len(pairs))
+    lead = np.zeros(firsts.size)
     if candidate.any():
         lead[candidate] = facts.lead_overlaps(firsts[candidate], seconds[candidate], load)
     # The overlap is measured for the pairs that pass the opening test, as in verify.
     measured = np.flatnonzero(candidate & (lead >= config.lead_overlap))
-    verified = [False] * len(pairs)
-    for position in sorted(measured.tolist(), key=lambda p: pairs[p]):
-        a, b = pairs[position]
-        value = verify_measured(load(a), load(b), float(lead[position]), config)
-        verified[position] = value is not None
+    measured = measured[np.lexsort((seconds[measured], firsts[measured]))]
+    for position, a, b, share in zip(
+        measured.tolist(),
+        firsts[measured].tolist(),
+        seconds[measured].tolist(),
+        lead[measured].tolist(),
+        strict=True,
+    ):
+        verified[position] = verify_measured(load(a), load(b), share, config) is not None
     return verified
 
 
 class _ArticleFacts:
     """What the eligibility checks and the opening test need of each article of a
-    pair: shingle bytes, near-eligibility, and its lead (eligible articles only)."""
+    pair: shingle bytes, near-eligibility, and its lead (eligible articles only),
+    the leads' values in one array (an entry per value, not an object per lead)."""
 
-    def __init__(self, numbers: np.ndarray, sizes: np.ndarray, eligible: np.ndarray) -> None:
+    def __init__(
+        self,
+        numbers: np.ndarray,
+        sizes: np.ndarray,
+        eligible: np.ndarray,
+        leads: np.ndarray,
+        lead_bounds: np.ndarray,
+    ) -> None:
         self.numbers = numbers  # sorted
         self.sizes = sizes
         self.eligible = eligible
-        self.leads: dict[int, bytes] = {}
+        self.leads = leads  # every lead's values, in the order of `numbers`
+        self.lead_bounds = lead_bounds  # article i's lead: leads[bounds[i]:bounds[i + 1]]
 
     @classmethod
     def gather(cls, numbers: np.ndarray, load: Callable[[int], ArticleSketch]) -> _ArticleFacts:
         sizes = np.zeros(numbers.size, np.int64)
         eligible = np.zeros(numbers.size, bool)
-        leads: dict[int, bytes] = {}
+        lead_bytes = np.zeros(numbers.size + 1, np.int64)
+        leads = bytearray()
         for position, number in enumerate(numbers.tolist()):
             sketch = load(number)
             sizes[position] = len(sketch.shingles)
             if sketch.near_eligible:
                 eligible[position] = True
-                leads[number] = sketch.lead
-        facts = cls(numbers, sizes, eligible)
-        facts.leads = leads
-        return facts
+                leads += sketch.lead
+            lead_bytes[position + 1] = len(leads)
+        values = np.frombuffer(bytes(leads), dtype=SET_DTYPE)
+        return cls(numbers, sizes, eligible, values, lead_bytes // SET_DTYPE.itemsize)
 
     def eligible_pairs(
         self, firsts: np.ndarray, seconds: np.ndarray, config: DedupConfig
@@ -151,18 +165,21 @@ class _ArticleFacts:
     ) -> np.ndarray:
         """|lead(owner) & set(target)| / |lead(owner)| per lookup (0.0 for an
         empty lead), the sets given as sorted keys."""
-        leads = [self.leads[number] for number in owners.tolist()]
-        lengths = np.fromiter(map(len, leads), np.int64, len(leads)) // SET_DTYPE.itemsize
-        values = np.frombuffer(b"".join(leads), dtype=SET_DTYPE).astype(np.uint64)
-        queries = values | (np.repeat(targets, lengths).astype(np.uint64) << np.uint64(_VALUE_BITS))
+        at = np.searchsorted(self.numbers, owners)
+        starts = self.lead_bounds[at]
+        lengths = self.lead_bounds[at + 1] - starts
+        # The owners' leads one after another: bounds[i]:bounds[i + 1] is owner i's.
+        bounds = np.zeros(owners.size + 1, np.int64)
+        np.cumsum(lengths, out=bounds[1:])
+        gathered = np.arange(bounds[-1]) + np.repeat(starts - bounds[:-1], lengths)
+        queries = self.leads[gathered].astype(np.uint64)
+        queries |= np.repeat(targets, lengths).astype(np.uint64) << np.uint64(_VALUE_BITS)
         shares = np.zeros(owners.size)
         if queries.size and set_keys.size:
             at = np.searchsorted(set_keys, queries)
             at[at == set_keys.size] = 0
             hits = np.zeros(queries.size + 1, np.int64)
             np.cumsum(set_keys[at] == queries, out=hits[1:])
-            bounds = np.zeros(owners.size + 1, np.int64)
-            np.cumsum(lengths, out=bounds[1:])
             found = hits[bounds[1:]] - hits[bounds[:-1]]
             nonempty = lengths > 0
             shares[nonempty] = found[nonempty] / lengths[nonempty]
