@@ -276,10 +276,11 @@ def indexed_batch_labels(
 
     # The sketches last loaded (verification reads them front to back twice, then
     # the pairs to measure; the labels measure a few again): on a corpus of up to
-    # this many articles, each is read once.
+    # this many articles, each is read once. Without their band keys (half of a
+    # sketch's memory), which only the index needed.
     @functools.lru_cache(maxsize=20_000)
     def sketch_at(number: int) -> ArticleSketch:
-        return load(index.locations[number])
+        return load(index.locations[number]).without_bands()
 
     def sketch_of(article_id: str) -> ArticleSketch:
         return sketch_at(index.index_of[article_id])
