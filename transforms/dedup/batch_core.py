@@ -200,11 +200,13 @@ class _Buckets:
         reach = reach[bucket]
         weight = np.where(self.anchor, 1, config.min_shared_anchors).astype(np.int32)[bucket]
         codes, weights = [], []
+        rank = self.rank
         for step in range(1, int(reach.max(initial=0)) + 1):
-            at = np.flatnonzero(reach[:-step] >= step)
-            at = at[bucket[at + step] == bucket[at]]
-            codes.append(self.rank[at] * size + self.rank[at + step])
-            weights.append(weight[at])
+            # Boolean masks, not index arrays: a byte per member, whatever the corpus.
+            paired = reach[:-step] >= step
+            paired &= bucket[step:] == bucket[:-step]
+            codes.append(rank[:-step][paired] * size + rank[step:][paired])
+            weights.append(weight[:-step][paired])
         if not codes:
             return np.zeros(0, np.int64)
         pairs, where = np.unique(np.concatenate(codes), return_inverse=True)
