@@ -28,7 +28,7 @@ tests/test_dedup_pair_verification.py checks the answers against `verify`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -139,14 +139,15 @@ class _ArticleFacts:
         targets = np.concatenate([seconds, firsts])
         shares = np.zeros(2 * count)
         by_target = np.argsort(targets, kind="stable")
-        for chunk in self._chunks(targets[by_target], load):
-            lookups, set_keys = chunk
+        for lookups, set_keys in self._chunks(targets[by_target], load):
             shares[by_target[lookups]] = self._lead_shares(
                 owners[by_target[lookups]], targets[by_target[lookups]], set_keys
             )
         return np.maximum(shares[:count], shares[count:])
 
-    def _chunks(self, targets: np.ndarray, load: Callable[[int], ArticleSketch]):
+    def _chunks(
+        self, targets: np.ndarray, load: Callable[[int], ArticleSketch]
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(positions in `targets`, sorted keys of their shingle sets) per chunk of
         consecutive target articles, each set loaded once."""
         distinct, starts = np.unique(targets, return_index=True)
