@@ -68,14 +68,12 @@ def driver_dedup(core, paths: list[str], config: DedupConfig) -> tuple[float, di
 def driver_peak(core, paths: list[str], config: DedupConfig) -> float:
     """Peak memory (MB) that `core.indexed_batch_labels` allocates (tracemalloc, which
     numpy reports to), the index included: its own run, as tracing slows it down."""
-    loader = SpilledObjects(paths)
     tracemalloc.start()
     try:
-        core.indexed_batch_labels(spilled_with_places(paths), loader, config)
+        driver_dedup(core, paths, config)
         return tracemalloc.get_traced_memory()[1] / 1e6
     finally:
         tracemalloc.stop()
-        loader.close()
 
 
 def main() -> None:

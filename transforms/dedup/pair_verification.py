@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from newsbeam.transforms.dedup.config import DedupConfig
-from newsbeam.transforms.dedup.similarity import verify_measured
+from newsbeam.transforms.dedup.similarity import sizes_rule_out, verify_measured
 from newsbeam.transforms.dedup.sketch import SET_DTYPE, ArticleSketch
 
 # Shingle-set values of the articles searched at once: with the leads looked up in
@@ -123,9 +123,7 @@ class _ArticleFacts:
         at_b = np.searchsorted(self.numbers, seconds)
         size_a, size_b = self.sizes[at_a], self.sizes[at_b]
         shorter, longer = np.minimum(size_a, size_b), np.maximum(size_a, size_b)
-        ruled_out = (shorter < config.threshold * longer) & (
-            shorter < config.min_length_ratio * longer
-        )
+        ruled_out = sizes_rule_out(shorter, longer, config)
         return self.eligible[at_a] & self.eligible[at_b] & ~ruled_out
 
     def lead_overlaps(

@@ -29,7 +29,7 @@ words is indistinguishable from a headline and is labelled with its footer.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -116,13 +116,18 @@ def is_contained(value: Overlap, config: DedupConfig, lead: float = 0.0) -> bool
     )
 
 
+def sizes_rule_out(shorter: Any, longer: Any, config: DedupConfig) -> Any:
+    """Whether sizes alone rule a pair out (Jaccard <= shorter / longer, and too short
+    to be contained): on two sizes, or elementwise on two arrays of them."""
+    return (shorter < config.threshold * longer) & (shorter < config.min_length_ratio * longer)
+
+
 def verify(a: ArticleSketch, b: ArticleSketch, config: DedupConfig) -> Overlap | None:
     """The pair's overlap if it is a near or containment duplicate, else None."""
     if not (a.near_eligible and b.near_eligible):
         return None
-    # Sizes alone can rule a pair out (Jaccard <= shorter / longer).
     shorter, longer = sorted((len(a.shingles), len(b.shingles)))
-    if shorter < config.threshold * longer and shorter < config.min_length_ratio * longer:
+    if sizes_rule_out(shorter, longer, config):
         return None
     # The opening check first: cheaper (40 lead shingles) and it rejects most
     # same-event candidates.
