@@ -74,6 +74,14 @@ def add_stage_options(parser: argparse.ArgumentParser) -> None:
         "e.g. 3d, 36h; stream state grows with the stories in this window (default: 3d)",
     )
     parser.add_argument(
+        "--story-max-active",
+        type=positive_int,
+        metavar="N",
+        help="at most N stories open at once; past it the least recently joined close "
+        "early (bounds state and cost when event times do not spread, e.g. a batch of "
+        "undated files; default: 10000)",
+    )
+    parser.add_argument(
         "--sink",
         action="append",
         default=[],
@@ -92,12 +100,18 @@ def stage_config(args: argparse.Namespace):
     _check_sinks(args.sink)
     story: StoryConfig | None = None
     if args.no_stories:
-        if args.story_window is not None:
-            raise UsageError("--story-window has no effect with --no-stories")
+        for given, option in (
+            (args.story_window, "--story-window"),
+            (args.story_max_active, "--story-max-active"),
+        ):
+            if given is not None:
+                raise UsageError(f"{option} has no effect with --no-stories")
     else:
         story = StoryConfig()
         if args.story_window is not None:
             story = replace(story, window_days=args.story_window / DAY_SECONDS)
+        if args.story_max_active is not None:
+            story = replace(story, max_active_stories=args.story_max_active)
     return PipelineConfig(
         languages=args.languages,
         drop_duplicates=args.drop_duplicates,

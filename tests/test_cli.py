@@ -29,6 +29,14 @@ def test_run_on_the_examples(tmp_path, capsys):
         (["run", str(EXAMPLES)], "required: --output"),
         (["run", str(EXAMPLES), "--output", "x", "--languages", ","], "comma-separated"),
         (["frobnicate"], "invalid choice"),
+        (
+            ["run", str(EXAMPLES), "--output", "x", "--story-max-active", "0"],
+            "argument --story-max-active",
+        ),
+        (
+            ["run", str(EXAMPLES), "--output", "x", "--no-stories", "--story-max-active", "9"],
+            "--story-max-active has no effect with --no-stories",
+        ),
     ],
 )
 def test_bad_usage_exits_2_with_one_clear_message(argv, message, capsys):
@@ -90,3 +98,17 @@ def test_dedup_retention_reaches_the_stream_stage(monkeypatch, capsys):
     assert main(STREAM_ARGS) == 0
     retention = [c.pipeline.dedup.retention_seconds for c in configs]
     assert retention == [36 * 3600, 7 * 86400]
+
+
+def test_story_options_reach_the_stream_stage(monkeypatch):
+    import newsbeam.pipelines.stream as stream
+
+    configs = []
+    monkeypatch.setattr(stream, "check_kafka", lambda config: None)
+    monkeypatch.setattr(
+        stream, "run_stream", lambda config: configs.append(config) or {"stages": {}}
+    )
+    assert main([*STREAM_ARGS, "--story-max-active", "500", "--story-window", "12h"]) == 0
+    assert main(STREAM_ARGS) == 0
+    stories = [c.pipeline.story for c in configs]
+    assert [(s.max_active_stories, s.window_days) for s in stories] == [(500, 0.5), (10_000, 3.0)]

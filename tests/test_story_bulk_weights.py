@@ -27,6 +27,8 @@ CONFIGS = {
     # than the run expected); capped articles and stories.
     "short": StoryConfig(window_days=0.1, max_article_terms=12, max_story_terms=8),
     "loose": StoryConfig(threshold=0.05, max_candidates=2, query_terms=3),
+    # At most 6 stories open: the cap closes some within every run.
+    "capped": StoryConfig(max_active_stories=6),
 }
 
 
@@ -73,6 +75,7 @@ def _one_by_one(articles, config: StoryConfig) -> tuple[dict, dict]:
         if assignment.story_id != article_id:
             labels[place] = (article_id, assignment.story_id, assignment.similarity)
     counts.expired += index.expired
+    counts.evicted += index.evicted
     return labels, counts.counters()
 
 
@@ -108,6 +111,7 @@ def test_runs_give_the_labels_of_the_one_by_one_core(monkeypatch, run, name, see
     assert _in_runs(articles, CONFIGS[name]) == expected
     labels, counts = expected
     assert counts["joined"] > 50 and counts["founded"] > 20  # the streams exercise both
+    assert (counts.get("evicted", 0) > 20) == (name == "capped")
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))

@@ -9,9 +9,12 @@ from dataclasses import replace
 
 import pytest
 from story_fixtures import (
+    ELECTION_PORTUGAL,
+    ELECTION_SLOVAKIA,
     QUAKE_PERU,
     QUAKE_TURKEY,
     QUAKE_TURKEY_FOLLOW_UP,
+    UNRELATED,
     story_article,
     week_of_news,
 )
@@ -82,6 +85,48 @@ def test_duplicates_inherit_the_story_of_their_representative_and_change_nothing
     )
     labels, _ = _stories([original, orphan])
     assert labels["orphan"].story_id == "orphan" and not labels["orphan"].inherited
+
+
+def test_past_the_cap_the_story_whose_newest_member_is_oldest_closes_first():
+    config = replace(CONFIG, max_active_stories=2)
+    hour = "2024-03-04T{:02d}:00:00Z"
+    turkey = story_article("turkey", QUAKE_TURKEY, hour.format(9))
+    peru = story_article("peru", QUAKE_PERU, hour.format(10))
+    # Joins Turkey's story: its newest member is now newer than Peru's.
+    follow_up = story_article("turkey-2", QUAKE_TURKEY_FOLLOW_UP, hour.format(11))
+    election = story_article("portugal", ELECTION_PORTUGAL, hour.format(12))
+    copy_of_peru = story_article(
+        "peru-copy", QUAKE_PERU, hour.format(13), duplicate={"status": "exact", "of": "peru"}
+    )
+    labels, index = _stories([turkey, peru, follow_up, election, copy_of_peru], config)
+    assert labels["turkey-2"].story_id == "turkey"
+    assert labels["portugal"].founded
+    # Peru's story closed for the election's (all within the 3-day window): its
+    # label went with it, so its copy is clustered as itself, founding a story and
+    # closing the oldest again (Turkey's, newest member 11:00, before the election).
+    assert labels["peru-copy"].story_id == "peru-copy" and not labels["peru-copy"].inherited
+    assert set(index.stories) == {"portugal", "peru-copy"}
+    assert index.evicted == index.expired == 2
+    assert set(index.labels) == {"portugal", "peru-copy"}
+    # Without the cap all four stay open.
+    _, open_index = _stories([turkey, peru, follow_up, election, copy_of_peru])
+    assert len(open_index.stories) == 3 and open_index.evicted == 0
+
+
+def test_the_cap_bounds_a_batch_whose_articles_share_one_time():
+    """Undated files in a batch run all take the run's ingestion time, so the window
+    never closes a story; the cap does (equal times: the earliest founded first)."""
+    config = replace(CONFIG, max_active_stories=3)
+    now = "2024-03-04T09:00:00Z"
+    texts = [QUAKE_TURKEY, QUAKE_PERU, ELECTION_PORTUGAL, ELECTION_SLOVAKIA, UNRELATED[0]]
+    articles = [story_article(f"n{number}", text, now) for number, text in enumerate(texts)]
+    labels, index = _stories(articles, config)
+    assert all(label.founded for label in labels.values())
+    assert list(index.stories) == ["n2", "n3", "n4"] and index.evicted == 2
+    # The one just founded is never the one closed, whatever its time: a late report.
+    late = story_article("late", QUAKE_TURKEY_FOLLOW_UP, "2024-03-03T09:00:00Z")
+    assert assign_in_order(index, *observe(late, config)).founded
+    assert "late" in index.stories and len(index.stories) == 3
 
 
 def test_a_replayed_id_gets_its_label_again():

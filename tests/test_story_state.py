@@ -97,17 +97,20 @@ def live(store) -> dict[bytes, bytes]:
     return {k: v for k, v in latest.items() if v is not None}
 
 
-def test_a_restored_job_labels_exactly_as_one_that_never_stopped():
+# The window alone, and with at most 8 stories open (the cap then closes most).
+@pytest.mark.parametrize("config", [CONFIG, replace(CONFIG, max_active_stories=8)])
+def test_a_restored_job_labels_exactly_as_one_that_never_stopped(config):
     items = feed(600)
-    uninterrupted = StoryIndex(CONFIG)
+    uninterrupted = StoryIndex(config)
     expected = [uninterrupted.assign(i, t, terms, d)[:2] for i, t, terms, d in items]
+    assert (uninterrupted.evicted > 100) == (config.max_active_stories == 8)
 
     store: list = []
-    index, changes = StoryIndex(CONFIG, expired_log=[]), StateChanges(CONFIG)
+    index, changes = StoryIndex(config, expired_log=[]), StateChanges(config)
     labels = []
     for start, end in ((0, 130), (130, 333), (333, 600)):  # two restarts
         labels += run(index, changes, store, items[start:end])
-        restored, changes = restart(store)
+        restored, changes = restart(store, config)
         assert restored.skipped_total == 0
         index = restored.index
     assert labels == expected
@@ -192,6 +195,21 @@ def test_stories_out_of_the_window_at_the_restored_clock_expire_and_are_deleted(
     deletes = {k for k, v in changes.take(restored.index) if v is None}
     assert {f"s:{s}" for s in gone} <= deletes
     assert not any(m in restored.index.labels for m in members)
+
+
+def test_a_lower_cap_at_restart_closes_the_oldest_stories_and_deletes_them():
+    items = feed(600)
+    store: list = []
+    index = StoryIndex(CONFIG, expired_log=[])
+    run(index, StateChanges(CONFIG), store, items)
+    assert len(index.stories) > 5
+    restored, changes = restart(store, replace(CONFIG, max_active_stories=5))
+    newest = sorted(index.stories.values(), key=lambda s: (s.last_time, s.id))[-5:]
+    assert set(restored.index.stories) == {s.id for s in newest}
+    gone = set(index.stories) - set(restored.index.stories)
+    assert restored.expired == len(gone) and restored.index.evicted == len(gone)
+    deletes = {k for k, v in changes.take(restored.index) if v is None}
+    assert {f"s:{s}" for s in gone} <= deletes
 
 
 def test_a_snapshot_cut_short_by_a_kill_falls_back_to_the_previous_one():

@@ -42,6 +42,8 @@ class StoryCounts:
     joined: int = 0
     inherited: int = 0
     expired: int = 0
+    # Closed early by `max_active_stories` (also counted in `expired`).
+    evicted: int = 0
 
     def count(self, assignment: Assignment) -> None:
         if assignment.founded:
@@ -115,6 +117,7 @@ def indexed_story_labels(
                 yield location, article_id, assignment.story_id, assignment.similarity
         run = run[placed:]
     counts.expired += index.expired
+    counts.evicted += index.evicted
 
 
 def _assign_run(

@@ -94,7 +94,9 @@ class StoryIndex:
     stories: dict[str, Story] = field(default_factory=dict)
     postings: dict[str, set[str]] = field(default_factory=dict)
     clock: float = float("-inf")
+    # Stories closed: out of the window or (also counted in `evicted`) over the cap.
     expired: int = 0
+    evicted: int = 0
     # article id -> (story id, similarity) of every article of an active story.
     labels: dict[str, tuple[str, float]] = field(default_factory=dict)
     _expiry: list[tuple[float, str]] = field(default_factory=list)
@@ -248,9 +250,18 @@ class StoryIndex:
         for posting, weight in hits:  # in the vector's order: the same sums every run
             for story_id in posting:
                 shared[story_id] += weight
+        if len(shared) > 4 * limit:  # where the cut pays (~20 for 5, timeit)
+            # Only stories at or above the limit-th largest sum can be among the first
+            # `limit`: sort the floats alone (in C), rank the few left by (sum, id). Short
+            # texts find hundreds of stories through common words; ranking them all with
+            # a key function was most of the core (benchmarks/README.md, "Stories").
+            cut = sorted(shared.values(), reverse=True)[limit - 1]
+            shared = dict(itertools.compress(shared.items(), map(cut.__le__, shared.values())))
         return set(sorted(shared, key=lambda story_id: (-shared[story_id], story_id))[:limit])
 
     def _found(self, story_id: str, vector: SparseVector, when: float) -> Story:
+        if len(self.stories) >= self.config.max_active_stories:
+            self._expire(room=1)  # before it is added: the new story is never the one closed
         heaviest = dict(itertools.islice(vector.items(), self.config.max_story_terms))
         story = Story(story_id, heaviest, 1, when)
         story.refresh_norm()
@@ -282,13 +293,19 @@ class StoryIndex:
             story.last_time = when
             heapq.heappush(self._expiry, (when, story.id))
 
-    def _expire(self) -> None:
+    def _expire(self, room: int = 0) -> None:
+        """Closes the stories out of the window, then, while more than
+        `max_active_stories - room` are open, the least recently joined (oldest newest
+        member, ties by id: the heap's order, the same after a restore)."""
         horizon = self.clock - self.config.window_seconds
-        while self._expiry and self._expiry[0][0] < horizon:
+        cap = self.config.max_active_stories - room
+        while self._expiry and (self._expiry[0][0] < horizon or len(self.stories) > cap):
             when, story_id = heapq.heappop(self._expiry)
             story = self.stories.get(story_id)
             if story is None or story.last_time != when:
                 continue  # a stale heap entry: the story was joined later
+            if when >= horizon:
+                self.evicted += 1
             del self.stories[story_id]
             for term in story.centroid:
                 self._unpost(term, story_id)

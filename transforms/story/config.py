@@ -51,6 +51,13 @@ class StoryConfig:
     # Document frequencies (learned from the stream) keep at most this many terms;
     # past it, the rarest half is dropped (bounded state).
     max_vocabulary: int = 200_000
+    # At most this many stories are active at once; past it, the least recently
+    # joined close early (as if out of the window). The window alone does not bound
+    # them when event times do not spread: a batch of undated articles all take the
+    # run's ingestion time, and without a cap every story of the batch stays open,
+    # its state and each article's lookup growing with the batch
+    # (benchmarks/README.md, "Stories": undated batches).
+    max_active_stories: int = 10_000
 
     @property
     def window_seconds(self) -> float:
@@ -66,4 +73,8 @@ class StoryConfig:
             < 1
         ):
             raise ValueError("story term caps must be at least 1")
+        if self.max_active_stories < 1:
+            raise ValueError(
+                f"story cap must be at least 1 active story, got {self.max_active_stories}"
+            )
         return self

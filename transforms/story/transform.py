@@ -130,6 +130,7 @@ class _Counters:
         self.founded = Metrics.counter(NAMESPACE, "founded")
         self.joined = Metrics.counter(NAMESPACE, "joined")
         self.inherited = Metrics.counter(NAMESPACE, "inherited")
+        self.evicted = Metrics.counter(NAMESPACE, "evicted")
 
     def count(self, assignment: Assignment) -> None:
         if assignment.founded:
@@ -338,7 +339,10 @@ class StoriesStreamFn(beam.DoFn):
             return
         assert index.frequencies is not None
         documents = index.frequencies.documents
+        evicted = index.evicted
         assignment = assign_in_order(index, *observation)
+        if index.evicted != evicted:  # the cap on active stories closed some early
+            self._counters.evicted.inc(index.evicted - evicted)
         if self._changes is not None:
             new_evidence = index.frequencies.documents != documents
             self._changes.record(
