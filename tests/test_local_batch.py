@@ -17,9 +17,10 @@ from conftest import EXAMPLES
 from newsbeam.cli import main
 from newsbeam.pipelines import local_batch
 from newsbeam.pipelines.batch import local_worker_args, run_batch
-from newsbeam.pipelines.config import BatchRunConfig
+from newsbeam.pipelines.config import BatchRunConfig, PipelineConfig
 from newsbeam.transforms.dedup import sketch as sketch_module
 from newsbeam.transforms.io.files.reading import discover_inputs
+from newsbeam.transforms.story.config import StoryConfig
 
 
 def _good_lines(path: Path) -> list[dict]:
@@ -78,18 +79,26 @@ def corpus(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("workers", [1, 2])
-def test_two_passes_give_the_one_graph_jobs_output(corpus, tmp_path, monkeypatch, workers):
+@pytest.mark.parametrize(
+    ("workers", "open_stories"),
+    # One open story at a time: the cap closes stories in both jobs alike (`evicted`).
+    [(1, 10_000), (2, 10_000), (1, 1)],
+)
+def test_two_passes_give_the_one_graph_jobs_output(
+    corpus, tmp_path, monkeypatch, workers, open_stories
+):
     # With two worker processes the driver step runs in one of them, after the barrier
     # of every spill file the sketch pass committed (one pipeline).
     monkeypatch.setattr(local_batch, "SPLIT_BYTES", 4_000)  # the big feed in ranges
     paths = discover_inputs([str(corpus)])
+    pipeline = PipelineConfig(story=StoryConfig(max_active_stories=open_stories))
     reports = {}
     for two_passes in (False, True):
         out = tmp_path / f"out-{two_passes}"
         config = BatchRunConfig(
             inputs=(str(corpus),),
             output_dir=str(out),
+            pipeline=pipeline,
             workers=workers if two_passes else 1,
             two_passes=two_passes,
         )
@@ -103,6 +112,7 @@ def test_two_passes_give_the_one_graph_jobs_output(corpus, tmp_path, monkeypatch
     assert stages == {k: v for k, v in reports[False]["stages"].items() if k != "read"}
     assert reports[True]["all_articles_accounted_for"] is True
     assert stages["dedup"]["oversized_bucket"] > 0 and stages["dedup"]["stock_phrase_anchor"] > 0
+    assert (stages["story"].get("evicted", 0) > 0) == (open_stories == 1), stages["story"]
     # Found across files: the original in the first file, its copy in the last.
     labels = {
         row["id"]: row["duplicate"]
