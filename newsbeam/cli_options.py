@@ -77,9 +77,9 @@ def add_stage_options(parser: argparse.ArgumentParser) -> None:
         "--story-max-active",
         type=positive_int,
         metavar="N",
-        help="at most N stories open at once; past it the least recently joined close "
-        "early (bounds state and cost when event times do not spread, e.g. a batch of "
-        "undated files; default: 10000)",
+        help="at most N stories open at once; past it the one whose newest member is "
+        "oldest closes early (bounds state and cost when event times do not spread, e.g. "
+        "a batch of undated files; default: 10000)",
     )
     parser.add_argument(
         "--sink",

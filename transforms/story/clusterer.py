@@ -254,7 +254,7 @@ class StoryIndex:
             # Only stories at or above the limit-th largest sum can be among the first
             # `limit`: sort the floats alone (in C), rank the few left by (sum, id). Short
             # texts find hundreds of stories through common words; ranking them all with
-            # a key function was most of the core (benchmarks/README.md, "Stories").
+            # a key function was most of the core (benchmarks/README.md, "Undated batches").
             cut = sorted(shared.values(), reverse=True)[limit - 1]
             shared = dict(itertools.compress(shared.items(), map(cut.__le__, shared.values())))
         return set(sorted(shared, key=lambda story_id: (-shared[story_id], story_id))[:limit])
@@ -295,8 +295,8 @@ class StoryIndex:
 
     def _expire(self, room: int = 0) -> None:
         """Closes the stories out of the window, then, while more than
-        `max_active_stories - room` are open, the least recently joined (oldest newest
-        member, ties by id: the heap's order, the same after a restore)."""
+        `max_active_stories - room` are open, the one whose newest member is oldest
+        (ties by id: the heap's order, which a restore rebuilds as it was)."""
         horizon = self.clock - self.config.window_seconds
         cap = self.config.max_active_stories - room
         while self._expiry and (self._expiry[0][0] < horizon or len(self.stories) > cap):

@@ -51,12 +51,12 @@ class StoryConfig:
     # Document frequencies (learned from the stream) keep at most this many terms;
     # past it, the rarest half is dropped (bounded state).
     max_vocabulary: int = 200_000
-    # At most this many stories are active at once; past it, the least recently
-    # joined close early (as if out of the window). The window alone does not bound
-    # them when event times do not spread: a batch of undated articles all take the
-    # run's ingestion time, and without a cap every story of the batch stays open,
-    # its state and each article's lookup growing with the batch
-    # (benchmarks/README.md, "Stories": undated batches).
+    # At most this many stories are active at once; past it, the one whose newest
+    # member is oldest closes early, as if out of the window (among equal times the
+    # earliest founded). The window alone does not bound them when event times do not
+    # spread: a batch of undated articles all take the run's ingestion time, and
+    # without a cap every story of the batch stays open, its state and each article's
+    # lookup growing with the batch (benchmarks/README.md, "Undated batches").
     max_active_stories: int = 10_000
 
     @property
