@@ -108,7 +108,7 @@ def test_past_the_cap_the_story_whose_newest_member_is_oldest_closes_first():
     assert set(index.stories) == {"portugal", "peru-copy"}
     assert index.evicted == index.expired == 2
     assert set(index.labels) == {"portugal", "peru-copy"}
-    # Without the cap all four stay open.
+    # Without the cap the three stories stay open (the copy takes Peru's).
     _, open_index = _stories([turkey, peru, follow_up, election, copy_of_peru])
     assert len(open_index.stories) == 3 and open_index.evicted == 0
 
