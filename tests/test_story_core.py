@@ -11,6 +11,11 @@ import pytest
 from story_fixtures import (
     ELECTION_PORTUGAL,
     ELECTION_SLOVAKIA,
+    FLOOD_HUAIHUA,
+    FLOOD_MEIZHOU,
+    FLOOD_MEIZHOU_OTHER_OUTLET,
+    QUAKE_NOTO,
+    QUAKE_NOTO_OTHER_OUTLET,
     QUAKE_PERU,
     QUAKE_TURKEY,
     QUAKE_TURKEY_FOLLOW_UP,
@@ -228,10 +233,64 @@ def test_words_are_runs_of_three_or_more_letters_and_marks_in_any_script():
         "Müller\u00a0und Straße, naïve cafe\u0301s; Ångström",  # NBSP, combining accent
         "प्रधानमंत्री नरेंद्र मोदी ने कहा",  # Devanagari: vowel signs are marks
         "قال الرئيس المصري عبد الفتاح السيسي، إن",  # Arabic, Arabic comma
-        "東京都の小池百合子知事は２０２４年",  # CJK, full-width digits
         "ab_cd x1y2z3 abc\tdef\nghi\ud800jkl",  # underscore, digits, a lone surrogate
         "",
     ]
     reference = regex.compile(r"[\p{L}\p{M}]{3,}")
     for text in samples:
         assert _words(text) == reference.findall(text), text
+
+
+def test_chinese_and_japanese_are_han_bigrams_and_katakana_words_without_hiragana():
+    from newsbeam.transforms.story.features import _words
+
+    # Han runs as overlapping bigrams, a katakana run as one word, hiragana left out,
+    # a lone Han character too; other scripts around them as ever.
+    assert _words("東京都の小池百合子知事は、トランプ氏と会談した") == [
+        *("東京", "京都", "小池", "池百", "百合", "合子", "子知", "知事"),
+        "トランプ",
+        "会談",
+    ]
+    assert _words("iPhone発売、ガソリン価格ーは上昇") == [
+        *("iPhone", "発売", "ガソリン", "価格ー"[:2]),
+        "上昇",
+    ]
+    assert _words("国家防总启动防汛四级应急响应") == [
+        *("国家", "家防", "防总", "总启", "启动", "动防", "防汛", "汛四"),
+        *("四级", "级应", "应急", "急响", "响应"),
+    ]
+
+
+def test_digits_of_any_script_are_the_same_number():
+    # Full-width (Japanese, Chinese news) and Arabic-Indic digits: the number 2024.
+    for text in ("東京都は２０２４年に", "في عام ٢٠٢٤", "in 2024 the"):
+        assert term_weights(text, None, CONFIG)["2024"] == pytest.approx(CONFIG.number_weight)
+
+
+@pytest.mark.parametrize(
+    ("first", "other_outlet", "same_kind"),
+    [
+        (QUAKE_NOTO, QUAKE_NOTO_OTHER_OUTLET, None),  # see docs/stages/story.md: CJK
+        (FLOOD_MEIZHOU, FLOOD_MEIZHOU_OTHER_OUTLET, FLOOD_HUAIHUA),
+    ],
+    ids=["japanese", "chinese"],
+)
+def test_reports_written_without_spaces_join_their_story(first, other_outlet, same_kind):
+    """Two outlets' own wording of one event in Japanese or Chinese: one story (clause
+    prefixes as terms split them: the Japanese pair scored 0 before bigrams)."""
+    day = "2024-07-{:02d}T{:02d}:00:00Z"
+    articles = [
+        story_article(f"misc-{n}", report, day.format(3, 8 + n))
+        for n, report in enumerate(UNRELATED)
+    ]
+    articles += [
+        story_article("first", first, day.format(5, 9)),
+        story_article("other-outlet", other_outlet, day.format(5, 12)),
+    ]
+    if same_kind is not None:
+        articles.append(story_article("same-kind", same_kind, day.format(6, 10)))
+    labels, _ = _stories(articles)
+    assert labels["other-outlet"].story_id == "first"
+    assert labels["other-outlet"].similarity >= 0.4
+    if same_kind is not None:
+        assert labels["same-kind"].founded

@@ -1,7 +1,8 @@
 """Article text -> weighted terms (pure, no Beam, no model).
 
 Language-independent on purpose: words cut to a prefix (a crude stemmer that
-works for any alphabet), with extra weight for what tells one event from
+works for any alphabet; Chinese and Japanese, written without spaces, as
+character bigrams), with extra weight for what tells one event from
 another of the same kind and survives translation: capitalised names that do
 not merely start a sentence, and numbers (years, tolls, amounts). Weights
 here are term frequencies with those boosts; the inverse document frequency
@@ -29,6 +30,23 @@ _ASCII_LETTERS_ONLY = bytes(
 )
 _NON_ASCII_NON_LETTERS = regex.compile(r"[^\x00-\x7f\p{L}\p{M}]+")
 _NUMBER = regex.compile(r"(?<!\p{Nd})\p{Nd}{2,}")
+# Chinese and Japanese are written without spaces: a run of their characters is a
+# clause, and its first six characters are not a word two outlets share. Within such a
+# run, by script (no dictionary, the same rules for both languages):
+# - Han characters as overlapping bigrams ("石川県能登" -> 石川, 川県, 県能, 能登), as
+#   search engines index CJK text (Lucene's CJKBigramFilter): a two-character word
+#   (東京, 地震) is a term of its own, a longer one shares its bigrams;
+# - a katakana run is one word (loanwords and foreign names: トランプ, マグニチュード);
+#   the prolonged sound mark (ー) is of no script but belongs to the word it ends;
+# - hiragana is left out: particles, endings and auxiliaries (によると, した), the
+#   grammar of any sentence, not the news of one. Bigrams across a script change
+#   (て震, を観) were mostly that grammar: two quakes a week apart in NHK's stock
+#   wording scored 0.33 with them, 0.10 without (an English pair ~0.07).
+_UNSPACED = regex.compile(r"([\p{Han}\p{Hiragana}\p{Katakana}\u30fc]+)")
+# Kana and Han are at U+3000 and above: UTF-8 lead bytes E3-F4. A byte scan in C first,
+# so that text with curly quotes and dashes (E2) pays no scan by script.
+_CJK_LEAD_BYTE = regex.compile(rb"[\xe3-\xf4]")
+_HAN_OR_KATAKANA = regex.compile(r"(\p{Han}+)|([\p{Katakana}\u30fc]+)")
 # A name: a capitalised word whose previous token is on the same sentence (a word,
 # number, comma or bracket before it, not a full stop, quote, colon or dash), so
 # the capital is not merely the start of a sentence.
@@ -54,6 +72,8 @@ def term_weights(text: str, title: str | None, config: StoryConfig) -> dict[str,
             continue
         words = _folded(_words(part), config.token_prefix)
         numbers = _NUMBER.findall(part)
+        if not all(map(str.isascii, numbers)):
+            numbers = [number.translate(_ASCII_DIGITS) for number in numbers]
         occurrences += words
         occurrences += numbers
         # Words and numbers never share a term (letters vs digits); a name is a word.
@@ -75,6 +95,22 @@ def term_weights(text: str, title: str | None, config: StoryConfig) -> dict[str,
     )
 
 
+class _AsciiDigitTable(dict[int, int]):
+    """A digit of any script -> the ASCII digit of its value, for str.translate:
+    "２０２４" (full-width, common in Japanese and Chinese news) and "٢٠٢٤"
+    (Arabic-Indic) are the number 2024 of an English report. Filled on first use."""
+
+    def __missing__(self, code: int) -> int:
+        value = unicodedata.decimal(chr(code), None)
+        if value is None:  # a digit this Python's Unicode data does not know: kept
+            raise LookupError(code)
+        self[code] = ord("0") + value
+        return self[code]
+
+
+_ASCII_DIGITS = _AsciiDigitTable()
+
+
 class _SublinearCounts(dict[int, float]):
     """n -> 1 + log n, filled on first use (n is bounded by the characters read)."""
 
@@ -93,12 +129,33 @@ _FOLDED_MAX = 1 << 17
 
 
 def _words(part: str) -> list[str]:
-    """Runs of 3+ letters and combining marks, in order."""
+    """Runs of 3+ letters and combining marks, in order (Chinese and Japanese runs as
+    character bigrams)."""
     spaced = part.encode("utf-8", "surrogatepass").translate(_ASCII_LETTERS_ONLY)
     text = spaced.decode("utf-8", "surrogatepass")
     if not text.isascii():
         text = _NON_ASCII_NON_LETTERS.sub(" ", text)
+        if _CJK_LEAD_BYTE.search(spaced) and _UNSPACED.search(text):
+            return _with_bigrams(text)
     return [word for word in text.split() if len(word) >= 3]
+
+
+def _with_bigrams(text: str) -> list[str]:
+    """`_words` of a text with Chinese or Japanese runs: Han characters as bigrams,
+    katakana runs of 2+ as words, hiragana left out (a lone Han character too, as a
+    word of fewer than 3 letters is); the rest as words; in text order."""
+    words: list[str] = []
+    # split() with a group: other text at even positions, unspaced runs at odd ones.
+    for position, segment in enumerate(_UNSPACED.split(text)):
+        if not position % 2:
+            words += [word for word in segment.split() if len(word) >= 3]
+            continue
+        for han, katakana in _HAN_OR_KATAKANA.findall(segment):
+            if han:
+                words += map(operator.add, han, han[1:])
+            elif len(katakana) >= 2:
+                words.append(katakana)
+    return words
 
 
 def _folded(tokens: list[str], prefix: int) -> list[str]:
