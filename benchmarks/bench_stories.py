@@ -19,6 +19,11 @@ Prints:
    threshold alongside.
 3. Cost: ms per article of the core (features + assign) and the stream
    state: bytes per active story and of the document-frequency table.
+4. Chinese and Japanese (`--cjk`): the hand-written reports of tests/story_fixtures.py
+   (one event's reports from two outlets, an event of the same kind in the same week):
+   the similarity the second article has to the first one's story, with document
+   frequencies from the English fixtures (cold) and from the Japanese Wikinews
+   openings (warm); and the features' terms and cost per Japanese opening.
 
 Data: /work/shared/data (or --data DIR); the sets' README has their licences.
 """
@@ -29,6 +34,7 @@ import argparse
 import json
 import pickle
 import random
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -218,6 +224,37 @@ def semeval(pairs: list[dict], config: StoryConfig, sweep: bool) -> None:
     _report_pairs(f"TF-IDF cosine (best threshold {best:.2f})", tfidf, same, cross, best)
 
 
+def cjk(data: Path, config: StoryConfig) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import story_fixtures as f
+
+    japanese = [d["text"] for d in _read_jsonl(data / "wikinews_topics.jsonl") if d["lang"] == "ja"]
+    pairs = {
+        "ja, one quake, two outlets": (f.QUAKE_NOTO, f.QUAKE_NOTO_OTHER_OUTLET),
+        "ja, two quakes of one week": (f.QUAKE_NOTO, f.QUAKE_ASO),
+        "zh, one flood, two outlets": (f.FLOOD_MEIZHOU, f.FLOOD_MEIZHOU_OTHER_OUTLET),
+        "zh, two floods of one week": (f.FLOOD_MEIZHOU, f.FLOOD_HUAIHUA),
+    }
+    print(f"Chinese and Japanese (tests/story_fixtures.py; threshold {config.threshold})")
+    for name, (first, second) in pairs.items():
+        scores = []
+        for warm in ([(body, title) for title, body in f.UNRELATED], [(t, None) for t in japanese]):
+            index = StoryIndex(replace(config, threshold=1e-9))
+            for body, title in warm:
+                index.frequencies.add(term_weights(body, title, config))
+            index.assign("a", None, term_weights(first[1], first[0], config))
+            joined = index.assign("b", None, term_weights(second[1], second[0], config))
+            scores.append(0.0 if joined.founded else joined.similarity)
+        print(f"  {name}: similarity {scores[0]:.3f} (cold), {scores[1]:.3f} (warm)")
+    started = time.process_time()
+    terms = [len(term_weights(text, None, config)) for text in japanese]
+    elapsed = time.process_time() - started
+    print(
+        f"  {len(japanese)} Japanese Wikinews openings: {np.mean(terms):.1f} terms each, "
+        f"{1000 * elapsed / len(japanese):.3f} ms per opening (features)"
+    )
+
+
 def _copy(frequencies: DocumentFrequencies) -> DocumentFrequencies:
     copy = DocumentFrequencies(10**9)
     copy.documents = frequencies.documents
@@ -248,6 +285,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="/work/shared/data")
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--cjk", action="store_true", help="only section 4")
     parser.add_argument(
         "--set",
         action="append",
@@ -261,6 +299,9 @@ def main() -> None:
         name, value = item.split("=", 1)
         config = replace(config, **{name: type(getattr(config, name))(value)})
     data = Path(args.data)
+    if args.cjk:
+        cjk(data, config)
+        return
     ecb_docs = _read_jsonl(data / "stories_ecbplus_dev.jsonl")
     pairs = _read_jsonl(data / "stories_semeval8_dev_pairs.jsonl")
     print(f"config: {config}")
