@@ -251,8 +251,12 @@ def test_chinese_and_japanese_are_han_bigrams_and_katakana_words_without_hiragan
         "トランプ",
         "会談",
     ]
+    # A lone prolonged sound mark (after Han) is no katakana word.
     assert _words("iPhone発売、ガソリン価格ーは上昇") == [
-        *("iPhone", "発売", "ガソリン", "価格ー"[:2]),
+        "iPhone",
+        "発売",
+        "ガソリン",
+        "価格",
         "上昇",
     ]
     assert _words("国家防总启动防汛四级应急响应") == [
