@@ -193,17 +193,15 @@ def semeval(pairs: list[dict], config: StoryConfig, sweep: bool) -> None:
         for key, (title, body) in split.items():
             features[key] = term_weights(body, title, cfg)
             frequencies.add(features[key])
-        sims = []
-        for pair in pairs:
-            index = StoryIndex(cfg, frequencies=_copy(frequencies))
-            index.assign("a", None, features[(pair["pair_id"], "text1")])
-            # The similarity the second article has to the first one's story.
-            index_threshold = replace(cfg, threshold=1e-9)
-            index.config = index_threshold
-            second = index.assign("b", None, features[(pair["pair_id"], "text2")])
-            # No shared term with the first article's story: it founded its own.
-            sims.append(0.0 if second.founded else second.similarity)
-        return sims
+        return [
+            similarity_to_first_story(
+                _copy(frequencies),
+                features[(pair["pair_id"], "text1")],
+                features[(pair["pair_id"], "text2")],
+                cfg,
+            )
+            for pair in pairs
+        ]
 
     same = np.array([p["overall"] <= 1.5 for p in pairs])
     cross = np.array([p["lang1"] != p["lang2"] for p in pairs])
@@ -239,12 +237,12 @@ def cjk(data: Path, config: StoryConfig) -> None:
     for name, (first, second) in pairs.items():
         scores = []
         for warm in ([(body, title) for title, body in f.UNRELATED], [(t, None) for t in japanese]):
-            index = StoryIndex(replace(config, threshold=1e-9))
+            frequencies = DocumentFrequencies(config.max_vocabulary)
             for body, title in warm:
-                index.frequencies.add(term_weights(body, title, config))
-            index.assign("a", None, term_weights(first[1], first[0], config))
-            joined = index.assign("b", None, term_weights(second[1], second[0], config))
-            scores.append(0.0 if joined.founded else joined.similarity)
+                frequencies.add(term_weights(body, title, config))
+            first_terms = term_weights(first[1], first[0], config)
+            second_terms = term_weights(second[1], second[0], config)
+            scores.append(similarity_to_first_story(frequencies, first_terms, second_terms, config))
         print(f"  {name}: similarity {scores[0]:.3f} (cold), {scores[1]:.3f} (warm)")
     started = time.process_time()
     terms = [len(term_weights(text, None, config)) for text in japanese]
@@ -253,6 +251,20 @@ def cjk(data: Path, config: StoryConfig) -> None:
         f"  {len(japanese)} Japanese Wikinews openings: {np.mean(terms):.1f} terms each, "
         f"{1000 * elapsed / len(japanese):.3f} ms per opening (features)"
     )
+
+
+def similarity_to_first_story(
+    frequencies: DocumentFrequencies,
+    first: dict[str, float],
+    second: dict[str, float],
+    config: StoryConfig,
+) -> float:
+    """The similarity the second article has to the story the first one founds (0.0
+    when it shares no term with it: it founds its own), whatever the threshold."""
+    index = StoryIndex(replace(config, threshold=1e-9), frequencies=frequencies)
+    index.assign("a", None, first)
+    second_label = index.assign("b", None, second)
+    return 0.0 if second_label.founded else second_label.similarity
 
 
 def _copy(frequencies: DocumentFrequencies) -> DocumentFrequencies:

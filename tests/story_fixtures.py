@@ -124,13 +124,19 @@ def story_article(
     )
 
 
-def week_of_news() -> list[Article]:
-    """Unrelated news, two earthquakes and two elections in one week, a follow-up."""
-    day = "2024-03-{:02d}T{:02d}:00:00Z"
-    articles = [
+def unrelated_news(day: str) -> list[Article]:
+    """The unrelated reports, hourly from 08:00 on day 3 of `day` ("...-{:02d}T{:02d}...":
+    day of month, hour), as misc-0, misc-1, ..."""
+    return [
         story_article(f"misc-{n}", report, day.format(3, 8 + n))
         for n, report in enumerate(UNRELATED)
     ]
+
+
+def week_of_news() -> list[Article]:
+    """Unrelated news, two earthquakes and two elections in one week, a follow-up."""
+    day = "2024-03-{:02d}T{:02d}:00:00Z"
+    articles = unrelated_news(day)
     articles += [
         story_article("turkey-1", QUAKE_TURKEY, day.format(4, 9)),
         story_article("turkey-2", QUAKE_TURKEY_OTHER_OUTLET, day.format(4, 11)),

@@ -21,6 +21,7 @@ from story_fixtures import (
     QUAKE_TURKEY_FOLLOW_UP,
     UNRELATED,
     story_article,
+    unrelated_news,
     week_of_news,
 )
 
@@ -284,10 +285,7 @@ def test_reports_written_without_spaces_join_their_story(first, other_outlet, sa
     """Two outlets' own wording of one event in Japanese or Chinese: one story (clause
     prefixes as terms split them: the Japanese pair scored 0.14, below the threshold)."""
     day = "2024-07-{:02d}T{:02d}:00:00Z"
-    articles = [
-        story_article(f"misc-{n}", report, day.format(3, 8 + n))
-        for n, report in enumerate(UNRELATED)
-    ]
+    articles = unrelated_news(day)
     articles += [
         story_article("first", first, day.format(5, 9)),
         story_article("other-outlet", other_outlet, day.format(5, 12)),

@@ -1,8 +1,8 @@
 """Article text -> weighted terms (pure, no Beam, no model).
 
 Language-independent on purpose: words cut to a prefix (a crude stemmer that
-works for any alphabet; Chinese and Japanese, written without spaces, by
-script: Han bigrams and katakana words), with extra weight for what tells one event from
+works for any alphabet; Chinese and Japanese, written without spaces, by script:
+Han bigrams and katakana words), with extra weight for what tells one event from
 another of the same kind and survives translation: capitalised names that do
 not merely start a sentence, and numbers (years, tolls, amounts). Weights
 here are term frequencies with those boosts; the inverse document frequency
@@ -136,18 +136,20 @@ def _words(part: str) -> list[str]:
     text = spaced.decode("utf-8", "surrogatepass")
     if not text.isascii():
         text = _NON_ASCII_NON_LETTERS.sub(" ", text)
-        if _CJK_LEAD_BYTE.search(spaced) and _UNSPACED.search(text):
-            return _with_bigrams(text)
+        if _CJK_LEAD_BYTE.search(spaced):
+            # split() with a group: other text at even positions, unspaced runs at odd.
+            segments = _UNSPACED.split(text)
+            if len(segments) > 1:
+                return _with_bigrams(segments)
     return [word for word in text.split() if len(word) >= 3]
 
 
-def _with_bigrams(text: str) -> list[str]:
-    """`_words` of a text with Chinese or Japanese runs: Han characters as bigrams,
-    katakana runs of 2+ as words, hiragana left out (a lone Han character too, as a
-    word of fewer than 3 letters is); the rest as words; in text order."""
+def _with_bigrams(segments: list[str]) -> list[str]:
+    """`_words` of a text with Chinese or Japanese runs (`_UNSPACED.split`): Han
+    characters as bigrams, katakana runs of 2+ as words, hiragana left out (a lone Han
+    character too, as a word of fewer than 3 letters is); the rest as words; in order."""
     words: list[str] = []
-    # split() with a group: other text at even positions, unspaced runs at odd ones.
-    for position, segment in enumerate(_UNSPACED.split(text)):
+    for position, segment in enumerate(segments):
         if not position % 2:
             words += [word for word in segment.split() if len(word) >= 3]
             continue
