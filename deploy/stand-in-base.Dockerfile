@@ -11,7 +11,7 @@ LABEL org.opencontainers.image.title="newsbeam stand-in for ${STANDS_IN_FOR}" \
 # and pip (Debian splits them out), ca-certificates, a UTF-8 locale.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 python3-venv python-is-python3 \
+        python3 python3-venv python3-dev python-is-python3 \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 ENV LANG=C.UTF-8
 CMD ["python3"]

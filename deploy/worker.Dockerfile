@@ -8,7 +8,7 @@
 #     -t REGISTRY/newsbeam-worker:0.1.0 .
 ARG BEAM_VERSION=2.78.0
 FROM apache/beam_python3.11_sdk:${BEAM_VERSION}
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml README.md setup.py /src/
 COPY newsbeam /src/newsbeam
 COPY pipelines /src/pipelines
 COPY transforms /src/transforms

@@ -148,10 +148,13 @@ def test_container_runs_as_non_root_without_compilers_or_pip(image):
         # The root filesystem is read-only: not even the user's own home is writable.
         "touch /opt/newsbeam/x 2>/dev/null && exit 4; touch $HOME/x 2>/dev/null && exit 5; "
         "touch /tmp/x && python -c 'import newsbeam, apache_beam; print(newsbeam.__version__)'"
+        # The story stage's C kernels were built in the build stage (not the Python ones).
+        " && python -c 'from newsbeam.transforms.story import kernels; "
+        "print(kernels.ACTIVE is kernels.NATIVE)'"
     )
     result = image.run("--entrypoint", "sh", image.tag, "-c", script)
     assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
-    assert result.stdout.split() == ["10001", "10001", __version__]
+    assert result.stdout.split() == ["10001", "10001", __version__, "True"]
 
 
 def test_bad_options_exit_2_with_one_clear_line(image, tmp_path):

@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from newsbeam.transforms.story import batch_core
+from newsbeam.transforms.story import batch_core, kernels
 from newsbeam.transforms.story.batch_core import StoryCounts, indexed_story_labels
 from newsbeam.transforms.story.bulk_weights import RunWeigher
 from newsbeam.transforms.story.clusterer import DocumentFrequencies, StoryIndex
@@ -105,6 +105,8 @@ def _in_runs(articles, config: StoryConfig) -> tuple[dict, dict]:
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 @pytest.mark.parametrize("seed", [1, 2])
 def test_runs_give_the_labels_of_the_one_by_one_core(monkeypatch, run, name, seed):
+    # Runs are weighed with the Python kernels only (the C ones weigh one by one).
+    monkeypatch.setattr(kernels, "ACTIVE", kernels.PYTHON)
     monkeypatch.setattr(batch_core, "WEIGHING_RUN", run)
     articles = _stream(seed, 700)
     expected = _one_by_one(articles, CONFIGS[name])

@@ -9,8 +9,9 @@ sketch pass, on every worker, spills them, and calls `indexed_story_labels`
 in the driver after dedup, so that the story stage costs neither a shuffle
 nor a side input of every label, and memory does not hold every article.
 
-Knowing the next articles, it weighs them 256 at a time (bulk_weights.RunWeigher)
-instead of one by one as the stream does; the labels are the same.
+With the Python kernels, knowing the next articles, it weighs them 256 at a time
+(bulk_weights.RunWeigher) instead of one by one as the stream does; with the C
+kernels (kernels.py) one by one is the cheaper. The labels are the same.
 
 `StoriesBatch` stays the distributed form (Flink, Dataflow, Spark through the
 portable runner). tests/test_story_batch_core.py checks that the driver's spilled
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from newsbeam.transforms.story import kernels
 from newsbeam.transforms.story.bulk_weights import RunWeigher
 from newsbeam.transforms.story.clusterer import Assignment, StoryIndex
 from newsbeam.transforms.story.config import StoryConfig
@@ -70,9 +72,10 @@ def assign_in_order(
     return index.assign(article_id, None if undated else time, terms, representative)
 
 
-# Articles weighed at once (bulk_weights.RunWeigher): the vectors of a run of 256 cost
-# ~0.6x one by one (benchmarks/README.md, "2026-12-06 night session: the story core's
-# weighing in runs").
+# Articles weighed at once (bulk_weights.RunWeigher) with the Python kernels: the
+# vectors of a run of 256 cost ~0.6x one by one (benchmarks/README.md, "2026-12-06 night
+# session: the story core's weighing in runs"). The C kernels weigh one article in less
+# (benchmarks/README.md, "The C kernels"): runs of 1, no RunWeigher.
 WEIGHING_RUN = 256
 
 # A loaded observation: article id, its terms, their weights (float64, in the terms'
@@ -96,12 +99,21 @@ def indexed_story_labels(
     """
     counts = counts if counts is not None else StoryCounts()
     index = StoryIndex(config)
-    weigher = RunWeigher(config)
+    weigher = RunWeigher(config) if kernels.ACTIVE is kernels.PYTHON else None
     # Event time, then id (the key ends with it), then place: never the input order.
     ordered: list[Any] = sorted(entries)
     taken = 0
     run: list[tuple[OrderKey, Location, Loaded]] = []
-    while True:
+    if weigher is None:
+        for position, (key, location) in enumerate(ordered):
+            ordered[position] = None  # released once its article is placed
+            article_id, names, weights, representative = load(location)
+            terms = dict(zip(names, weights.tolist(), strict=True))
+            assignment = assign_in_order(index, article_id, key, terms, representative)
+            counts.count(assignment)
+            if assignment.story_id != article_id:
+                yield location, article_id, assignment.story_id, assignment.similarity
+    while weigher is not None:
         while len(run) < WEIGHING_RUN and taken < len(ordered):
             key, location = ordered[taken]
             ordered[taken] = None  # each entry is released once its article is placed

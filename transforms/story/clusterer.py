@@ -16,16 +16,14 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import operator
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from newsbeam.transforms.story import kernels
 from newsbeam.transforms.story.config import StoryConfig
 
 SparseVector = dict[str, float]
-_TERM, _WEIGHT = operator.itemgetter(0), operator.itemgetter(1)
-_ONE_MORE = (1).__add__
 
 
 class Assignment(NamedTuple):
@@ -47,12 +45,8 @@ class DocumentFrequencies:
     def add(self, terms: Collection[str]) -> None:
         """One document's distinct terms (a dict's keys, a set)."""
         self.documents += 1
-        counts = self.counts
-        # counts[term] += 1 for each term, iterated in C (the terms are distinct).
-        counts.update(
-            zip(terms, map(_ONE_MORE, map(counts.get, terms, itertools.repeat(0))), strict=True)
-        )
-        if len(counts) > self._max:
+        kernels.ACTIVE.count_terms(self.counts, terms)
+        if len(self.counts) > self._max:
             self._prune()
 
     @property
@@ -81,8 +75,7 @@ class Story:
     members: list[str] = field(default_factory=list)
 
     def refresh_norm(self) -> None:
-        weights = list(self.centroid.values())
-        self.norm = math.sqrt(sum(map(operator.mul, weights, weights)))
+        self.norm = kernels.ACTIVE.vector_norm(self.centroid)
 
 
 @dataclass
@@ -171,23 +164,17 @@ class StoryIndex:
         return None
 
     def _inherit(self, story: Story, article_id: str, vector: SparseVector) -> Assignment:
-        similarity = round(_cosine(vector, story), 6)
+        similarity = round(kernels.cosine(vector, story.centroid, story.norm), 6)
         self._label(story, article_id, similarity)
         return Assignment(story.id, similarity, False, inherited=True)
 
     def _place(self, article_id: str, time: float | None, vector: SparseVector) -> Assignment:
         """Joins the most similar candidate story at or above the threshold, or founds one."""
         when = self.clock if time is None else time
-        best: Story | None = None
-        best_similarity = 0.0
-        for story_id in self._candidates(vector):
-            story = self.stories[story_id]
-            similarity = _cosine(vector, story)
-            # Ties go to the smaller id: the same choice whatever the set order.
-            if similarity > best_similarity or (
-                similarity == best_similarity and best is not None and story.id < best.id
-            ):
-                best, best_similarity = story, similarity
+        # Ties go to the smaller id: the same choice whatever the set order.
+        best, best_similarity = kernels.ACTIVE.most_similar(
+            vector, self._candidates(vector), self.stories
+        )
         if best is not None and best_similarity >= self.config.threshold:
             self._join(best, vector, when)
             similarity = round(best_similarity, 6)
@@ -216,48 +203,22 @@ class StoryIndex:
         self.labels[article_id] = (story.id, similarity)
 
     def _weigh(self, terms: SparseVector) -> SparseVector:
-        """TF-IDF, L2-normalised, capped, heaviest term first."""
+        """TF-IDF, L2-normalised, capped, heaviest first (the lookup and a new story
+        take a prefix)."""
         frequencies = self.frequencies
         assert frequencies is not None
-        # tf * idf (DocumentFrequencies.idf inlined) for every term, iterated in C:
-        # this is the hottest loop of the stage.
-        base = math.log(1 + frequencies.documents) + 1.0
-        counts = frequencies.counts
-        logs = map(math.log, map(_ONE_MORE, map(counts.get, terms, itertools.repeat(0))))
-        weights = map(operator.mul, terms.values(), map(base.__sub__, logs))
-        # Heaviest first (sorted once here: the lookup and a new story take a prefix).
-        weighted = sorted(zip(terms, weights, strict=True), key=_WEIGHT, reverse=True)
-        del weighted[self.config.max_article_terms :]
-        return unit_vector(map(_TERM, weighted), list(map(_WEIGHT, weighted)))
+        return kernels.ACTIVE.weigh(
+            terms, frequencies.counts, frequencies.documents, self.config.max_article_terms
+        )
 
     def _candidates(self, vector: SparseVector) -> set[str]:
         """Active stories that share one of the article's heaviest terms; when more
         than `max_candidates` do, those sharing the most of the terms' weight (ties by
         id): the full comparison is the stage's dearest step, and a story that shares
         little of the article's heaviest terms does not reach the threshold."""
-        found: set[str] = set()
-        hits: list[tuple[set[str], float]] = []
-        postings = self.postings
-        for term, weight in itertools.islice(vector.items(), self.config.query_terms):
-            posting = postings.get(term)
-            if posting:
-                found.update(posting)
-                hits.append((posting, weight))
-        limit = self.config.max_candidates
-        if len(found) <= limit:
-            return found
-        shared = dict.fromkeys(found, 0.0)
-        for posting, weight in hits:  # in the vector's order: the same sums every run
-            for story_id in posting:
-                shared[story_id] += weight
-        if len(shared) > 4 * limit:  # where the cut pays (~20 for 5, timeit)
-            # Only stories at or above the limit-th largest sum can be among the first
-            # `limit`: sort the floats alone (in C), rank the few left by (sum, id). Short
-            # texts find hundreds of stories through common words; ranking them all with
-            # a key function was most of the core (benchmarks/README.md, "Undated batches").
-            cut = sorted(shared.values(), reverse=True)[limit - 1]
-            shared = dict(itertools.compress(shared.items(), map(cut.__le__, shared.values())))
-        return set(sorted(shared, key=lambda story_id: (-shared[story_id], story_id))[:limit])
+        return kernels.ACTIVE.candidates(
+            vector, self.postings, self.config.query_terms, self.config.max_candidates
+        )
 
     def _found(self, story_id: str, vector: SparseVector, when: float) -> Story:
         if len(self.stories) >= self.config.max_active_stories:
@@ -272,16 +233,7 @@ class StoryIndex:
         return story
 
     def _join(self, story: Story, vector: SparseVector, when: float) -> None:
-        merged = dict(story.centroid)
-        # merged[term] += weight for each of the article's terms, iterated in C.
-        merged.update(
-            zip(
-                vector,
-                map(operator.add, map(merged.get, vector, itertools.repeat(0.0)), vector.values()),
-                strict=True,
-            )
-        )
-        kept = dict(_heaviest(merged, self.config.max_story_terms))
+        kept = kernels.ACTIVE.merged_centroid(story.centroid, vector, self.config.max_story_terms)
         for term in story.centroid.keys() - kept.keys():
             self._unpost(term, story.id)
         for term in kept.keys() - story.centroid.keys():
@@ -323,30 +275,7 @@ class StoryIndex:
                 del self.postings[term]
 
 
-def _heaviest(vector: SparseVector, limit: int) -> list[tuple[str, float]]:
-    # Heaviest first; equal weights keep the vector's order, which follows the text
-    # and the sequence of articles: the same terms are kept in every run.
-    if len(vector) <= limit:
-        return list(vector.items())
-    return sorted(vector.items(), key=_WEIGHT, reverse=True)[:limit]
-
-
 def unit_vector(terms: Iterable[str], weights: list[float]) -> SparseVector:
     """The terms with their weights divided by the weights' L2 norm, summed in order
     (the batch driver's bulk_weights gives its vectors the same floats through it)."""
-    norm = math.sqrt(sum(map(operator.mul, weights, weights))) or 1.0
-    return dict(zip(terms, map(norm.__rtruediv__, weights), strict=True))
-
-
-def _cosine(vector: SparseVector, story: Story) -> float:
-    if not story.norm:
-        return 0.0
-    centroid = story.centroid
-    # Only the shared terms (a C-level set intersection: a story shares a handful of
-    # an article's 150 terms), summed exactly (fsum): the set's order, which varies
-    # with the process's string hashing, cannot change the result.
-    shared = centroid.keys() & vector.keys()
-    dot = math.fsum(
-        map(operator.mul, map(vector.__getitem__, shared), map(centroid.__getitem__, shared))
-    )
-    return dot / story.norm
+    return kernels.ACTIVE.unit_vector(list(terms), weights)

@@ -11,13 +11,12 @@ comes from the stream (clusterer.DocumentFrequencies).
 
 from __future__ import annotations
 
-import math
 import operator
 import unicodedata
-from collections import Counter
 
 import regex
 
+from newsbeam.transforms.story import kernels
 from newsbeam.transforms.story.config import StoryConfig
 
 # Words: runs of 3+ letters with their combining marks (what `[\p{L}\p{M}]{3,}` finds,
@@ -65,8 +64,7 @@ def term_weights(text: str, title: str | None, config: StoryConfig) -> dict[str,
     in the order they are first seen (title words, title numbers, body words, body
     numbers): the core breaks ties between equal weights by that order.
     """
-    weights: dict[str, float] = {}
-    occurrences: list[str] = []  # every term as often as it occurs, in that order
+    parts: list[tuple[list[str], list[str], set[str], float]] = []
     for part, field_boost in ((title or "", config.title_weight), (text, 1.0)):
         part = part[: config.max_chars]
         if not part:
@@ -75,25 +73,9 @@ def term_weights(text: str, title: str | None, config: StoryConfig) -> dict[str,
         numbers = _NUMBER.findall(part)
         if not all(map(str.isascii, numbers)):
             numbers = [number.translate(_ASCII_DIGITS) for number in numbers]
-        occurrences += words
-        occurrences += numbers
-        # Words and numbers never share a term (letters vs digits); a name is a word.
-        boosts = dict.fromkeys(words, field_boost)
         names = set(_folded(_NAME.findall(part), config.token_prefix))
-        boosts.update(dict.fromkeys(names & boosts.keys(), config.name_weight * field_boost))
-        boosts.update(dict.fromkeys(numbers, config.number_weight * field_boost))
-        # A term of both the title and the body keeps the stronger boost.
-        for term in weights.keys() & boosts.keys():
-            if weights[term] > boosts[term]:
-                boosts[term] = weights[term]
-        weights.update(boosts)
-    counts = Counter(occurrences)
-    # (1 + log n) * boost per term, iterated in C (1 + log n from a table: a third of
-    # the cost of math.log on each count).
-    sublinear = map(_SUBLINEAR.__getitem__, counts.values())
-    return dict(
-        zip(counts, map(operator.mul, sublinear, map(weights.__getitem__, counts)), strict=True)
-    )
+        parts.append((words, numbers, names, field_boost))
+    return kernels.ACTIVE.boosted_counts(parts, config.name_weight, config.number_weight)
 
 
 class _AsciiDigitTable(dict[int, int]):
@@ -110,17 +92,6 @@ class _AsciiDigitTable(dict[int, int]):
 
 
 _ASCII_DIGITS = _AsciiDigitTable()
-
-
-class _SublinearCounts(dict[int, float]):
-    """n -> 1 + log n, filled on first use (n is bounded by the characters read)."""
-
-    def __missing__(self, count: int) -> float:
-        value = self[count] = 1.0 + math.log(count)
-        return value
-
-
-_SUBLINEAR = _SublinearCounts()
 
 
 # Folded form of each word seen, per token prefix: a stream repeats its words. Cleared
@@ -141,7 +112,7 @@ def _words(part: str) -> list[str]:
             segments = _UNSPACED.split(text)
             if len(segments) > 1:
                 return _with_bigrams(segments)
-    return [word for word in text.split() if len(word) >= 3]
+    return kernels.ACTIVE.long_words(text, 3)
 
 
 def _with_bigrams(segments: list[str]) -> list[str]:

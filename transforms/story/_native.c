@@ -1,0 +1,870 @@
+/* The story core's per-article loops in C (optional: clusterer.py falls back to the
+ * same operations in Python when this module is not built).
+ *
+ * Each function does what its Python twin in clusterer.py does, float for float and
+ * in the same order, on the same Python objects (dicts of str -> float, sets of story
+ * ids, Story instances), so the index, its durable state and every label are the same
+ * whichever core ran (tests/test_story_native.py). Sums that Python computes with the
+ * builtin `sum` or with `math.fsum` are computed by calling those very functions:
+ * `sum` of floats changed between Python versions (3.12 compensates), and calling it
+ * keeps the two cores equal on every version.
+ *
+ * Why C: the core is sequential (one article after another, in event-time order) and
+ * was ~2/3 of the stage's cost in Python; see benchmarks/README.md, "The native core".
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static PyObject *builtin_sum;   /* builtins.sum */
+static PyObject *math_fsum;     /* math.fsum */
+static PyObject *str_centroid;  /* "centroid" */
+static PyObject *str_norm;      /* "norm" */
+static PyObject *str_id;        /* "id" */
+
+/* A weight and its position: sorted heaviest first, ties in order of position, which is
+ * what Python's stable sorted(..., key=weight, reverse=True) gives. */
+typedef struct {
+    double weight;
+    Py_ssize_t position;
+} Ranked;
+
+static int
+heaviest_first(const void *a, const void *b)
+{
+    const Ranked *x = a, *y = b;
+    if (x->weight > y->weight) return -1;
+    if (x->weight < y->weight) return 1;
+    return (x->position > y->position) - (x->position < y->position);
+}
+
+/* Python's sum() of the squares of `weights[0..n)`, in that order, as a C double
+ * (-1.0 with an exception set on failure: a sum of squares is never negative).
+ * Python 3.11 adds floats one after the other, as here; 3.12 compensates the sum
+ * (Neumaier), so there the builtin itself is called on the squares. */
+static double
+sum_of_squares(const double *weights, Py_ssize_t n)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    double total = 0.0;
+    for (Py_ssize_t i = 0; i < n; i++) total += weights[i] * weights[i];
+    return total;
+#else
+    PyObject *squares = PyList_New(n);
+    if (squares == NULL) return -1.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *square = PyFloat_FromDouble(weights[i] * weights[i]);
+        if (square == NULL) {
+            Py_DECREF(squares);
+            return -1.0;
+        }
+        PyList_SET_ITEM(squares, i, square);
+    }
+    PyObject *total = PyObject_CallOneArg(builtin_sum, squares);
+    Py_DECREF(squares);
+    if (total == NULL) return -1.0;
+    double value = PyFloat_AsDouble(total);
+    Py_DECREF(total);
+    if (value == -1.0 && PyErr_Occurred()) return -1.0;
+    return value;
+#endif
+}
+
+/* math.fsum of `values[0..n)`, bit for bit, for finite values whose partial sums stay
+ * finite: Shewchuk's exact partials, then one rounding (half-even across partials), as
+ * CPython's math.fsum. Returns 0, or -1 when a value or a partial is not finite or there
+ * are more partials than room (then the caller asks math.fsum itself). */
+#define MAX_PARTIALS 64
+static int
+exact_sum(const double *values, Py_ssize_t n, double *result)
+{
+    double partials[MAX_PARTIALS];
+    Py_ssize_t count = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        double x = values[k];
+        if (!isfinite(x)) return -1;
+        Py_ssize_t kept = 0;
+        for (Py_ssize_t j = 0; j < count; j++) {
+            double y = partials[j];
+            if (fabs(x) < fabs(y)) {
+                double swap = x;
+                x = y;
+                y = swap;
+            }
+            double hi = x + y;
+            double lo = y - (hi - x);
+            if (lo != 0.0) partials[kept++] = lo;
+            x = hi;
+        }
+        count = kept;
+        if (x != 0.0) {
+            if (!isfinite(x) || count >= MAX_PARTIALS) return -1;
+            partials[count++] = x;
+        }
+    }
+    double hi = 0.0;
+    if (count > 0) {
+        double lo = 0.0;
+        hi = partials[--count];
+        while (count > 0) {
+            double x = hi, y = partials[--count];
+            hi = x + y;
+            lo = y - (hi - x);
+            if (lo != 0.0) break;
+        }
+        if (count > 0 && ((lo < 0.0 && partials[count - 1] < 0.0)
+                          || (lo > 0.0 && partials[count - 1] > 0.0))) {
+            double y = lo * 2.0, x = hi + y;
+            if (y == x - hi) hi = x;
+        }
+    }
+    *result = hi;
+    return 0;
+}
+
+/* math.fsum(values), through exact_sum or (for what it leaves) math.fsum itself;
+ * -1.0 with an exception set on failure. */
+static double
+fsum(const double *values, Py_ssize_t n)
+{
+    double total;
+    if (exact_sum(values, n, &total) == 0) return total;
+    PyObject *list = PyList_New(n);
+    if (list == NULL) return -1.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *value = PyFloat_FromDouble(values[i]);
+        if (value == NULL) {
+            Py_DECREF(list);
+            return -1.0;
+        }
+        PyList_SET_ITEM(list, i, value);
+    }
+    PyObject *sum = PyObject_CallOneArg(math_fsum, list);
+    Py_DECREF(list);
+    if (sum == NULL) return -1.0;
+    total = PyFloat_AsDouble(sum);
+    Py_DECREF(sum);
+    return total;
+}
+
+/* {terms[i]: weights[i] / norm} with norm the weights' L2 norm (1.0 when zero), as
+ * clusterer.unit_vector builds it. `terms` are borrowed. */
+static PyObject *
+unit_dict(PyObject *const *terms, const double *weights, Py_ssize_t n)
+{
+    double squares = sum_of_squares(weights, n);
+    if (squares < 0.0) return NULL;
+    double norm = sqrt(squares);
+    if (norm == 0.0) norm = 1.0;
+    PyObject *vector = PyDict_New();
+    if (vector == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *value = PyFloat_FromDouble(weights[i] / norm);
+        if (value == NULL || PyDict_SetItem(vector, terms[i], value) < 0) {
+            Py_XDECREF(value);
+            Py_DECREF(vector);
+            return NULL;
+        }
+        Py_DECREF(value);
+    }
+    return vector;
+}
+
+PyDoc_STRVAR(unit_vector_doc,
+"unit_vector(terms, weights) -> dict\n\n"
+"clusterer.unit_vector: the terms (a list) with their weights (a list of floats)\n"
+"divided by the weights' L2 norm.");
+
+static PyObject *
+unit_vector(PyObject *module, PyObject *args)
+{
+    PyObject *terms, *weights;
+    if (!PyArg_ParseTuple(args, "O!O!:unit_vector", &PyList_Type, &terms, &PyList_Type, &weights))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(terms);
+    if (PyList_GET_SIZE(weights) != n) {
+        PyErr_SetString(PyExc_ValueError, "unit_vector: terms and weights differ in length");
+        return NULL;
+    }
+    double *values = PyMem_Malloc((n ? n : 1) * sizeof(double));
+    if (values == NULL) return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        values[i] = PyFloat_AsDouble(PyList_GET_ITEM(weights, i));
+        if (values[i] == -1.0 && PyErr_Occurred()) {
+            PyMem_Free(values);
+            return NULL;
+        }
+    }
+    PyObject *vector = unit_dict(((PyListObject *)terms)->ob_item, values, n);
+    PyMem_Free(values);
+    return vector;
+}
+
+/* Sorts `ranked[0..n)` heaviest first and builds the unit vector of the first `cap`
+ * (terms looked up by position in `terms`, borrowed). */
+static PyObject *
+capped_unit_vector(PyObject *const *terms, Ranked *ranked, Py_ssize_t n, Py_ssize_t cap)
+{
+    qsort(ranked, (size_t)n, sizeof(Ranked), heaviest_first);
+    Py_ssize_t kept = n < cap ? n : cap;
+    PyObject **names = PyMem_Malloc((kept ? kept : 1) * sizeof(PyObject *));
+    double *values = PyMem_Malloc((kept ? kept : 1) * sizeof(double));
+    PyObject *vector = NULL;
+    if (names == NULL || values == NULL) {
+        PyErr_NoMemory();
+    }
+    else {
+        for (Py_ssize_t i = 0; i < kept; i++) {
+            names[i] = terms[ranked[i].position];
+            values[i] = ranked[i].weight;
+        }
+        vector = unit_dict(names, values, kept);
+    }
+    PyMem_Free(names);
+    PyMem_Free(values);
+    return vector;
+}
+
+PyDoc_STRVAR(weigh_doc,
+"weigh(terms, counts, documents, cap) -> dict\n\n"
+"StoryIndex._weigh: tf * smoothed idf (counts: document frequencies, documents:\n"
+"their number) for every term, heaviest first, capped to `cap`, L2-normalised.");
+
+static PyObject *
+weigh(PyObject *module, PyObject *args)
+{
+    PyObject *terms, *counts;
+    long long documents;
+    Py_ssize_t cap;
+    if (!PyArg_ParseTuple(args, "O!O!Ln:weigh", &PyDict_Type, &terms, &PyDict_Type, &counts,
+                          &documents, &cap))
+        return NULL;
+    Py_ssize_t n = PyDict_GET_SIZE(terms);
+    PyObject **names = PyMem_Malloc((n ? n : 1) * sizeof(PyObject *));
+    Ranked *ranked = PyMem_Malloc((n ? n : 1) * sizeof(Ranked));
+    PyObject *vector = NULL;
+    if (names == NULL || ranked == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* As math.log(1 + documents) + 1.0 and math.log(1 + count): log of the double. */
+    double base = log((double)(1 + documents)) + 1.0;
+    Py_ssize_t position = 0, i = 0;
+    PyObject *term, *tf;
+    while (PyDict_Next(terms, &position, &term, &tf)) {
+        PyObject *count = PyDict_GetItemWithError(counts, term);
+        double frequency = 0.0;
+        if (count != NULL) {
+            frequency = PyLong_AsDouble(count);
+            if (frequency == -1.0 && PyErr_Occurred()) goto done;
+        }
+        else if (PyErr_Occurred()) {
+            goto done;
+        }
+        double weight = PyFloat_AsDouble(tf);
+        if (weight == -1.0 && PyErr_Occurred()) goto done;
+        names[i] = term;
+        ranked[i].weight = weight * (base - log(frequency + 1.0));
+        ranked[i].position = i;
+        i++;
+    }
+    vector = capped_unit_vector(names, ranked, n, cap);
+done:
+    PyMem_Free(names);
+    PyMem_Free(ranked);
+    return vector;
+}
+
+PyDoc_STRVAR(count_terms_doc,
+"count_terms(counts, terms) -> None\n\n"
+"DocumentFrequencies.add's counting: counts[term] += 1 for each (distinct) term.");
+
+static PyObject *
+count_terms(PyObject *module, PyObject *args)
+{
+    PyObject *counts, *terms;
+    if (!PyArg_ParseTuple(args, "O!O:count_terms", &PyDict_Type, &counts, &terms))
+        return NULL;
+    PyObject *iterator = PyObject_GetIter(terms);
+    if (iterator == NULL) return NULL;
+    PyObject *term;
+    while ((term = PyIter_Next(iterator)) != NULL) {
+        PyObject *count = PyDict_GetItemWithError(counts, term);
+        PyObject *more = NULL;
+        if (count != NULL) {
+            long value = PyLong_AsLong(count);
+            if (!(value == -1 && PyErr_Occurred())) more = PyLong_FromLong(value + 1);
+        }
+        else if (!PyErr_Occurred()) {
+            more = PyLong_FromLong(1);
+        }
+        int failed = more == NULL || PyDict_SetItem(counts, term, more) < 0;
+        Py_XDECREF(more);
+        Py_DECREF(term);
+        if (failed) {
+            Py_DECREF(iterator);
+            return NULL;
+        }
+    }
+    Py_DECREF(iterator);
+    if (PyErr_Occurred()) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* A candidate story and the weight of the article's query terms it shares. */
+typedef struct {
+    double shared;
+    PyObject *id; /* borrowed from the postings */
+} Candidate;
+
+/* Most shared weight first, ties by the smaller id (sorted(key=(-sum, id))). Ids are
+ * str: PyUnicode_Compare cannot fail on two str. */
+static int
+most_shared_first(const void *a, const void *b)
+{
+    const Candidate *x = a, *y = b;
+    if (x->shared > y->shared) return -1;
+    if (x->shared < y->shared) return 1;
+    return PyUnicode_Compare(x->id, y->id);
+}
+
+PyDoc_STRVAR(candidates_doc,
+"candidates(vector, postings, query_terms, limit) -> set\n\n"
+"StoryIndex._candidates: the story ids posted under the vector's first `query_terms`\n"
+"terms; when more than `limit`, the `limit` sharing the most of those terms' weight\n"
+"(ties by id).");
+
+static PyObject *
+candidates(PyObject *module, PyObject *args)
+{
+    PyObject *vector, *postings;
+    Py_ssize_t query_terms, limit;
+    if (!PyArg_ParseTuple(args, "O!O!nn:candidates", &PyDict_Type, &vector, &PyDict_Type,
+                          &postings, &query_terms, &limit))
+        return NULL;
+    PyObject *found = PySet_New(NULL);
+    if (found == NULL) return NULL;
+    Py_ssize_t most = query_terms > 0 ? query_terms : 0;
+    PyObject **hits = PyMem_Malloc((most ? most : 1) * sizeof(PyObject *));
+    double *hit_weights = PyMem_Malloc((most ? most : 1) * sizeof(double));
+    Candidate *ranked = NULL;
+    PyObject *slots = NULL;
+    if (hits == NULL || hit_weights == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_ssize_t nhits = 0, seen = 0, position = 0;
+    PyObject *term, *weight;
+    /* The vector's first `query_terms` items (islice), hit or not. */
+    while (seen < most && PyDict_Next(vector, &position, &term, &weight)) {
+        seen++;
+        PyObject *posting = PyDict_GetItemWithError(postings, term);
+        if (posting == NULL) {
+            if (PyErr_Occurred()) goto fail;
+            continue;
+        }
+        if (PySet_Size(posting) <= 0) {
+            if (PyErr_Occurred()) goto fail;
+            continue;
+        }
+        /* found |= posting: a set update in C. */
+        PyObject *updated = PyNumber_InPlaceOr(found, posting);
+        if (updated == NULL) goto fail;
+        Py_DECREF(updated);
+        hits[nhits] = posting;
+        hit_weights[nhits] = PyFloat_AsDouble(weight);
+        if (hit_weights[nhits] == -1.0 && PyErr_Occurred()) goto fail;
+        nhits++;
+    }
+    if (PySet_GET_SIZE(found) <= limit) goto done;
+
+    Py_ssize_t n = PySet_GET_SIZE(found);
+    ranked = PyMem_Malloc(n * sizeof(Candidate));
+    slots = PyDict_New(); /* story id -> its place in `ranked` */
+    if (ranked == NULL || slots == NULL) {
+        if (ranked == NULL) PyErr_NoMemory();
+        goto fail;
+    }
+    Py_ssize_t filled = 0;
+    /* Each story's sum in the vector's order, as the Python loop adds them. */
+    for (Py_ssize_t h = 0; h < nhits; h++) {
+        PyObject *iterator = PyObject_GetIter(hits[h]);
+        if (iterator == NULL) goto fail;
+        PyObject *story_id;
+        while ((story_id = PyIter_Next(iterator)) != NULL) {
+            PyObject *slot = PyDict_GetItemWithError(slots, story_id);
+            Py_ssize_t at = -1;
+            if (slot != NULL) {
+                at = PyLong_AsSsize_t(slot);
+            }
+            else if (!PyErr_Occurred() && filled < n) {
+                at = filled++;
+                ranked[at].shared = 0.0;
+                ranked[at].id = story_id; /* borrowed: the posting holds it */
+                PyObject *number = PyLong_FromSsize_t(at);
+                if (number == NULL || PyDict_SetItem(slots, story_id, number) < 0) at = -1;
+                Py_XDECREF(number);
+            }
+            Py_DECREF(story_id);
+            if (at < 0) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_RuntimeError, "a posting changed during the lookup");
+                Py_DECREF(iterator);
+                goto fail;
+            }
+            ranked[at].shared += hit_weights[h];
+        }
+        Py_DECREF(iterator);
+        if (PyErr_Occurred()) goto fail;
+    }
+    qsort(ranked, (size_t)filled, sizeof(Candidate), most_shared_first);
+    PyObject *chosen = PySet_New(NULL);
+    if (chosen == NULL) goto fail;
+    for (Py_ssize_t i = 0; i < limit && i < filled; i++) {
+        if (PySet_Add(chosen, ranked[i].id) < 0) {
+            Py_DECREF(chosen);
+            goto fail;
+        }
+    }
+    Py_DECREF(found);
+    found = chosen;
+done:
+    PyMem_Free(hits);
+    PyMem_Free(hit_weights);
+    PyMem_Free(ranked);
+    Py_XDECREF(slots);
+    return found;
+fail:
+    Py_CLEAR(found);
+    goto done;
+}
+
+/* clusterer._cosine: the article's vector against a story (its centroid and norm),
+ * over their shared terms, the products summed by math.fsum (exact, so their order
+ * does not matter). Returns -1.0 with an exception set on failure. */
+static double
+cosine(PyObject *vector, PyObject *story)
+{
+    PyObject *norm_object = PyObject_GetAttr(story, str_norm);
+    if (norm_object == NULL) return -1.0;
+    double norm = PyFloat_AsDouble(norm_object);
+    Py_DECREF(norm_object);
+    if (norm == -1.0 && PyErr_Occurred()) return -1.0;
+    if (norm == 0.0) return 0.0;
+    PyObject *centroid = PyObject_GetAttr(story, str_centroid);
+    if (centroid == NULL) return -1.0;
+    if (!PyDict_Check(centroid)) {
+        Py_DECREF(centroid);
+        PyErr_SetString(PyExc_TypeError, "a story's centroid must be a dict");
+        return -1.0;
+    }
+    /* Walk the smaller dict, look up in the other. */
+    PyObject *walked = centroid, *other = vector;
+    if (PyDict_GET_SIZE(vector) < PyDict_GET_SIZE(centroid)) {
+        walked = vector;
+        other = centroid;
+    }
+    Py_ssize_t most = PyDict_GET_SIZE(walked);
+    double *products = PyMem_Malloc((most ? most : 1) * sizeof(double));
+    if (products == NULL) {
+        Py_DECREF(centroid);
+        PyErr_NoMemory();
+        return -1.0;
+    }
+    Py_ssize_t shared = 0, position = 0;
+    PyObject *term, *weight;
+    double result = -1.0;
+    while (PyDict_Next(walked, &position, &term, &weight)) {
+        PyObject *match = PyDict_GetItemWithError(other, term);
+        if (match == NULL) {
+            if (PyErr_Occurred()) goto done;
+            continue;
+        }
+        double a = PyFloat_AsDouble(weight), b = PyFloat_AsDouble(match);
+        if (PyErr_Occurred()) goto done;
+        products[shared++] = a * b;
+    }
+    double dot = fsum(products, shared);
+    if (dot == -1.0 && PyErr_Occurred()) goto done;
+    result = dot / norm;
+done:
+    PyMem_Free(products);
+    Py_DECREF(centroid);
+    return result;
+}
+
+PyDoc_STRVAR(most_similar_doc,
+"most_similar(vector, story_ids, stories) -> (story or None, similarity)\n\n"
+"StoryIndex._place's choice: the story (of `stories`, by the ids) most similar to the\n"
+"vector, ties to the smaller id; None and 0.0 when none is above 0.");
+
+static PyObject *
+most_similar(PyObject *module, PyObject *args)
+{
+    PyObject *vector, *story_ids, *stories;
+    if (!PyArg_ParseTuple(args, "O!OO!:most_similar", &PyDict_Type, &vector, &story_ids,
+                          &PyDict_Type, &stories))
+        return NULL;
+    PyObject *iterator = PyObject_GetIter(story_ids);
+    if (iterator == NULL) return NULL;
+    PyObject *best = NULL, *best_id = NULL; /* owned */
+    double best_similarity = 0.0;
+    PyObject *story_id;
+    while ((story_id = PyIter_Next(iterator)) != NULL) {
+        PyObject *story = PyDict_GetItemWithError(stories, story_id);
+        Py_DECREF(story_id);
+        if (story == NULL) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_KeyError, "candidate story not found");
+            goto fail;
+        }
+        double similarity = cosine(vector, story);
+        if (similarity == -1.0 && PyErr_Occurred()) goto fail;
+        int better = similarity > best_similarity;
+        PyObject *id = NULL;
+        if (!better && similarity == best_similarity && best != NULL) {
+            id = PyObject_GetAttr(story, str_id);
+            if (id == NULL) goto fail;
+            better = PyObject_RichCompareBool(id, best_id, Py_LT);
+            if (better < 0) {
+                Py_DECREF(id);
+                goto fail;
+            }
+        }
+        if (better) {
+            if (id == NULL && (id = PyObject_GetAttr(story, str_id)) == NULL) goto fail;
+            Py_XDECREF(best_id);
+            Py_XDECREF(best);
+            Py_INCREF(story);
+            best = story;
+            best_id = id;
+            best_similarity = similarity;
+        }
+        else {
+            Py_XDECREF(id);
+        }
+    }
+    Py_DECREF(iterator);
+    Py_XDECREF(best_id);
+    if (PyErr_Occurred()) {
+        Py_XDECREF(best);
+        return NULL;
+    }
+    if (best == NULL) return Py_BuildValue("(Od)", Py_None, best_similarity);
+    return Py_BuildValue("(Nd)", best, best_similarity);
+fail:
+    Py_DECREF(iterator);
+    Py_XDECREF(best);
+    Py_XDECREF(best_id);
+    return NULL;
+}
+
+PyDoc_STRVAR(merged_centroid_doc,
+"merged_centroid(centroid, vector, limit) -> dict\n\n"
+"StoryIndex._join's new centroid: the centroid plus the vector, term by term (new\n"
+"terms after the old, in the vector's order), then its `limit` heaviest terms\n"
+"(heaviest first, ties in that order) when it has more.");
+
+/* A term of a merged centroid: its weight, its place in the merged dict, its name. */
+typedef struct {
+    double weight;
+    Py_ssize_t position;
+    PyObject *name; /* borrowed */
+} Merged;
+
+static int
+heaviest_merged_first(const void *a, const void *b)
+{
+    const Merged *x = a, *y = b;
+    if (x->weight > y->weight) return -1;
+    if (x->weight < y->weight) return 1;
+    return (x->position > y->position) - (x->position < y->position);
+}
+
+static PyObject *
+merged_centroid(PyObject *module, PyObject *args)
+{
+    PyObject *centroid, *vector;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "O!O!n:merged_centroid", &PyDict_Type, &centroid, &PyDict_Type,
+                          &vector, &limit))
+        return NULL;
+    Py_ssize_t old = PyDict_GET_SIZE(centroid), most = old + PyDict_GET_SIZE(vector);
+    /* The old terms first, in order, then the new ones in the vector's order: their
+     * places in the merged dict. */
+    Merged *entries = PyMem_Malloc((most ? most : 1) * sizeof(Merged));
+    PyObject *kept = NULL;
+    if (entries == NULL) return PyErr_NoMemory();
+    Py_ssize_t position = 0, listed = 0;
+    PyObject *term, *weight;
+    while (PyDict_Next(centroid, &position, &term, &weight)) {
+        PyObject *added = PyDict_GetItemWithError(vector, term);
+        if (added == NULL && PyErr_Occurred()) goto done;
+        double value = PyFloat_AsDouble(weight);
+        if (added != NULL) value += PyFloat_AsDouble(added);
+        if (PyErr_Occurred()) goto done;
+        entries[listed].weight = value;
+        entries[listed].position = listed;
+        entries[listed].name = term;
+        listed++;
+    }
+    /* With `limit` old terms or more, a new term can be kept only if heavier than the
+     * limit-th heaviest old one (on a tie the old term comes first): the others are
+     * not listed. */
+    int cut = old >= limit && limit > 0;
+    double floor = 0.0;
+    if (cut) {
+        Merged *sorted = PyMem_Malloc(old * sizeof(Merged));
+        if (sorted == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        memcpy(sorted, entries, old * sizeof(Merged));
+        qsort(sorted, (size_t)old, sizeof(Merged), heaviest_merged_first);
+        floor = sorted[limit - 1].weight;
+        PyMem_Free(sorted);
+    }
+    Py_ssize_t merged = old;
+    position = 0;
+    while (PyDict_Next(vector, &position, &term, &weight)) {
+        int known = PyDict_Contains(centroid, term);
+        if (known < 0) goto done;
+        if (known) continue;
+        double value = 0.0 + PyFloat_AsDouble(weight);
+        if (value == -1.0 && PyErr_Occurred()) goto done;
+        merged++;
+        if (cut && !(value > floor)) continue;
+        entries[listed].weight = value;
+        entries[listed].position = merged - 1;
+        entries[listed].name = term;
+        listed++;
+    }
+    if (merged > limit) {
+        /* The `limit` heaviest, ties in the merged order (sorted(..., reverse=True)). */
+        qsort(entries, (size_t)listed, sizeof(Merged), heaviest_merged_first);
+        if (listed > limit) listed = limit;
+    }
+    kept = PyDict_New();
+    if (kept == NULL) goto done;
+    for (Py_ssize_t i = 0; i < listed; i++) {
+        PyObject *value = PyFloat_FromDouble(entries[i].weight);
+        if (value == NULL || PyDict_SetItem(kept, entries[i].name, value) < 0) {
+            Py_XDECREF(value);
+            Py_CLEAR(kept);
+            goto done;
+        }
+        Py_DECREF(value);
+    }
+done:
+    PyMem_Free(entries);
+    return kept;
+}
+
+PyDoc_STRVAR(vector_norm_doc,
+"vector_norm(vector) -> float\n\n"
+"Story.refresh_norm: the L2 norm of a dict's values, summed in order by sum().");
+
+static PyObject *
+vector_norm(PyObject *module, PyObject *vector)
+{
+    if (!PyDict_Check(vector)) {
+        PyErr_SetString(PyExc_TypeError, "vector_norm: a dict is needed");
+        return NULL;
+    }
+    Py_ssize_t n = PyDict_GET_SIZE(vector);
+    double *values = PyMem_Malloc((n ? n : 1) * sizeof(double));
+    if (values == NULL) return PyErr_NoMemory();
+    Py_ssize_t position = 0, i = 0;
+    PyObject *term, *weight;
+    while (PyDict_Next(vector, &position, &term, &weight)) {
+        values[i] = PyFloat_AsDouble(weight);
+        if (values[i] == -1.0 && PyErr_Occurred()) {
+            PyMem_Free(values);
+            return NULL;
+        }
+        i++;
+    }
+    double squares = sum_of_squares(values, n);
+    PyMem_Free(values);
+    if (squares < 0.0) return NULL;
+    return PyFloat_FromDouble(sqrt(squares));
+}
+
+PyDoc_STRVAR(long_words_doc,
+"long_words(text, shortest) -> list\n\n"
+"features._words' filter: the whitespace-separated words of at least `shortest`\n"
+"characters, in order.");
+
+static PyObject *
+long_words(PyObject *module, PyObject *args)
+{
+    PyObject *text;
+    Py_ssize_t shortest;
+    if (!PyArg_ParseTuple(args, "Un:long_words", &text, &shortest)) return NULL;
+    PyObject *words = PyUnicode_Split(text, NULL, -1);
+    if (words == NULL) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(words), kept = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *word = PyList_GET_ITEM(words, i);
+        if (PyUnicode_GET_LENGTH(word) >= shortest) {
+            /* Moved down in place: the list owns each word once either way. */
+            if (kept != i) {
+                PyObject *dropped = PyList_GET_ITEM(words, kept);
+                PyList_SET_ITEM(words, kept, word);
+                PyList_SET_ITEM(words, i, dropped);
+            }
+            kept++;
+        }
+    }
+    if (PyList_SetSlice(words, kept, n, NULL) < 0) {
+        Py_DECREF(words);
+        return NULL;
+    }
+    return words;
+}
+
+PyDoc_STRVAR(boosted_counts_doc,
+"boosted_counts(parts, name_weight, number_weight) -> dict\n\n"
+"features.term_weights' weighing: `parts` is a list of (words, numbers, names,\n"
+"field_boost), the title's then the body's; each term (1 + log n) times the strongest\n"
+"boost it received (field_boost, times name_weight for a word among the names,\n"
+"times number_weight for a number), in order of first occurrence.");
+
+static PyObject *
+boosted_counts(PyObject *module, PyObject *args)
+{
+    PyObject *parts;
+    double name_weight, number_weight;
+    if (!PyArg_ParseTuple(args, "O!dd:boosted_counts", &PyList_Type, &parts, &name_weight,
+                          &number_weight))
+        return NULL;
+    Py_ssize_t total = 0, nparts = PyList_GET_SIZE(parts);
+    for (Py_ssize_t p = 0; p < nparts; p++) {
+        PyObject *part = PyList_GET_ITEM(parts, p);
+        if (!PyTuple_Check(part) || PyTuple_GET_SIZE(part) != 4
+            || !PyList_Check(PyTuple_GET_ITEM(part, 0))
+            || !PyList_Check(PyTuple_GET_ITEM(part, 1))) {
+            PyErr_SetString(PyExc_TypeError,
+                            "boosted_counts: parts are (words list, numbers list, names, boost)");
+            return NULL;
+        }
+        total += PyList_GET_SIZE(PyTuple_GET_ITEM(part, 0));
+        total += PyList_GET_SIZE(PyTuple_GET_ITEM(part, 1));
+    }
+    PyObject **terms = PyMem_Malloc((total ? total : 1) * sizeof(PyObject *));
+    double *boosts = PyMem_Malloc((total ? total : 1) * sizeof(double));
+    Py_ssize_t *counts = PyMem_Malloc((total ? total : 1) * sizeof(Py_ssize_t));
+    PyObject *slots = PyDict_New(); /* term -> its index in the arrays */
+    PyObject *result = NULL;
+    if (terms == NULL || boosts == NULL || counts == NULL || slots == NULL) {
+        if (slots != NULL) PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t distinct = 0;
+    for (Py_ssize_t p = 0; p < nparts; p++) {
+        PyObject *part = PyList_GET_ITEM(parts, p);
+        PyObject *names = PyTuple_GET_ITEM(part, 2);
+        double field_boost = PyFloat_AsDouble(PyTuple_GET_ITEM(part, 3));
+        if (field_boost == -1.0 && PyErr_Occurred()) goto done;
+        /* Words, then numbers: the order the Python code lists the occurrences in. */
+        for (int kind = 0; kind < 2; kind++) {
+            PyObject *list = PyTuple_GET_ITEM(part, kind);
+            double boost = kind ? number_weight * field_boost : field_boost;
+            double name_boost = name_weight * field_boost;
+            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+                PyObject *term = PyList_GET_ITEM(list, i);
+                PyObject *slot = PyDict_GetItemWithError(slots, term);
+                Py_ssize_t at;
+                if (slot != NULL) {
+                    at = PyLong_AsSsize_t(slot);
+                }
+                else {
+                    if (PyErr_Occurred()) goto done;
+                    at = distinct++;
+                    PyObject *number = PyLong_FromSsize_t(at);
+                    if (number == NULL || PyDict_SetItem(slots, term, number) < 0) {
+                        Py_XDECREF(number);
+                        goto done;
+                    }
+                    Py_DECREF(number);
+                    terms[at] = term;
+                    counts[at] = 0;
+                    boosts[at] = -INFINITY; /* below any boost: the first one is taken */
+                }
+                counts[at]++;
+                double here = boost;
+                if (!kind) {
+                    int named = PySet_Contains(names, term);
+                    if (named < 0) goto done;
+                    if (named) here = name_boost;
+                }
+                /* A term of both the title and the body keeps the stronger boost. */
+                if (!(boosts[at] > here)) boosts[at] = here;
+            }
+        }
+    }
+    result = PyDict_New();
+    if (result == NULL) goto done;
+    for (Py_ssize_t at = 0; at < distinct; at++) {
+        /* (1 + log n) * boost, as features._SUBLINEAR and the product there. */
+        PyObject *value = PyFloat_FromDouble((1.0 + log((double)counts[at])) * boosts[at]);
+        if (value == NULL || PyDict_SetItem(result, terms[at], value) < 0) {
+            Py_XDECREF(value);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_DECREF(value);
+    }
+done:
+    PyMem_Free(terms);
+    PyMem_Free(boosts);
+    PyMem_Free(counts);
+    Py_XDECREF(slots);
+    return result;
+}
+
+static PyMethodDef native_methods[] = {
+    {"weigh", weigh, METH_VARARGS, weigh_doc},
+    {"unit_vector", unit_vector, METH_VARARGS, unit_vector_doc},
+    {"count_terms", count_terms, METH_VARARGS, count_terms_doc},
+    {"candidates", candidates, METH_VARARGS, candidates_doc},
+    {"most_similar", most_similar, METH_VARARGS, most_similar_doc},
+    {"merged_centroid", merged_centroid, METH_VARARGS, merged_centroid_doc},
+    {"vector_norm", vector_norm, METH_O, vector_norm_doc},
+    {"long_words", long_words, METH_VARARGS, long_words_doc},
+    {"boosted_counts", boosted_counts, METH_VARARGS, boosted_counts_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT,
+    "newsbeam.transforms.story._native",
+    "The story core's per-article loops in C (see clusterer.py).",
+    -1,
+    native_methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    PyObject *builtins = PyImport_ImportModule("builtins");
+    if (builtins == NULL) return NULL;
+    builtin_sum = PyObject_GetAttrString(builtins, "sum");
+    Py_DECREF(builtins);
+    PyObject *math = PyImport_ImportModule("math");
+    if (math == NULL) return NULL;
+    math_fsum = PyObject_GetAttrString(math, "fsum");
+    Py_DECREF(math);
+    str_centroid = PyUnicode_InternFromString("centroid");
+    str_norm = PyUnicode_InternFromString("norm");
+    str_id = PyUnicode_InternFromString("id");
+    if (builtin_sum == NULL || math_fsum == NULL || str_centroid == NULL || str_norm == NULL
+        || str_id == NULL)
+        return NULL;
+    return PyModule_Create(&native_module);
+}
