@@ -13,6 +13,8 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+import story_fixtures
+from test_story_bulk_weights import CONFIGS, _stream
 
 from newsbeam.transforms.story import kernels
 from newsbeam.transforms.story.batch_core import StoryCounts
@@ -20,8 +22,6 @@ from newsbeam.transforms.story.clusterer import Story, StoryIndex
 from newsbeam.transforms.story.config import StoryConfig
 from newsbeam.transforms.story.features import term_weights
 from newsbeam.transforms.story.order import order_key
-from tests import story_fixtures
-from tests.test_story_bulk_weights import CONFIGS, _stream
 
 NATIVE = kernels.NATIVE
 PYTHON = kernels.PYTHON

@@ -232,15 +232,11 @@ PyDoc_STRVAR(weigh_doc,
 "StoryIndex._weigh: tf * smoothed idf (counts: document frequencies, documents:\n"
 "their number) for every term, heaviest first, capped to `cap`, L2-normalised.");
 
+/* weigh, and count_and_weigh when `counting`: each term's document frequency raised by
+ * one first (the article is one more document containing it). */
 static PyObject *
-weigh(PyObject *module, PyObject *args)
+weigh_terms(PyObject *terms, PyObject *counts, long long documents, Py_ssize_t cap, int counting)
 {
-    PyObject *terms, *counts;
-    long long documents;
-    Py_ssize_t cap;
-    if (!PyArg_ParseTuple(args, "O!O!Ln:weigh", &PyDict_Type, &terms, &PyDict_Type, &counts,
-                          &documents, &cap))
-        return NULL;
     Py_ssize_t n = PyDict_GET_SIZE(terms);
     PyObject **names = PyMem_Malloc((n ? n : 1) * sizeof(PyObject *));
     Ranked *ranked = PyMem_Malloc((n ? n : 1) * sizeof(Ranked));
@@ -255,18 +251,26 @@ weigh(PyObject *module, PyObject *args)
     PyObject *term, *tf;
     while (PyDict_Next(terms, &position, &term, &tf)) {
         PyObject *count = PyDict_GetItemWithError(counts, term);
-        double frequency = 0.0;
+        long long frequency = 0;
         if (count != NULL) {
-            frequency = PyLong_AsDouble(count);
-            if (frequency == -1.0 && PyErr_Occurred()) goto done;
+            frequency = PyLong_AsLongLong(count);
+            if (frequency == -1 && PyErr_Occurred()) goto done;
         }
         else if (PyErr_Occurred()) {
             goto done;
         }
+        if (counting) {
+            PyObject *more = PyLong_FromLongLong(++frequency);
+            if (more == NULL || PyDict_SetItem(counts, term, more) < 0) {
+                Py_XDECREF(more);
+                goto done;
+            }
+            Py_DECREF(more);
+        }
         double weight = PyFloat_AsDouble(tf);
         if (weight == -1.0 && PyErr_Occurred()) goto done;
         names[i] = term;
-        ranked[i].weight = weight * (base - log(frequency + 1.0));
+        ranked[i].weight = weight * (base - log((double)frequency + 1.0));
         ranked[i].position = i;
         i++;
     }
@@ -274,6 +278,41 @@ weigh(PyObject *module, PyObject *args)
 done:
     PyMem_Free(names);
     PyMem_Free(ranked);
+    return vector;
+}
+
+static PyObject *
+weigh(PyObject *module, PyObject *args)
+{
+    PyObject *terms, *counts;
+    long long documents;
+    Py_ssize_t cap;
+    if (!PyArg_ParseTuple(args, "O!O!Ln:weigh", &PyDict_Type, &terms, &PyDict_Type, &counts,
+                          &documents, &cap))
+        return NULL;
+    return weigh_terms(terms, counts, documents, cap, 0);
+}
+
+PyDoc_STRVAR(count_and_weigh_doc,
+"count_and_weigh(terms, counts, documents, cap, max_vocabulary) -> dict or None\n\n"
+"count_terms(counts, terms), then weigh(terms, counts, documents, cap), in one pass;\n"
+"None (the terms counted) when the vocabulary grew past `max_vocabulary`: the caller\n"
+"prunes it and weighs.");
+
+static PyObject *
+count_and_weigh(PyObject *module, PyObject *args)
+{
+    PyObject *terms, *counts;
+    long long documents;
+    Py_ssize_t cap, max_vocabulary;
+    if (!PyArg_ParseTuple(args, "O!O!Lnn:count_and_weigh", &PyDict_Type, &terms, &PyDict_Type,
+                          &counts, &documents, &cap, &max_vocabulary))
+        return NULL;
+    PyObject *vector = weigh_terms(terms, counts, documents, cap, 1);
+    if (vector != NULL && PyDict_GET_SIZE(counts) > max_vocabulary) {
+        Py_DECREF(vector);
+        Py_RETURN_NONE;
+    }
     return vector;
 }
 
@@ -336,6 +375,14 @@ PyDoc_STRVAR(candidates_doc,
 "terms; when more than `limit`, the `limit` sharing the most of those terms' weight\n"
 "(ties by id).");
 
+/* A story found through the postings: open addressing over the ids' (cached) str
+ * hashes, as a set finds them (equal ids are one story). */
+typedef struct {
+    PyObject *id; /* borrowed: its posting holds it for the call */
+    Py_hash_t hash;
+    double shared;
+} Found;
+
 static PyObject *
 candidates(PyObject *module, PyObject *args)
 {
@@ -344,101 +391,119 @@ candidates(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!O!nn:candidates", &PyDict_Type, &vector, &PyDict_Type,
                           &postings, &query_terms, &limit))
         return NULL;
-    PyObject *found = PySet_New(NULL);
-    if (found == NULL) return NULL;
     Py_ssize_t most = query_terms > 0 ? query_terms : 0;
     PyObject **hits = PyMem_Malloc((most ? most : 1) * sizeof(PyObject *));
     double *hit_weights = PyMem_Malloc((most ? most : 1) * sizeof(double));
+    Found *table = NULL;
+    Py_ssize_t *order = NULL; /* the table's used slots, in order of first sight */
     Candidate *ranked = NULL;
-    PyObject *slots = NULL;
+    PyObject *chosen = NULL;
     if (hits == NULL || hit_weights == NULL) {
         PyErr_NoMemory();
-        goto fail;
+        goto done;
     }
-    Py_ssize_t nhits = 0, seen = 0, position = 0;
+    Py_ssize_t nhits = 0, seen = 0, position = 0, listed = 0;
     PyObject *term, *weight;
     /* The vector's first `query_terms` items (islice), hit or not. */
     while (seen < most && PyDict_Next(vector, &position, &term, &weight)) {
         seen++;
         PyObject *posting = PyDict_GetItemWithError(postings, term);
         if (posting == NULL) {
-            if (PyErr_Occurred()) goto fail;
+            if (PyErr_Occurred()) goto done;
             continue;
         }
-        if (PySet_Size(posting) <= 0) {
-            if (PyErr_Occurred()) goto fail;
+        Py_ssize_t size = PySet_Size(posting);
+        if (size <= 0) {
+            if (PyErr_Occurred()) goto done;
             continue;
         }
-        /* found |= posting: a set update in C. */
-        PyObject *updated = PyNumber_InPlaceOr(found, posting);
-        if (updated == NULL) goto fail;
-        Py_DECREF(updated);
         hits[nhits] = posting;
         hit_weights[nhits] = PyFloat_AsDouble(weight);
-        if (hit_weights[nhits] == -1.0 && PyErr_Occurred()) goto fail;
+        if (hit_weights[nhits] == -1.0 && PyErr_Occurred()) goto done;
         nhits++;
+        listed += size;
     }
-    if (PySet_GET_SIZE(found) <= limit) goto done;
-
-    Py_ssize_t n = PySet_GET_SIZE(found);
-    ranked = PyMem_Malloc(n * sizeof(Candidate));
-    slots = PyDict_New(); /* story id -> its place in `ranked` */
-    if (ranked == NULL || slots == NULL) {
-        if (ranked == NULL) PyErr_NoMemory();
-        goto fail;
+    size_t capacity = 8;
+    while (capacity < (size_t)(2 * listed)) capacity <<= 1;
+    table = PyMem_Calloc(capacity, sizeof(Found));
+    order = PyMem_Malloc((listed ? listed : 1) * sizeof(Py_ssize_t));
+    if (table == NULL || order == NULL) {
+        PyErr_NoMemory();
+        goto done;
     }
-    Py_ssize_t filled = 0;
-    /* Each story's sum in the vector's order, as the Python loop adds them. */
+    Py_ssize_t distinct = 0;
+    /* Each story's share summed in the vector's order, as the Python loop adds. */
     for (Py_ssize_t h = 0; h < nhits; h++) {
         PyObject *iterator = PyObject_GetIter(hits[h]);
-        if (iterator == NULL) goto fail;
+        if (iterator == NULL) goto done;
         PyObject *story_id;
         while ((story_id = PyIter_Next(iterator)) != NULL) {
-            PyObject *slot = PyDict_GetItemWithError(slots, story_id);
-            Py_ssize_t at = -1;
-            if (slot != NULL) {
-                at = PyLong_AsSsize_t(slot);
+            Py_hash_t hash = PyObject_Hash(story_id);
+            size_t at = (size_t)hash & (capacity - 1);
+            int failed = hash == -1;
+            while (!failed && table[at].id != NULL) {
+                if (table[at].id == story_id) break;
+                if (table[at].hash == hash) {
+                    int equal = PyObject_RichCompareBool(table[at].id, story_id, Py_EQ);
+                    if (equal < 0) failed = 1;
+                    if (equal) break;
+                }
+                at = (at + 1) & (capacity - 1);
             }
-            else if (!PyErr_Occurred() && filled < n) {
-                at = filled++;
-                ranked[at].shared = 0.0;
-                ranked[at].id = story_id; /* borrowed: the posting holds it */
-                PyObject *number = PyLong_FromSsize_t(at);
-                if (number == NULL || PyDict_SetItem(slots, story_id, number) < 0) at = -1;
-                Py_XDECREF(number);
-            }
-            Py_DECREF(story_id);
-            if (at < 0) {
-                if (!PyErr_Occurred())
+            if (!failed && table[at].id == NULL) {
+                if (distinct >= listed) {
                     PyErr_SetString(PyExc_RuntimeError, "a posting changed during the lookup");
-                Py_DECREF(iterator);
-                goto fail;
+                    failed = 1;
+                }
+                else {
+                    table[at].id = story_id;
+                    table[at].hash = hash;
+                    table[at].shared = 0.0;
+                    order[distinct++] = (Py_ssize_t)at;
+                }
             }
-            ranked[at].shared += hit_weights[h];
+            if (!failed) table[at].shared += hit_weights[h];
+            Py_DECREF(story_id);
+            if (failed) {
+                Py_DECREF(iterator);
+                goto done;
+            }
         }
         Py_DECREF(iterator);
-        if (PyErr_Occurred()) goto fail;
+        if (PyErr_Occurred()) goto done;
     }
-    qsort(ranked, (size_t)filled, sizeof(Candidate), most_shared_first);
-    PyObject *chosen = PySet_New(NULL);
-    if (chosen == NULL) goto fail;
-    for (Py_ssize_t i = 0; i < limit && i < filled; i++) {
-        if (PySet_Add(chosen, ranked[i].id) < 0) {
-            Py_DECREF(chosen);
-            goto fail;
+    chosen = PySet_New(NULL);
+    if (chosen == NULL) goto done;
+    Py_ssize_t keep = distinct;
+    if (distinct > limit) {
+        /* The `limit` sharing the most weight, ties by the smaller id. */
+        ranked = PyMem_Malloc(distinct * sizeof(Candidate));
+        if (ranked == NULL) {
+            PyErr_NoMemory();
+            Py_CLEAR(chosen);
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < distinct; i++) {
+            ranked[i].shared = table[order[i]].shared;
+            ranked[i].id = table[order[i]].id;
+        }
+        qsort(ranked, (size_t)distinct, sizeof(Candidate), most_shared_first);
+        keep = limit > 0 ? limit : 0;
+    }
+    for (Py_ssize_t i = 0; i < keep; i++) {
+        PyObject *id = ranked != NULL ? ranked[i].id : table[order[i]].id;
+        if (PySet_Add(chosen, id) < 0) {
+            Py_CLEAR(chosen);
+            goto done;
         }
     }
-    Py_DECREF(found);
-    found = chosen;
 done:
     PyMem_Free(hits);
     PyMem_Free(hit_weights);
+    PyMem_Free(table);
+    PyMem_Free(order);
     PyMem_Free(ranked);
-    Py_XDECREF(slots);
-    return found;
-fail:
-    Py_CLEAR(found);
-    goto done;
+    return chosen;
 }
 
 /* clusterer._cosine: the article's vector against a story (its centroid and norm),
@@ -826,6 +891,7 @@ done:
 
 static PyMethodDef native_methods[] = {
     {"weigh", weigh, METH_VARARGS, weigh_doc},
+    {"count_and_weigh", count_and_weigh, METH_VARARGS, count_and_weigh_doc},
     {"unit_vector", unit_vector, METH_VARARGS, unit_vector_doc},
     {"count_terms", count_terms, METH_VARARGS, count_terms_doc},
     {"candidates", candidates, METH_VARARGS, candidates_doc},

@@ -49,6 +49,16 @@ class DocumentFrequencies:
         if len(self.counts) > self._max:
             self._prune()
 
+    def add_and_weigh(self, terms: SparseVector, cap: int) -> SparseVector:
+        """`add(terms)`, then their TF-IDF vector (L2-normalised, capped to `cap`,
+        heaviest first) by these frequencies."""
+        self.documents += 1
+        vector = kernels.ACTIVE.count_and_weigh(terms, self.counts, self.documents, cap, self._max)
+        if vector is None:  # past the vocabulary's bound: pruned before weighing, as add does
+            self._prune()
+            vector = kernels.ACTIVE.weigh(terms, self.counts, self.documents, cap)
+        return vector
+
     @property
     def max_vocabulary(self) -> int:
         return self._max
@@ -122,8 +132,8 @@ class StoryIndex:
             return self._inherit(settled, article_id, self._weigh(terms))
         frequencies = self.frequencies
         assert frequencies is not None
-        frequencies.add(terms)
-        return self._place(article_id, time, self._weigh(terms))
+        vector = frequencies.add_and_weigh(terms, self.config.max_article_terms)
+        return self._place(article_id, time, vector)
 
     def assign_weighed(
         self,

@@ -36,6 +36,15 @@ class StoryKernels(Protocol):
         self, terms: dict[str, float], counts: dict[str, int], documents: int, cap: int
     ) -> dict[str, float]: ...
 
+    def count_and_weigh(
+        self,
+        terms: dict[str, float],
+        counts: dict[str, int],
+        documents: int,
+        cap: int,
+        max_vocabulary: int,
+    ) -> dict[str, float] | None: ...
+
     def unit_vector(self, terms: list[str], weights: list[float]) -> dict[str, float]: ...
 
     def count_terms(self, counts: dict[str, int], terms: Collection[str]) -> None: ...
@@ -85,6 +94,21 @@ class PythonKernels:
         del weighted[cap:]
         terms_kept = [term for term, _ in weighted]
         return PythonKernels.unit_vector(terms_kept, list(map(_WEIGHT, weighted)))
+
+    @staticmethod
+    def count_and_weigh(
+        terms: dict[str, float],
+        counts: dict[str, int],
+        documents: int,
+        cap: int,
+        max_vocabulary: int,
+    ) -> dict[str, float] | None:
+        """`count_terms`, then `weigh` (one pass in C); None, the terms counted, when
+        the vocabulary grew past `max_vocabulary` (the caller prunes it, then weighs)."""
+        PythonKernels.count_terms(counts, terms)
+        if len(counts) > max_vocabulary:
+            return None
+        return PythonKernels.weigh(terms, counts, documents, cap)
 
     @staticmethod
     def unit_vector(terms: list[str], weights: list[float]) -> dict[str, float]:
