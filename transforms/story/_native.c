@@ -23,6 +23,8 @@ static PyObject *math_fsum;     /* math.fsum */
 static PyObject *str_centroid;  /* "centroid" */
 static PyObject *str_norm;      /* "norm" */
 static PyObject *str_id;        /* "id" */
+static PyObject *str_size;      /* "size" */
+static PyObject *one;           /* 1 */
 
 /* A weight and its position: sorted heaviest first, ties in order of position, which is
  * what Python's stable sorted(..., key=weight, reverse=True) gives. */
@@ -648,13 +650,8 @@ heaviest_merged_first(const void *a, const void *b)
 }
 
 static PyObject *
-merged_centroid(PyObject *module, PyObject *args)
+merged_centroid_of(PyObject *centroid, PyObject *vector, Py_ssize_t limit)
 {
-    PyObject *centroid, *vector;
-    Py_ssize_t limit;
-    if (!PyArg_ParseTuple(args, "O!O!n:merged_centroid", &PyDict_Type, &centroid, &PyDict_Type,
-                          &vector, &limit))
-        return NULL;
     Py_ssize_t old = PyDict_GET_SIZE(centroid), most = old + PyDict_GET_SIZE(vector);
     /* The old terms first, in order, then the new ones in the vector's order: their
      * places in the merged dict. */
@@ -726,9 +723,45 @@ done:
     return kept;
 }
 
+static PyObject *
+merged_centroid(PyObject *module, PyObject *args)
+{
+    PyObject *centroid, *vector;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "O!O!n:merged_centroid", &PyDict_Type, &centroid, &PyDict_Type,
+                          &vector, &limit))
+        return NULL;
+    return merged_centroid_of(centroid, vector, limit);
+}
+
 PyDoc_STRVAR(vector_norm_doc,
 "vector_norm(vector) -> float\n\n"
 "Story.refresh_norm: the L2 norm of a dict's values, summed in order by sum().");
+
+/* The L2 norm of a dict's values (-1.0 with an exception set on failure). */
+static double
+norm_of(PyObject *vector)
+{
+    Py_ssize_t n = PyDict_GET_SIZE(vector);
+    double *values = PyMem_Malloc((n ? n : 1) * sizeof(double));
+    if (values == NULL) {
+        PyErr_NoMemory();
+        return -1.0;
+    }
+    Py_ssize_t position = 0, i = 0;
+    PyObject *term, *weight;
+    while (PyDict_Next(vector, &position, &term, &weight)) {
+        values[i] = PyFloat_AsDouble(weight);
+        if (values[i] == -1.0 && PyErr_Occurred()) {
+            PyMem_Free(values);
+            return -1.0;
+        }
+        i++;
+    }
+    double squares = sum_of_squares(values, n);
+    PyMem_Free(values);
+    return squares < 0.0 ? -1.0 : sqrt(squares);
+}
 
 static PyObject *
 vector_norm(PyObject *module, PyObject *vector)
@@ -737,23 +770,86 @@ vector_norm(PyObject *module, PyObject *vector)
         PyErr_SetString(PyExc_TypeError, "vector_norm: a dict is needed");
         return NULL;
     }
-    Py_ssize_t n = PyDict_GET_SIZE(vector);
-    double *values = PyMem_Malloc((n ? n : 1) * sizeof(double));
-    if (values == NULL) return PyErr_NoMemory();
-    Py_ssize_t position = 0, i = 0;
-    PyObject *term, *weight;
-    while (PyDict_Next(vector, &position, &term, &weight)) {
-        values[i] = PyFloat_AsDouble(weight);
-        if (values[i] == -1.0 && PyErr_Occurred()) {
-            PyMem_Free(values);
-            return NULL;
-        }
-        i++;
+    double norm = norm_of(vector);
+    if (norm == -1.0 && PyErr_Occurred()) return NULL;
+    return PyFloat_FromDouble(norm);
+}
+
+PyDoc_STRVAR(join_story_doc,
+"join_story(story, vector, limit, postings) -> None\n\n"
+"StoryIndex._join's merge: the story's centroid becomes merged_centroid(centroid,\n"
+"vector, limit), the postings follow (its id off the terms it lost, onto those it\n"
+"gained; a posting left empty is deleted), its size grows by one and its norm is\n"
+"refreshed.");
+
+static PyObject *
+join_story(PyObject *module, PyObject *args)
+{
+    PyObject *story, *vector, *postings;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "OO!nO!:join_story", &story, &PyDict_Type, &vector, &limit,
+                          &PyDict_Type, &postings))
+        return NULL;
+    PyObject *old = PyObject_GetAttr(story, str_centroid);
+    PyObject *story_id = PyObject_GetAttr(story, str_id);
+    PyObject *kept = NULL, *size = NULL, *grown = NULL, *norm = NULL, *result = NULL;
+    if (old == NULL || story_id == NULL) goto done;
+    if (!PyDict_Check(old)) {
+        PyErr_SetString(PyExc_TypeError, "a story's centroid must be a dict");
+        goto done;
     }
-    double squares = sum_of_squares(values, n);
-    PyMem_Free(values);
-    if (squares < 0.0) return NULL;
-    return PyFloat_FromDouble(sqrt(squares));
+    kept = merged_centroid_of(old, vector, limit);
+    if (kept == NULL) goto done;
+    Py_ssize_t position = 0;
+    PyObject *term, *weight;
+    while (PyDict_Next(old, &position, &term, &weight)) {
+        int still = PyDict_Contains(kept, term);
+        if (still < 0) goto done;
+        if (still) continue;
+        PyObject *posting = PyDict_GetItemWithError(postings, term);
+        if (posting == NULL) {
+            if (PyErr_Occurred()) goto done;
+            continue;
+        }
+        if (PySet_Discard(posting, story_id) < 0) goto done;
+        if (PySet_GET_SIZE(posting) == 0 && PyDict_DelItem(postings, term) < 0) goto done;
+    }
+    position = 0;
+    while (PyDict_Next(kept, &position, &term, &weight)) {
+        int had = PyDict_Contains(old, term);
+        if (had < 0) goto done;
+        if (had) continue;
+        PyObject *posting = PyDict_GetItemWithError(postings, term);
+        if (posting == NULL) {
+            if (PyErr_Occurred()) goto done;
+            PyObject *fresh = PySet_New(NULL);
+            if (fresh == NULL) goto done;
+            int failed = PyDict_SetItem(postings, term, fresh) < 0;
+            posting = fresh;
+            Py_DECREF(fresh); /* the postings hold it */
+            if (failed) goto done;
+        }
+        if (PySet_Add(posting, story_id) < 0) goto done;
+    }
+    if (PyObject_SetAttr(story, str_centroid, kept) < 0) goto done;
+    size = PyObject_GetAttr(story, str_size);
+    if (size == NULL) goto done;
+    grown = PyNumber_Add(size, one);
+    if (grown == NULL || PyObject_SetAttr(story, str_size, grown) < 0) goto done;
+    double value = norm_of(kept);
+    if (value == -1.0 && PyErr_Occurred()) goto done;
+    norm = PyFloat_FromDouble(value);
+    if (norm == NULL || PyObject_SetAttr(story, str_norm, norm) < 0) goto done;
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    Py_XDECREF(old);
+    Py_XDECREF(story_id);
+    Py_XDECREF(kept);
+    Py_XDECREF(size);
+    Py_XDECREF(grown);
+    Py_XDECREF(norm);
+    return result;
 }
 
 PyDoc_STRVAR(long_words_doc,
@@ -898,6 +994,7 @@ static PyMethodDef native_methods[] = {
     {"most_similar", most_similar, METH_VARARGS, most_similar_doc},
     {"merged_centroid", merged_centroid, METH_VARARGS, merged_centroid_doc},
     {"vector_norm", vector_norm, METH_O, vector_norm_doc},
+    {"join_story", join_story, METH_VARARGS, join_story_doc},
     {"long_words", long_words, METH_VARARGS, long_words_doc},
     {"boosted_counts", boosted_counts, METH_VARARGS, boosted_counts_doc},
     {NULL, NULL, 0, NULL},
@@ -929,8 +1026,10 @@ PyInit__native(void)
     str_centroid = PyUnicode_InternFromString("centroid");
     str_norm = PyUnicode_InternFromString("norm");
     str_id = PyUnicode_InternFromString("id");
+    str_size = PyUnicode_InternFromString("size");
+    one = PyLong_FromLong(1);
     if (builtin_sum == NULL || math_fsum == NULL || str_centroid == NULL || str_norm == NULL
-        || str_id == NULL)
+        || str_id == NULL || str_size == NULL || one == NULL)
         return NULL;
     return PyModule_Create(&native_module);
 }

@@ -243,14 +243,7 @@ class StoryIndex:
         return story
 
     def _join(self, story: Story, vector: SparseVector, when: float) -> None:
-        kept = kernels.ACTIVE.merged_centroid(story.centroid, vector, self.config.max_story_terms)
-        for term in story.centroid.keys() - kept.keys():
-            self._unpost(term, story.id)
-        for term in kept.keys() - story.centroid.keys():
-            self.postings.setdefault(term, set()).add(story.id)
-        story.centroid = kept
-        story.size += 1
-        story.refresh_norm()
+        kernels.ACTIVE.join_story(story, vector, self.config.max_story_terms, self.postings)
         if when > story.last_time:
             story.last_time = when
             heapq.heappush(self._expiry, (when, story.id))

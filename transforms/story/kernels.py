@@ -67,6 +67,10 @@ class StoryKernels(Protocol):
 
     def vector_norm(self, vector: dict[str, float]) -> float: ...
 
+    def join_story(
+        self, story: Any, vector: dict[str, float], limit: int, postings: dict[str, set[str]]
+    ) -> None: ...
+
     def long_words(self, text: str, shortest: int) -> list[str]: ...
 
     def boosted_counts(
@@ -191,6 +195,26 @@ class PythonKernels:
     def vector_norm(vector: dict[str, float]) -> float:
         weights = list(vector.values())
         return math.sqrt(sum(map(operator.mul, weights, weights)))
+
+    @staticmethod
+    def join_story(
+        story: Any, vector: dict[str, float], limit: int, postings: dict[str, set[str]]
+    ) -> None:
+        """The story's centroid merged with the vector (`merged_centroid`), its postings
+        following (off the terms it lost, a posting left empty deleted; onto those it
+        gained), its size one more and its norm refreshed."""
+        kept = PythonKernels.merged_centroid(story.centroid, vector, limit)
+        for term in story.centroid.keys() - kept.keys():
+            posting = postings.get(term)
+            if posting is not None:
+                posting.discard(story.id)
+                if not posting:
+                    del postings[term]
+        for term in kept.keys() - story.centroid.keys():
+            postings.setdefault(term, set()).add(story.id)
+        story.centroid = kept
+        story.size += 1
+        story.norm = PythonKernels.vector_norm(kept)
 
     @staticmethod
     def long_words(text: str, shortest: int) -> list[str]:
