@@ -94,7 +94,7 @@ def _run(articles, config: StoryConfig) -> tuple[list, dict]:
             (s.id, list(s.centroid.items()), s.norm, s.size, s.last_time, s.members)
             for s in index.stories.values()
         ],
-        "postings": {term: sorted(ids) for term, ids in index.postings.items()},
+        "postings": [(term, sorted(ids)) for term, ids in index.postings.items()],
         "frequencies": (index.frequencies.documents, list(index.frequencies.counts.items())),
         "expired": (index.expired, index.evicted),
     }

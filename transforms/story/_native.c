@@ -393,7 +393,9 @@ candidates(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!O!nn:candidates", &PyDict_Type, &vector, &PyDict_Type,
                           &postings, &query_terms, &limit))
         return NULL;
+    /* No more than the vector's terms (islice takes any count up to sys.maxsize). */
     Py_ssize_t most = query_terms > 0 ? query_terms : 0;
+    if (most > PyDict_GET_SIZE(vector)) most = PyDict_GET_SIZE(vector);
     PyObject **hits = PyMem_Malloc((most ? most : 1) * sizeof(PyObject *));
     double *hit_weights = PyMem_Malloc((most ? most : 1) * sizeof(double));
     Found *table = NULL;

@@ -210,8 +210,11 @@ class PythonKernels:
                 posting.discard(story.id)
                 if not posting:
                     del postings[term]
-        for term in kept.keys() - story.centroid.keys():
-            postings.setdefault(term, set()).add(story.id)
+        # In the centroid's order (not a set's, which follows the string hashes): the
+        # postings are built alike in every process and by both kernels.
+        for term in kept:
+            if term not in story.centroid:
+                postings.setdefault(term, set()).add(story.id)
         story.centroid = kept
         story.size += 1
         story.norm = PythonKernels.vector_norm(kept)
