@@ -1,16 +1,16 @@
-/* The story core's per-article loops in C (optional: clusterer.py falls back to the
- * same operations in Python when this module is not built).
+/* The story stage's per-article loops in C (optional: kernels.py falls back to their
+ * Python twins, `PythonKernels`, when this module is not built).
  *
- * Each function does what its Python twin in clusterer.py does, float for float and
- * in the same order, on the same Python objects (dicts of str -> float, sets of story
- * ids, Story instances), so the index, its durable state and every label are the same
- * whichever core ran (tests/test_story_native.py). Sums that Python computes with the
- * builtin `sum` or with `math.fsum` are computed by calling those very functions:
- * `sum` of floats changed between Python versions (3.12 compensates), and calling it
- * keeps the two cores equal on every version.
+ * Each function does what its twin does, float for float and in the same order, on the
+ * same Python objects (dicts of str -> float, sets of story ids, Story instances), so
+ * the index, its durable state and every label are the same whichever ran
+ * (tests/test_story_native.py). Sums: `math.fsum` is computed exactly here (the same
+ * algorithm; math.fsum itself where a value or a partial is not finite); `sum` of
+ * floats is added in order on Python 3.11 and is the builtin itself on 3.12+, which
+ * compensates.
  *
  * Why C: the core is sequential (one article after another, in event-time order) and
- * was ~2/3 of the stage's cost in Python; see benchmarks/README.md, "The native core".
+ * was ~2/3 of the stage's cost in Python; see benchmarks/README.md, "The C kernels".
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -335,8 +335,16 @@ count_terms(PyObject *module, PyObject *args)
         PyObject *count = PyDict_GetItemWithError(counts, term);
         PyObject *more = NULL;
         if (count != NULL) {
-            long value = PyLong_AsLong(count);
-            if (!(value == -1 && PyErr_Occurred())) more = PyLong_FromLong(value + 1);
+            int overflow;
+            long value = PyLong_AsLongAndOverflow(count, &overflow);
+            if (overflow || value == LONG_MAX) {
+                /* Past a C long (or at its end, where value + 1 overflows): Python's
+                 * exact 1 + count. */
+                more = PyNumber_Add(one, count);
+            }
+            else if (!(value == -1 && PyErr_Occurred())) {
+                more = PyLong_FromLong(value + 1);
+            }
         }
         else if (!PyErr_Occurred()) {
             more = PyLong_FromLong(1);

@@ -9,6 +9,9 @@ article's id: with event-time order and ties by id, the earliest article.
 
 Everything is deterministic given the sequence of calls: batch and stream feed
 the same sequence, so they give the same stories.
+
+The state and the decisions are here; the loops over an article's terms are in
+kernels.py (in C where the module was built, with the same results).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The story core's per-article loops, in C when built, else in Python (pure, no Beam).
+"""The story stage's per-article loops (features and core), in C when built, else in
+Python (pure, no Beam).
 
 `clusterer.StoryIndex` keeps the state (stories, postings, frequencies) and the
 decisions; the loops over an article's terms run here. `PYTHON` is the reference;
