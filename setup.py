@@ -1,7 +1,8 @@
-"""Only the optional C part of the story core; everything else is in pyproject.toml.
+"""Only the optional C part of the story stage; everything else is in pyproject.toml.
 
 `optional=True`: where no C compiler is at hand the build goes on without it and the
-story stage runs its Python core, which gives the same labels (clusterer.py).
+story stage runs the Python twins of its loops, with the same results
+(transforms/story/kernels.py).
 """
 
 from setuptools import Extension, setup
