@@ -26,11 +26,13 @@ static PyObject *str_id;        /* "id" */
 static PyObject *str_size;      /* "size" */
 static PyObject *one;           /* 1 */
 
-/* A weight and its position: sorted heaviest first, ties in order of position, which is
- * what Python's stable sorted(..., key=weight, reverse=True) gives. */
+/* A term with its weight and its position (in the article, or in a merged centroid):
+ * sorted heaviest first, ties in order of position, which is what Python's stable
+ * sorted(..., key=weight, reverse=True) gives. */
 typedef struct {
     double weight;
     Py_ssize_t position;
+    PyObject *name; /* borrowed */
 } Ranked;
 
 static int
@@ -152,7 +154,7 @@ fsum(const double *values, Py_ssize_t n)
 }
 
 /* {terms[i]: weights[i] / norm} with norm the weights' L2 norm (1.0 when zero), as
- * clusterer.unit_vector builds it. `terms` are borrowed. */
+ * kernels.PythonKernels.unit_vector builds it. `terms` are borrowed. */
 static PyObject *
 unit_dict(PyObject *const *terms, const double *weights, Py_ssize_t n)
 {
@@ -174,40 +176,9 @@ unit_dict(PyObject *const *terms, const double *weights, Py_ssize_t n)
     return vector;
 }
 
-PyDoc_STRVAR(unit_vector_doc,
-"unit_vector(terms, weights) -> dict\n\n"
-"clusterer.unit_vector: the terms (a list) with their weights (a list of floats)\n"
-"divided by the weights' L2 norm.");
-
+/* Sorts `ranked[0..n)` heaviest first and builds the unit vector of the first `cap`. */
 static PyObject *
-unit_vector(PyObject *module, PyObject *args)
-{
-    PyObject *terms, *weights;
-    if (!PyArg_ParseTuple(args, "O!O!:unit_vector", &PyList_Type, &terms, &PyList_Type, &weights))
-        return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(terms);
-    if (PyList_GET_SIZE(weights) != n) {
-        PyErr_SetString(PyExc_ValueError, "unit_vector: terms and weights differ in length");
-        return NULL;
-    }
-    double *values = PyMem_Malloc((n ? n : 1) * sizeof(double));
-    if (values == NULL) return PyErr_NoMemory();
-    for (Py_ssize_t i = 0; i < n; i++) {
-        values[i] = PyFloat_AsDouble(PyList_GET_ITEM(weights, i));
-        if (values[i] == -1.0 && PyErr_Occurred()) {
-            PyMem_Free(values);
-            return NULL;
-        }
-    }
-    PyObject *vector = unit_dict(((PyListObject *)terms)->ob_item, values, n);
-    PyMem_Free(values);
-    return vector;
-}
-
-/* Sorts `ranked[0..n)` heaviest first and builds the unit vector of the first `cap`
- * (terms looked up by position in `terms`, borrowed). */
-static PyObject *
-capped_unit_vector(PyObject *const *terms, Ranked *ranked, Py_ssize_t n, Py_ssize_t cap)
+capped_unit_vector(Ranked *ranked, Py_ssize_t n, Py_ssize_t cap)
 {
     qsort(ranked, (size_t)n, sizeof(Ranked), heaviest_first);
     Py_ssize_t kept = n < cap ? n : cap;
@@ -219,7 +190,7 @@ capped_unit_vector(PyObject *const *terms, Ranked *ranked, Py_ssize_t n, Py_ssiz
     }
     else {
         for (Py_ssize_t i = 0; i < kept; i++) {
-            names[i] = terms[ranked[i].position];
+            names[i] = ranked[i].name;
             values[i] = ranked[i].weight;
         }
         vector = unit_dict(names, values, kept);
@@ -240,10 +211,9 @@ static PyObject *
 weigh_terms(PyObject *terms, PyObject *counts, long long documents, Py_ssize_t cap, int counting)
 {
     Py_ssize_t n = PyDict_GET_SIZE(terms);
-    PyObject **names = PyMem_Malloc((n ? n : 1) * sizeof(PyObject *));
     Ranked *ranked = PyMem_Malloc((n ? n : 1) * sizeof(Ranked));
     PyObject *vector = NULL;
-    if (names == NULL || ranked == NULL) {
+    if (ranked == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -271,14 +241,13 @@ weigh_terms(PyObject *terms, PyObject *counts, long long documents, Py_ssize_t c
         }
         double weight = PyFloat_AsDouble(tf);
         if (weight == -1.0 && PyErr_Occurred()) goto done;
-        names[i] = term;
         ranked[i].weight = weight * (base - log((double)frequency + 1.0));
         ranked[i].position = i;
+        ranked[i].name = term;
         i++;
     }
-    vector = capped_unit_vector(names, ranked, n, cap);
+    vector = capped_unit_vector(ranked, n, cap);
 done:
-    PyMem_Free(names);
     PyMem_Free(ranked);
     return vector;
 }
@@ -643,29 +612,13 @@ PyDoc_STRVAR(merged_centroid_doc,
 "terms after the old, in the vector's order), then its `limit` heaviest terms\n"
 "(heaviest first, ties in that order) when it has more.");
 
-/* A term of a merged centroid: its weight, its place in the merged dict, its name. */
-typedef struct {
-    double weight;
-    Py_ssize_t position;
-    PyObject *name; /* borrowed */
-} Merged;
-
-static int
-heaviest_merged_first(const void *a, const void *b)
-{
-    const Merged *x = a, *y = b;
-    if (x->weight > y->weight) return -1;
-    if (x->weight < y->weight) return 1;
-    return (x->position > y->position) - (x->position < y->position);
-}
-
 static PyObject *
 merged_centroid_of(PyObject *centroid, PyObject *vector, Py_ssize_t limit)
 {
     Py_ssize_t old = PyDict_GET_SIZE(centroid), most = old + PyDict_GET_SIZE(vector);
     /* The old terms first, in order, then the new ones in the vector's order: their
      * places in the merged dict. */
-    Merged *entries = PyMem_Malloc((most ? most : 1) * sizeof(Merged));
+    Ranked *entries = PyMem_Malloc((most ? most : 1) * sizeof(Ranked));
     PyObject *kept = NULL;
     if (entries == NULL) return PyErr_NoMemory();
     Py_ssize_t position = 0, listed = 0;
@@ -687,13 +640,13 @@ merged_centroid_of(PyObject *centroid, PyObject *vector, Py_ssize_t limit)
     int cut = old >= limit && limit > 0;
     double floor = 0.0;
     if (cut) {
-        Merged *sorted = PyMem_Malloc(old * sizeof(Merged));
+        Ranked *sorted = PyMem_Malloc(old * sizeof(Ranked));
         if (sorted == NULL) {
             PyErr_NoMemory();
             goto done;
         }
-        memcpy(sorted, entries, old * sizeof(Merged));
-        qsort(sorted, (size_t)old, sizeof(Merged), heaviest_merged_first);
+        memcpy(sorted, entries, old * sizeof(Ranked));
+        qsort(sorted, (size_t)old, sizeof(Ranked), heaviest_first);
         floor = sorted[limit - 1].weight;
         PyMem_Free(sorted);
     }
@@ -714,7 +667,7 @@ merged_centroid_of(PyObject *centroid, PyObject *vector, Py_ssize_t limit)
     }
     if (merged > limit) {
         /* The `limit` heaviest, ties in the merged order (sorted(..., reverse=True)). */
-        qsort(entries, (size_t)listed, sizeof(Merged), heaviest_merged_first);
+        qsort(entries, (size_t)listed, sizeof(Ranked), heaviest_first);
         if (listed > limit) listed = limit;
     }
     kept = PyDict_New();
@@ -998,7 +951,6 @@ done:
 static PyMethodDef native_methods[] = {
     {"weigh", weigh, METH_VARARGS, weigh_doc},
     {"count_and_weigh", count_and_weigh, METH_VARARGS, count_and_weigh_doc},
-    {"unit_vector", unit_vector, METH_VARARGS, unit_vector_doc},
     {"count_terms", count_terms, METH_VARARGS, count_terms_doc},
     {"candidates", candidates, METH_VARARGS, candidates_doc},
     {"most_similar", most_similar, METH_VARARGS, most_similar_doc},

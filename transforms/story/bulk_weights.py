@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsbeam.transforms.story.clusterer import DocumentFrequencies, SparseVector, unit_vector
+from newsbeam.transforms.story.clusterer import DocumentFrequencies, SparseVector
 from newsbeam.transforms.story.config import StoryConfig
+from newsbeam.transforms.story.kernels import PythonKernels
 
 
 @dataclass
@@ -137,6 +138,6 @@ class RunWeigher:
         start = 0
         for size in kept.tolist():
             end = start + size
-            vectors.append(unit_vector(names[start:end], values[start:end]))
+            vectors.append(PythonKernels.unit_vector(names[start:end], values[start:end]))
             start = end
         return vectors

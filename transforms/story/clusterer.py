@@ -19,7 +19,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -279,9 +279,3 @@ class StoryIndex:
             posting.discard(story_id)
             if not posting:
                 del self.postings[term]
-
-
-def unit_vector(terms: Iterable[str], weights: list[float]) -> SparseVector:
-    """The terms with their weights divided by the weights' L2 norm, summed in order
-    (the batch driver's bulk_weights gives its vectors the same floats through it)."""
-    return kernels.ACTIVE.unit_vector(list(terms), weights)
