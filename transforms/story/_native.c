@@ -44,6 +44,29 @@ heaviest_first(const void *a, const void *b)
     return (x->position > y->position) - (x->position < y->position);
 }
 
+/* `function` (builtins.sum, math.fsum) called on a list of `values[0..n)`, squared when
+ * `squared`, as a C double; -1.0 with an exception set on failure. */
+static double
+call_on_floats(PyObject *function, const double *values, Py_ssize_t n, int squared)
+{
+    PyObject *list = PyList_New(n);
+    if (list == NULL) return -1.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *value = PyFloat_FromDouble(squared ? values[i] * values[i] : values[i]);
+        if (value == NULL) {
+            Py_DECREF(list);
+            return -1.0;
+        }
+        PyList_SET_ITEM(list, i, value);
+    }
+    PyObject *result = PyObject_CallOneArg(function, list);
+    Py_DECREF(list);
+    if (result == NULL) return -1.0;
+    double total = PyFloat_AsDouble(result);
+    Py_DECREF(result);
+    return total;
+}
+
 /* Python's sum() of the squares of `weights[0..n)`, in that order, as a C double
  * (-1.0 with an exception set on failure: a sum of squares is never negative).
  * Python 3.11 adds floats one after the other, as here; 3.12 compensates the sum
@@ -56,23 +79,7 @@ sum_of_squares(const double *weights, Py_ssize_t n)
     for (Py_ssize_t i = 0; i < n; i++) total += weights[i] * weights[i];
     return total;
 #else
-    PyObject *squares = PyList_New(n);
-    if (squares == NULL) return -1.0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *square = PyFloat_FromDouble(weights[i] * weights[i]);
-        if (square == NULL) {
-            Py_DECREF(squares);
-            return -1.0;
-        }
-        PyList_SET_ITEM(squares, i, square);
-    }
-    PyObject *total = PyObject_CallOneArg(builtin_sum, squares);
-    Py_DECREF(squares);
-    if (total == NULL) return -1.0;
-    double value = PyFloat_AsDouble(total);
-    Py_DECREF(total);
-    if (value == -1.0 && PyErr_Occurred()) return -1.0;
-    return value;
+    return call_on_floats(builtin_sum, weights, n, 1);
 #endif
 }
 
@@ -135,22 +142,7 @@ fsum(const double *values, Py_ssize_t n)
 {
     double total;
     if (exact_sum(values, n, &total) == 0) return total;
-    PyObject *list = PyList_New(n);
-    if (list == NULL) return -1.0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *value = PyFloat_FromDouble(values[i]);
-        if (value == NULL) {
-            Py_DECREF(list);
-            return -1.0;
-        }
-        PyList_SET_ITEM(list, i, value);
-    }
-    PyObject *sum = PyObject_CallOneArg(math_fsum, list);
-    Py_DECREF(list);
-    if (sum == NULL) return -1.0;
-    total = PyFloat_AsDouble(sum);
-    Py_DECREF(sum);
-    return total;
+    return call_on_floats(math_fsum, values, n, 0);
 }
 
 /* {terms[i]: weights[i] / norm} with norm the weights' L2 norm (1.0 when zero), as
