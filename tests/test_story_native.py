@@ -17,7 +17,7 @@ import pytest
 import story_fixtures
 from test_story_bulk_weights import CONFIGS, _stream
 
-from newsbeam.transforms.story import kernels
+from newsbeam.transforms.story import features, kernels
 from newsbeam.transforms.story.batch_core import StoryCounts
 from newsbeam.transforms.story.clusterer import Story, StoryIndex
 from newsbeam.transforms.story.config import StoryConfig
@@ -80,6 +80,44 @@ def test_features_are_the_same_with_both_kernels(monkeypatch):
     for c_terms, python_terms in zip(with_c, with_python, strict=True):
         assert list(c_terms.items()) == list(python_terms.items())  # order and floats
     assert sum(map(len, with_c)) > 20_000
+
+
+# Characters where the three patterns of features.py disagree most easily: letters of
+# many scripts, combining and spacing marks (Devanagari, Thai, Arabic), titlecase and
+# uppercase that is not a letter (Roman numerals, circled letters), digits of other
+# scripts, every sentence break of `_NAME`, spaces and joiners, and characters past
+# the C table (Chinese, kana, emoji, surrogates) that send a text to the patterns.
+_TRICKY = (
+    list("aAzZ éÉüÜßſ.!?:;\n\"“”«»—–|•-,()'’ 0123456789٠١٢३४")
+    + ["\u0300", "\u0301", "\u0903", "\u093f", "\u0915", "\u0627", "\u0644", "\u05d0"]
+    + ["\u0391", "\u03b1", "\u0416", "\u0436", "\u01c5", "\u01c8", "\u2160", "\u24b6"]
+    + ["\u00a0", "\u2009", "\u200d", "\u0e01", "\u0e31", "\u1f00", "\u10a0", "\u2c00"]
+    + ["\u2e80", "\u2fff", "\u3000", "\u6771", "\u3042", "\u30fc", "\U0001f600", "\ud800"]
+)
+
+
+@needs_native
+def test_one_scan_finds_what_the_three_patterns_find():
+    # The C kernels find words, numbers and names in one pass (`scan_part`); the
+    # reference is the patterns (`_words`, `_NUMBER`, `_NAME`), which the Python
+    # kernels run. Below U+3000 the scan must find exactly what they find; past it,
+    # it leaves the text to them.
+    rng = random.Random(17)
+    texts = [text for pair in _texts() for text in pair if text]
+    below = [character for character in _TRICKY if ord(character) < 0x3000]
+    for pool in (below, _TRICKY):
+        texts += ["".join(rng.choices(pool, k=rng.randint(0, 40))) for _ in range(10_000)]
+    texts += ["".join(chr(rng.randrange(0x3000)) for _ in range(40)) for _ in range(2_000)]
+    scanned = 0
+    for text in texts:
+        found = NATIVE.scan_part(text, features._CHARACTER_CLASSES)
+        if any(ord(character) >= 0x3000 for character in text):
+            assert found is None, text
+            continue
+        expected = (features._words(text), features._NUMBER.findall(text))
+        assert found == (*expected, features._NAME.findall(text)), text
+        scanned += 1
+    assert scanned > 12_000
 
 
 def _run(articles, config: StoryConfig) -> tuple[list, dict]:

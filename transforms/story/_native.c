@@ -840,6 +840,78 @@ long_words(PyObject *module, PyObject *args)
     return words;
 }
 
+/* Character classes of scan_part, one byte per code point below the table's length
+ * (features._CHARACTER_CLASSES, built from the same regex properties as its patterns). */
+#define LETTER_OR_MARK 1 /* \p{L} or \p{M} */
+#define UPPERCASE 2      /* \p{Lu} */
+#define DIGIT 4          /* \p{Nd} */
+#define SENTENCE_BREAK 8 /* what ends a name's context: . ! ? : ; quotes, dashes, ... */
+
+PyDoc_STRVAR(scan_part_doc,
+"scan_part(text, classes) -> (words, numbers, names) or None\n\n"
+"features.term_weights' three patterns in one pass: the runs of 3+ letters and marks\n"
+"(`_words` of text without Chinese or Japanese), the runs of 2+ digits (`_NUMBER`),\n"
+"and the runs among the words that start with a capital and follow a letter, mark or\n"
+"digit of the same sentence (`_NAME`), each in order. `classes` gives each code point's\n"
+"class; None when a character is past it (Chinese, Japanese, emoji: the patterns run).");
+
+static PyObject *
+scan_part(PyObject *module, PyObject *args)
+{
+    PyObject *text;
+    Py_buffer table;
+    if (!PyArg_ParseTuple(args, "Uy*:scan_part", &text, &table)) return NULL;
+    const unsigned char *classes = table.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), known = table.len;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *words = NULL, *numbers = NULL, *names = NULL, *result = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if ((Py_ssize_t)PyUnicode_READ(kind, data, i) >= known) {
+            PyBuffer_Release(&table);
+            Py_RETURN_NONE;
+        }
+    }
+    words = PyList_New(0);
+    numbers = PyList_New(0);
+    names = PyList_New(0);
+    if (words == NULL || numbers == NULL || names == NULL) goto done;
+    /* Whether a letter, mark or digit came before with no sentence break since: a
+     * capitalised word there is a name (the lookbehind of `_NAME`). */
+    int in_sentence = 0;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        unsigned char class = classes[PyUnicode_READ(kind, data, i)];
+        if (!(class & (LETTER_OR_MARK | DIGIT))) {
+            if (class & SENTENCE_BREAK) in_sentence = 0;
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        int run = class & (LETTER_OR_MARK | DIGIT);
+        while (i < n && (classes[PyUnicode_READ(kind, data, i)] & (LETTER_OR_MARK | DIGIT)) == run)
+            i++;
+        Py_ssize_t length = i - start;
+        if (length >= (run == DIGIT ? 2 : 3)) {
+            PyObject *found = PyUnicode_Substring(text, start, i);
+            if (found == NULL) goto done;
+            int failed = PyList_Append(run == DIGIT ? numbers : words, found) < 0
+                         || (run != DIGIT && in_sentence && (class & UPPERCASE)
+                             && PyList_Append(names, found) < 0);
+            Py_DECREF(found);
+            if (failed) goto done;
+        }
+        in_sentence = 1;
+    }
+    result = PyTuple_Pack(3, words, numbers, names);
+done:
+    PyBuffer_Release(&table);
+    Py_XDECREF(words);
+    Py_XDECREF(numbers);
+    Py_XDECREF(names);
+    return result;
+}
+
 PyDoc_STRVAR(boosted_counts_doc,
 "boosted_counts(parts, name_weight, number_weight) -> dict\n\n"
 "features.term_weights' weighing: `parts` is a list of (words, numbers, names,\n"
@@ -950,6 +1022,7 @@ static PyMethodDef native_methods[] = {
     {"vector_norm", vector_norm, METH_O, vector_norm_doc},
     {"join_story", join_story, METH_VARARGS, join_story_doc},
     {"long_words", long_words, METH_VARARGS, long_words_doc},
+    {"scan_part", scan_part, METH_VARARGS, scan_part_doc},
     {"boosted_counts", boosted_counts, METH_VARARGS, boosted_counts_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -50,10 +50,37 @@ _HAN_OR_KATAKANA = regex.compile(r"(\p{Han}+)|([\p{Katakana}\u30fc]+)")
 # A name: a capitalised word whose previous token is on the same sentence (a word,
 # number, comma or bracket before it, not a full stop, quote, colon or dash), so
 # the capital is not merely the start of a sentence.
+_SENTENCE_BREAKS = r".!?:;\n\"“”«»—–|•\-"
 _NAME = regex.compile(
-    r"(?<=[\p{L}\p{M}\p{Nd}][^\p{L}\p{M}\p{Nd}.!?:;\n\"“”«»—–|•\-]*)"
+    rf"(?<=[\p{{L}}\p{{M}}\p{{Nd}}][^\p{{L}}\p{{M}}\p{{Nd}}{_SENTENCE_BREAKS}]*)"
     r"(?<![\p{L}\p{M}])\p{Lu}[\p{L}\p{M}]{2,}"
 )
+
+# The C kernels find words, numbers and names in one pass over a part
+# (`kernels.NATIVE.scan_part`, ~4x cheaper than the three patterns; benchmarks/README.md,
+# "One scan for the features"), from each character's class by the same regex
+# properties. The table stops below U+3000: text with Chinese or Japanese (or emoji)
+# goes through the patterns, as with the Python kernels.
+_SCANNED_BELOW = 0x3000
+
+
+def _character_classes() -> bytes:
+    """One byte per code point below `_SCANNED_BELOW`, the bits of _native.c's
+    LETTER_OR_MARK (1), UPPERCASE (2), DIGIT (4) and SENTENCE_BREAK (8)."""
+    characters = "".join(map(chr, range(_SCANNED_BELOW)))
+    classes = bytearray(_SCANNED_BELOW)
+    for bit, pattern in (
+        (1, r"[\p{L}\p{M}]"),
+        (2, r"\p{Lu}"),
+        (4, r"\p{Nd}"),
+        (8, rf"[{_SENTENCE_BREAKS}]"),
+    ):
+        for match in regex.finditer(pattern, characters):
+            classes[match.start()] |= bit
+    return bytes(classes)
+
+
+_CHARACTER_CLASSES = _character_classes()
 
 
 def term_weights(text: str, title: str | None, config: StoryConfig) -> dict[str, float]:
@@ -69,11 +96,14 @@ def term_weights(text: str, title: str | None, config: StoryConfig) -> dict[str,
         part = part[: config.max_chars]
         if not part:
             continue
-        words = _folded(_words(part), config.token_prefix)
-        numbers = _NUMBER.findall(part)
+        scanned = kernels.ACTIVE.scan_part(part, _CHARACTER_CLASSES)
+        if scanned is None:
+            scanned = _words(part), _NUMBER.findall(part), _NAME.findall(part)
+        words, numbers, names = scanned
+        words = _folded(words, config.token_prefix)
         if not all(map(str.isascii, numbers)):
             numbers = [number.translate(_ASCII_DIGITS) for number in numbers]
-        names = set(_folded(_NAME.findall(part), config.token_prefix))
+        names = set(_folded(names, config.token_prefix))
         parts.append((words, numbers, names, field_boost))
     return kernels.ACTIVE.boosted_counts(parts, config.name_weight, config.number_weight)
 

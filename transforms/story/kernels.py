@@ -72,6 +72,10 @@ class StoryKernels(Protocol):
 
     def long_words(self, text: str, shortest: int) -> list[str]: ...
 
+    def scan_part(
+        self, text: str, classes: bytes
+    ) -> tuple[list[str], list[str], list[str]] | None: ...
+
     def boosted_counts(
         self,
         parts: list[tuple[list[str], list[str], set[str], float]],
@@ -222,6 +226,13 @@ class PythonKernels:
     def long_words(text: str, shortest: int) -> list[str]:
         """The whitespace-separated words of at least `shortest` characters, in order."""
         return [word for word in text.split() if len(word) >= shortest]
+
+    @staticmethod
+    def scan_part(text: str, classes: bytes) -> tuple[list[str], list[str], list[str]] | None:
+        """features.term_weights' words, numbers and names of a part in one pass; None:
+        let the patterns of features.py find them. Here they always do (they are the
+        reference the C pass is compared with, and the regex engine is C already)."""
+        return None
 
     @staticmethod
     def boosted_counts(
