@@ -13,6 +13,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import numpy as np
 import pytest
 import story_fixtures
 from test_story_bulk_weights import CONFIGS, _stream
@@ -120,8 +121,9 @@ def test_one_scan_finds_what_the_three_patterns_find():
     assert scanned > 12_000
 
 
-def _run(articles, config: StoryConfig) -> tuple[list, dict]:
-    """Every assignment of the one-by-one core and its whole state at the end."""
+def _run(articles, config: StoryConfig, *, packed: bool = False) -> tuple[list, dict]:
+    """Every assignment of the one-by-one core and its whole state at the end;
+    `packed`: each article's terms as the batch driver loads them (kernels.Terms)."""
     index = StoryIndex(config)
     ordered = sorted(
         (order_key(article_id, time), place)
@@ -130,6 +132,8 @@ def _run(articles, config: StoryConfig) -> tuple[list, dict]:
     assignments = []
     for _, place in ordered:
         article_id, time, terms, representative = articles[place]
+        if packed:
+            terms = (list(terms), np.fromiter(terms.values(), np.float64, len(terms)))
         assignments.append(index.assign(article_id, time, terms, representative))
     state = {
         "stories": [
@@ -152,8 +156,10 @@ def test_the_core_gives_the_same_labels_and_state_with_both_kernels(monkeypatch,
     articles = _stream(seed, 700)
     monkeypatch.setattr(kernels, "ACTIVE", NATIVE)
     with_c = _run(articles, CONFIGS[name])
+    assert _run(articles, CONFIGS[name], packed=True) == with_c
     monkeypatch.setattr(kernels, "ACTIVE", PYTHON)
     assert _run(articles, CONFIGS[name]) == with_c
+    assert _run(articles, CONFIGS[name], packed=True) == with_c
     counts = StoryCounts()
     for assignment in with_c[0]:
         counts.count(assignment)
@@ -234,5 +240,15 @@ def test_ties_are_broken_alike():
 def test_c_kernels_reject_what_they_cannot_weigh():
     with pytest.raises(TypeError):
         NATIVE.weigh({"a": "heavy"}, {}, 1, 10)
+    for implementation in (NATIVE, PYTHON):
+        for terms in (
+            (["a"], np.array([1.0, 2.0])),  # more weights than terms
+            (["a"], np.array([1], dtype=np.int64)),  # not float64
+            (["a"], b"8 bytes!"),
+            ("a", np.array([1.0])),
+            ["a", 1.0],
+        ):
+            with pytest.raises(TypeError):
+                implementation.count_and_weigh(terms, {}, 1, 10, 100)
     with pytest.raises(TypeError):
         NATIVE.boosted_counts([(["a"], "not a list", set(), 1.0)], 2.0, 2.5)

@@ -195,14 +195,83 @@ capped_unit_vector(Ranked *ranked, Py_ssize_t n, Py_ssize_t cap)
 PyDoc_STRVAR(weigh_doc,
 "weigh(terms, counts, documents, cap) -> dict\n\n"
 "StoryIndex._weigh: tf * smoothed idf (counts: document frequencies, documents:\n"
-"their number) for every term, heaviest first, capped to `cap`, L2-normalised.");
+"their number) for every term, heaviest first, capped to `cap`, L2-normalised.\n"
+"`terms`: a dict {term: tf} or (list of distinct terms, float64 buffer of their tfs).");
+
+/* An article's terms as weigh and count_and_weigh take them: a dict {term: tf}, or the
+ * pair (list of terms, float64 buffer of their tfs) the batch driver loads from a spill
+ * file without building the dict (kernels.Terms). */
+typedef struct {
+    PyObject *dict;  /* borrowed; NULL for a pair */
+    PyObject *names; /* borrowed list of a pair */
+    Py_buffer tfs;   /* a pair's float64 weights */
+    Py_ssize_t n;
+} Terms;
+
+static int
+terms_open(PyObject *terms, Terms *opened)
+{
+    opened->dict = NULL;
+    opened->names = NULL;
+    opened->tfs.obj = NULL;
+    if (PyDict_Check(terms)) {
+        opened->dict = terms;
+        opened->n = PyDict_GET_SIZE(terms);
+        return 0;
+    }
+    if (PyTuple_Check(terms) && PyTuple_GET_SIZE(terms) == 2
+        && PyList_Check(PyTuple_GET_ITEM(terms, 0))) {
+        opened->names = PyTuple_GET_ITEM(terms, 0);
+        opened->n = PyList_GET_SIZE(opened->names);
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(terms, 1), &opened->tfs,
+                               PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) == 0) {
+            const char *format = opened->tfs.format;
+            if (format != NULL && (format[0] == '<' || format[0] == '=' || format[0] == '@'))
+                format++;
+            if (format != NULL && strcmp(format, "d") == 0
+                && opened->tfs.len == opened->n * (Py_ssize_t)sizeof(double))
+                return 0;
+            PyBuffer_Release(&opened->tfs);
+            opened->tfs.obj = NULL;
+        }
+        PyErr_Clear();
+    }
+    PyErr_SetString(PyExc_TypeError,
+                    "terms are a dict {term: tf} or (list of terms, float64 buffer of as many)");
+    return -1;
+}
+
+static void
+terms_close(Terms *opened)
+{
+    if (opened->tfs.obj != NULL) PyBuffer_Release(&opened->tfs);
+}
+
+/* The next (term, tf) in order; 0 when done, -1 on an error. */
+static int
+terms_next(Terms *opened, Py_ssize_t *position, PyObject **term, double *tf)
+{
+    if (opened->dict != NULL) {
+        PyObject *value;
+        if (!PyDict_Next(opened->dict, position, term, &value)) return 0;
+        *tf = PyFloat_AsDouble(value);
+        return *tf == -1.0 && PyErr_Occurred() ? -1 : 1;
+    }
+    if (*position >= opened->n) return 0;
+    *term = PyList_GET_ITEM(opened->names, *position);
+    *tf = ((const double *)opened->tfs.buf)[*position];
+    (*position)++;
+    return 1;
+}
 
 /* weigh, and count_and_weigh when `counting`: each term's document frequency raised by
  * one first (the article is one more document containing it). */
 static PyObject *
 weigh_terms(PyObject *terms, PyObject *counts, long long documents, Py_ssize_t cap, int counting)
 {
-    Py_ssize_t n = PyDict_GET_SIZE(terms);
+    Terms opened;
+    if (terms_open(terms, &opened) < 0) return NULL;
+    Py_ssize_t n = opened.n;
     Ranked *ranked = PyMem_Malloc((n ? n : 1) * sizeof(Ranked));
     PyObject *vector = NULL;
     if (ranked == NULL) {
@@ -212,8 +281,10 @@ weigh_terms(PyObject *terms, PyObject *counts, long long documents, Py_ssize_t c
     /* As math.log(1 + documents) + 1.0 and math.log(1 + count): log of the double. */
     double base = log((double)(1 + documents)) + 1.0;
     Py_ssize_t position = 0, i = 0;
-    PyObject *term, *tf;
-    while (PyDict_Next(terms, &position, &term, &tf)) {
+    PyObject *term;
+    double tf;
+    int more;
+    while ((more = terms_next(&opened, &position, &term, &tf)) > 0) {
         PyObject *count = PyDict_GetItemWithError(counts, term);
         long long frequency = 0;
         if (count != NULL) {
@@ -224,23 +295,23 @@ weigh_terms(PyObject *terms, PyObject *counts, long long documents, Py_ssize_t c
             goto done;
         }
         if (counting) {
-            PyObject *more = PyLong_FromLongLong(++frequency);
-            if (more == NULL || PyDict_SetItem(counts, term, more) < 0) {
-                Py_XDECREF(more);
+            PyObject *counted = PyLong_FromLongLong(++frequency);
+            if (counted == NULL || PyDict_SetItem(counts, term, counted) < 0) {
+                Py_XDECREF(counted);
                 goto done;
             }
-            Py_DECREF(more);
+            Py_DECREF(counted);
         }
-        double weight = PyFloat_AsDouble(tf);
-        if (weight == -1.0 && PyErr_Occurred()) goto done;
-        ranked[i].weight = weight * (base - log((double)frequency + 1.0));
+        ranked[i].weight = tf * (base - log((double)frequency + 1.0));
         ranked[i].position = i;
         ranked[i].name = term;
         i++;
     }
+    if (more < 0) goto done;
     vector = capped_unit_vector(ranked, n, cap);
 done:
     PyMem_Free(ranked);
+    terms_close(&opened);
     return vector;
 }
 
@@ -250,8 +321,7 @@ weigh(PyObject *module, PyObject *args)
     PyObject *terms, *counts;
     long long documents;
     Py_ssize_t cap;
-    if (!PyArg_ParseTuple(args, "O!O!Ln:weigh", &PyDict_Type, &terms, &PyDict_Type, &counts,
-                          &documents, &cap))
+    if (!PyArg_ParseTuple(args, "OO!Ln:weigh", &terms, &PyDict_Type, &counts, &documents, &cap))
         return NULL;
     return weigh_terms(terms, counts, documents, cap, 0);
 }
@@ -268,8 +338,8 @@ count_and_weigh(PyObject *module, PyObject *args)
     PyObject *terms, *counts;
     long long documents;
     Py_ssize_t cap, max_vocabulary;
-    if (!PyArg_ParseTuple(args, "O!O!Lnn:count_and_weigh", &PyDict_Type, &terms, &PyDict_Type,
-                          &counts, &documents, &cap, &max_vocabulary))
+    if (!PyArg_ParseTuple(args, "OO!Lnn:count_and_weigh", &terms, &PyDict_Type, &counts,
+                          &documents, &cap, &max_vocabulary))
         return NULL;
     PyObject *vector = weigh_terms(terms, counts, documents, cap, 1);
     if (vector != NULL && PyDict_GET_SIZE(counts) > max_vocabulary) {

@@ -64,7 +64,7 @@ def assign_in_order(
     index: StoryIndex,
     article_id: str,
     key: OrderKey,
-    terms: dict[str, float],
+    terms: kernels.Terms,
     representative: str | None,
 ) -> Assignment:
     """One observation into the index (its order key says whether it has a time)."""
@@ -108,8 +108,8 @@ def indexed_story_labels(
         for position, (key, location) in enumerate(ordered):
             ordered[position] = None  # released once its article is placed
             article_id, names, weights, representative = load(location)
-            terms = dict(zip(names, weights.tolist(), strict=True))
-            assignment = assign_in_order(index, article_id, key, terms, representative)
+            # The terms as loaded (kernels.Terms): no dict of them is built.
+            assignment = assign_in_order(index, article_id, key, (names, weights), representative)
             counts.count(assignment)
             if assignment.story_id != article_id:
                 yield location, article_id, assignment.story_id, assignment.similarity

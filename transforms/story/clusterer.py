@@ -52,7 +52,7 @@ class DocumentFrequencies:
         if len(self.counts) > self._max:
             self._prune()
 
-    def add_and_weigh(self, terms: SparseVector, cap: int) -> SparseVector:
+    def add_and_weigh(self, terms: kernels.Terms, cap: int) -> SparseVector:
         """`add(terms)`, then their TF-IDF vector (L2-normalised, capped to `cap`,
         heaviest first) by these frequencies."""
         self.documents += 1
@@ -118,7 +118,7 @@ class StoryIndex:
         self,
         article_id: str,
         time: float | None,
-        terms: SparseVector,
+        terms: kernels.Terms,
         duplicate_of: str | None = None,
     ) -> Assignment:
         """Puts one article into a story (joining or founding it) and returns which.
@@ -215,7 +215,7 @@ class StoryIndex:
         story.members.append(article_id)
         self.labels[article_id] = (story.id, similarity)
 
-    def _weigh(self, terms: SparseVector) -> SparseVector:
+    def _weigh(self, terms: kernels.Terms) -> SparseVector:
         """TF-IDF, L2-normalised, capped, heaviest first (the lookup and a new story
         take a prefix)."""
         frequencies = self.frequencies

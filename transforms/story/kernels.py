@@ -15,6 +15,7 @@ The C module is built at install time when a C compiler is at hand (setup.py,
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
@@ -26,6 +27,12 @@ from types import ModuleType
 from typing import Any, Protocol
 
 _LOG = logging.getLogger(__name__)
+
+# An article's terms as `weigh` and `count_and_weigh` take them: a dict {term: tf}, or
+# (terms, their tfs as a float64 buffer: a numpy array, an array("d")), as the batch
+# driver loads them from a spill file (building the dict cost it more than weighing).
+# The terms are distinct either way.
+Terms = dict[str, float] | tuple[list[str], Any]
 _WEIGHT = operator.itemgetter(1)
 _ONE_MORE = (1).__add__
 
@@ -34,12 +41,12 @@ class StoryKernels(Protocol):
     """What both implementations provide (see `PythonKernels` for each one's job)."""
 
     def weigh(
-        self, terms: dict[str, float], counts: dict[str, int], documents: int, cap: int
+        self, terms: Terms, counts: dict[str, int], documents: int, cap: int
     ) -> dict[str, float]: ...
 
     def count_and_weigh(
         self,
-        terms: dict[str, float],
+        terms: Terms,
         counts: dict[str, int],
         documents: int,
         cap: int,
@@ -88,11 +95,10 @@ class PythonKernels:
     """The loops in Python: the reference the C module follows."""
 
     @staticmethod
-    def weigh(
-        terms: dict[str, float], counts: dict[str, int], documents: int, cap: int
-    ) -> dict[str, float]:
+    def weigh(terms: Terms, counts: dict[str, int], documents: int, cap: int) -> dict[str, float]:
         """TF-IDF (smoothed idf from `counts` over `documents`), heaviest first (ties
         in the terms' order), capped to `cap`, L2-normalised."""
+        terms = _as_dict(terms)
         # tf * idf (DocumentFrequencies.idf inlined) for every term, iterated in C.
         base = math.log(1 + documents) + 1.0
         logs = map(math.log, map(_ONE_MORE, map(counts.get, terms, itertools.repeat(0))))
@@ -104,7 +110,7 @@ class PythonKernels:
 
     @staticmethod
     def count_and_weigh(
-        terms: dict[str, float],
+        terms: Terms,
         counts: dict[str, int],
         documents: int,
         cap: int,
@@ -112,6 +118,7 @@ class PythonKernels:
     ) -> dict[str, float] | None:
         """`count_terms`, then `weigh` (one pass in C); None, the terms counted, when
         the vocabulary grew past `max_vocabulary` (the caller prunes it, then weighs)."""
+        terms = _as_dict(terms)
         PythonKernels.count_terms(counts, terms)
         if len(counts) > max_vocabulary:
             return None
@@ -264,6 +271,18 @@ class PythonKernels:
         return dict(
             zip(counts, map(operator.mul, sublinear, map(weights.__getitem__, counts)), strict=True)
         )
+
+
+def _as_dict(terms: Terms) -> dict[str, float]:
+    if isinstance(terms, dict):
+        return terms
+    if isinstance(terms, tuple) and len(terms) == 2 and isinstance(terms[0], list):
+        names, tfs = terms
+        with contextlib.suppress(TypeError):
+            view = memoryview(tfs)
+            if view.format.lstrip("<=@") == "d" and view.nbytes == 8 * len(names):
+                return dict(zip(names, view.cast("B").cast("d").tolist(), strict=True))
+    raise TypeError("terms are a dict {term: tf} or (list of terms, float64 buffer of as many)")
 
 
 class _SublinearCounts(dict[int, float]):
