@@ -195,6 +195,12 @@ def test_document_frequencies_prune_deterministically():
 def test_config_is_validated():
     with pytest.raises(ValueError, match="window"):
         replace(CONFIG, window_days=0).validate()
+    with pytest.raises(ValueError, match="window"):
+        replace(CONFIG, window_days=float("nan")).validate()
+    for field in ("title_weight", "name_weight", "number_weight"):
+        for bad in (float("nan"), float("inf"), -1.0):
+            with pytest.raises(ValueError, match="weights"):
+                replace(CONFIG, **{field: bad}).validate()
     with pytest.raises(ValueError, match="threshold"):
         replace(CONFIG, threshold=0).validate()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 DAY_SECONDS = 86_400.0
@@ -64,8 +65,13 @@ class StoryConfig:
         return self.window_days * DAY_SECONDS
 
     def validate(self) -> StoryConfig:
-        if self.window_days <= 0:
+        if not self.window_days > 0:  # NaN too
             raise ValueError(f"story window must be positive, got {self.window_days} days")
+        # A NaN or infinite boost would make every weight of the article NaN or infinite,
+        # and ties among them have no order (the C and Python sorts would disagree).
+        boosts = (self.title_weight, self.name_weight, self.number_weight)
+        if not all(math.isfinite(boost) and boost >= 0 for boost in boosts):
+            raise ValueError(f"story term weights must be finite and >= 0, got {boosts}")
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"story threshold must be in (0, 1], got {self.threshold}")
         if (
