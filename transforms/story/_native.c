@@ -925,6 +925,14 @@ PyDoc_STRVAR(scan_part_doc,
 "digit of the same sentence (`_NAME`), each in order. `classes` gives each code point's\n"
 "class; None when a character is past it (Chinese, Japanese, emoji: the patterns run).");
 
+/* The class of text[i], or -1 past the table (the patterns take that text). */
+static inline int
+class_at(int kind, const void *data, Py_ssize_t i, const unsigned char *classes, Py_ssize_t known)
+{
+    Py_UCS4 character = PyUnicode_READ(kind, data, i);
+    return (Py_ssize_t)character < known ? classes[character] : -1;
+}
+
 static PyObject *
 scan_part(PyObject *module, PyObject *args)
 {
@@ -935,23 +943,16 @@ scan_part(PyObject *module, PyObject *args)
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), known = table.len;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    PyObject *words = NULL, *numbers = NULL, *names = NULL, *result = NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if ((Py_ssize_t)PyUnicode_READ(kind, data, i) >= known) {
-            PyBuffer_Release(&table);
-            Py_RETURN_NONE;
-        }
-    }
-    words = PyList_New(0);
-    numbers = PyList_New(0);
-    names = PyList_New(0);
+    PyObject *words = PyList_New(0), *numbers = PyList_New(0), *names = PyList_New(0);
+    PyObject *result = NULL;
     if (words == NULL || numbers == NULL || names == NULL) goto done;
     /* Whether a letter, mark or digit came before with no sentence break since: a
      * capitalised word there is a name (the lookbehind of `_NAME`). */
     int in_sentence = 0;
     Py_ssize_t i = 0;
     while (i < n) {
-        unsigned char class = classes[PyUnicode_READ(kind, data, i)];
+        int class = class_at(kind, data, i, classes, known);
+        if (class < 0) goto past;
         if (!(class & (LETTER_OR_MARK | DIGIT))) {
             if (class & SENTENCE_BREAK) in_sentence = 0;
             i++;
@@ -959,10 +960,12 @@ scan_part(PyObject *module, PyObject *args)
         }
         Py_ssize_t start = i;
         int run = class & (LETTER_OR_MARK | DIGIT);
-        while (i < n && (classes[PyUnicode_READ(kind, data, i)] & (LETTER_OR_MARK | DIGIT)) == run)
-            i++;
-        Py_ssize_t length = i - start;
-        if (length >= (run == DIGIT ? 2 : 3)) {
+        while (++i < n) {
+            int next = class_at(kind, data, i, classes, known);
+            if (next < 0) goto past;
+            if ((next & (LETTER_OR_MARK | DIGIT)) != run) break;
+        }
+        if (i - start >= (run == DIGIT ? 2 : 3)) {
             PyObject *found = PyUnicode_Substring(text, start, i);
             if (found == NULL) goto done;
             int failed = PyList_Append(run == DIGIT ? numbers : words, found) < 0
@@ -974,6 +977,9 @@ scan_part(PyObject *module, PyObject *args)
         in_sentence = 1;
     }
     result = PyTuple_Pack(3, words, numbers, names);
+    goto done;
+past:
+    result = Py_NewRef(Py_None);
 done:
     PyBuffer_Release(&table);
     Py_XDECREF(words);
